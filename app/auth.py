@@ -1,0 +1,48 @@
+"""Who may write: bearer tokens with a scope. Reads stay public."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.security import HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Forbidden, Unauthorized
+from app.models import ApiToken
+from app.repositories.tokens import TokenRepository
+
+# Declares the scheme in the OpenAPI document (the docs page's Authorize button). We read
+# the header ourselves because we also accept DRF's `Token <key>` spelling.
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="BearerToken",
+    description="`Authorization: Bearer <token>` (or `Token <token>`); "
+    "create one with `packages-api tokens create NAME --scope write`.",
+)
+
+_RANK = {"write": 1, "admin": 2}
+
+
+def token_from_header(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() not in {"bearer", "token"} or not value.strip():
+        raise Unauthorized("Use `Authorization: Bearer <token>`.", invalid_token=True)
+    return value.strip()
+
+
+async def authenticate(request: Request, session: AsyncSession, needed: str) -> ApiToken:
+    plain = token_from_header(request)
+    if plain is None:
+        raise Unauthorized("Writing needs a token: `Authorization: Bearer <token>`.")
+    token = await TokenRepository(session).authenticate(plain)
+    if token is None:
+        raise Unauthorized("The token is unknown or revoked.", invalid_token=True)
+    if _RANK[token.scope] < _RANK[needed]:
+        raise Forbidden(f"This needs a token with the {needed!r} scope; yours has {token.scope!r}.")
+    return token
+
+
+def can_admin(token: ApiToken) -> bool:
+    return _RANK[token.scope] >= _RANK["admin"]

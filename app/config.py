@@ -1,0 +1,79 @@
+"""Settings: every knob the service has, read from the environment (and a `.env` file)."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: SecretStr = Field(
+        default=SecretStr(DEFAULT_DATABASE_URL),
+        description="SQLAlchemy async URL; SQLite (aiosqlite) or PostgreSQL (asyncpg).",
+    )
+    # The pool only applies to PostgreSQL; SQLite uses one file and a busy timeout instead.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout: float = Field(default=10.0, gt=0)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+
+    public_base_url: str | None = Field(
+        default=None,
+        description="Scheme, host and optional path prefix used in hyperlinks, "
+        "e.g. https://packages.example.org. Unset: taken from each request.",
+    )
+    trusted_proxies: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated IPs or CIDRs whose X-Forwarded-Proto/-Host are believed.",
+    )
+
+    page_size: int = Field(default=20, ge=1, description="Default `limit` of list pages.")
+    max_page_size: int = Field(default=100, ge=1, description="Largest `limit` honoured.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
+
+    migrate_on_start: bool = Field(default=True, description="`serve` migrates before serving.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1)
+    log_level: str = "info"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="after")
+    @classmethod
+    def _as_networks(cls, value: list[object]) -> list[IPNetwork]:
+        return [ipaddress.ip_network(str(item), strict=False) for item in value]
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.get_secret_value().startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

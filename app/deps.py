@@ -1,0 +1,51 @@
+"""Annotated dependencies the routers declare: session, settings, links, page, tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import authenticate, bearer_scheme
+from app.config import Settings
+from app.db import get_session
+from app.links import Links, request_base_url
+from app.models import ApiToken
+from app.pagination import PageRequest, page_request
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+# scope="function": the commit runs before the response is sent, so its failure is reported.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_links(request: Request, settings: SettingsDep) -> Links:
+    return Links(request_base_url(request, settings))
+
+
+def get_page(request: Request, settings: SettingsDep) -> PageRequest:
+    return page_request(request, settings)
+
+
+LinksDep = Annotated[Links, Depends(get_links)]
+PageDep = Annotated[PageRequest, Depends(get_page)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
+
+
+async def require_write(request: Request, session: SessionDep, _: Credentials) -> ApiToken:
+    return await authenticate(request, session, "write")
+
+
+async def require_admin(request: Request, session: SessionDep, _: Credentials) -> ApiToken:
+    return await authenticate(request, session, "admin")
+
+
+WriteToken = Annotated[ApiToken, Depends(require_write)]
+AdminToken = Annotated[ApiToken, Depends(require_admin)]

@@ -1,0 +1,254 @@
+"""Errors are values with a status: domain exceptions, and the one handler that renders them.
+
+Every error the API answers, ours or the framework's, has the body of `ErrorBody`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+Location = Literal["body", "query", "path", "header"]
+
+
+class FieldError(BaseModel):
+    location: Location = Field(description="Where the offending value was sent.")
+    field: str = Field(description="Dotted name of the field, e.g. `slug` or `packages.2`.")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx and 5xx answer."""
+
+    status: int = Field(examples=[409])
+    code: str = Field(
+        description="Stable machine-readable reason.", examples=["conflict", "not_found"]
+    )
+    detail: str = Field(
+        description="What went wrong, for people.",
+        examples=["A package with this slug already exists."],
+    )
+    errors: list[FieldError] = Field(default_factory=list)
+
+
+class AppError(Exception):
+    status_code = 500
+    code = "internal_error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class InvalidQuery(AppError):
+    status_code = 400
+    code = "invalid_query"
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(
+            f"Invalid value for `{param}`: {message}",
+            errors=[FieldError(location="query", field=param, message=message)],
+        )
+
+
+class InvalidBody(AppError):
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            f"`{field}` {message}",
+            errors=[FieldError(location="body", field=field, message=message)],
+        )
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        errors = [FieldError(location="body", field=field, message=detail)] if field else []
+        super().__init__(detail, errors=errors)
+
+
+class PreconditionFailed(AppError):
+    status_code = 412
+    code = "precondition_failed"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        challenge = 'Bearer realm="packages-api"'
+        if invalid_token:
+            challenge += ', error="invalid_token"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "unavailable"
+
+
+# Which field a unique constraint guards, from the constraint name (PostgreSQL) or the
+# column list (SQLite), so a 409 can name it.
+_UNIQUE_FIELDS = {
+    "uq_packages_slug": "slug",
+    "packages.slug": "slug",
+    "uq_packages_repo_url": "repo_url",
+    "packages.repo_url": "repo_url",
+    "uq_categories_slug": "slug",
+    "categories.slug": "slug",
+    "uq_grids_slug": "slug",
+    "grids.slug": "slug",
+    "uq_grid_packages_grid_id_package_id": "package",
+    "grid_packages.grid_id, grid_packages.package_id": "package",
+    "uq_api_tokens_name": "name",
+    "api_tokens.name": "name",
+}
+_PG_CONSTRAINT = re.compile(r'constraint "([^"]+)"')
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
+
+
+def conflict_from_integrity_error(error: IntegrityError, resource: str) -> Conflict:
+    """Turn a unique violation the database caught (a race the checks lost) into a 409."""
+    message = str(error.orig)
+    match = _PG_CONSTRAINT.search(message) or _SQLITE_UNIQUE.search(message)
+    field = _UNIQUE_FIELDS.get(match.group(1).strip()) if match else None
+    if field:
+        return Conflict(f"A {resource} with this {field} already exists.", field=field)
+    return Conflict(f"The {resource} conflicts with existing data.")
+
+
+def error_response(
+    status: int,
+    code: str,
+    detail: str,
+    errors: Sequence[FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body = ErrorBody(status=status, code=code, detail=detail, errors=list(errors))
+    return Response(
+        body.model_dump_json(),
+        status_code=status,
+        media_type="application/json",
+        headers=dict(headers or {}),
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _validation_errors(exc: RequestValidationError) -> tuple[int, str, list[FieldError]]:
+    errors: list[FieldError] = []
+    status = 422
+    for item in exc.errors():
+        loc = [str(part) for part in item.get("loc", ())]
+        where = loc[0] if loc and loc[0] in {"body", "query", "path", "header"} else "body"
+        field = ".".join(loc[1:]) if len(loc) > 1 else where
+        if item.get("type") == "json_invalid":
+            status = 400
+            message = "is not valid JSON"
+        else:
+            message = str(item.get("msg", "is invalid"))
+            if message.startswith("Value error, "):
+                message = message.removeprefix("Value error, ")
+        if where in {"query", "path", "header"}:
+            status = 400
+        errors.append(FieldError(location=where, field=field, message=message))
+    detail = "; ".join(f"`{e.field}` {e.message}" for e in errors) or "Invalid request."
+    return status, detail, errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_app_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppError)
+        return error_response(exc.status_code, exc.code, exc.detail, exc.errors, exc.headers)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        status, detail, errors = _validation_errors(exc)
+        code = "bad_request" if status == 400 else "validation_error"
+        return error_response(status, code, detail, errors)
+
+    async def on_http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        detail = str(exc.detail) if exc.detail else code.replace("_", " ").capitalize()
+        return error_response(exc.status_code, code, detail, headers=exc.headers)
+
+    async def on_integrity_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, IntegrityError)
+        conflict = conflict_from_integrity_error(exc, "record")
+        return error_response(409, conflict.code, conflict.detail, conflict.errors)
+
+    async def on_unexpected(_request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "Internal server error.")
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(IntegrityError, on_integrity_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+_DESCRIPTIONS = {
+    400: "Bad query parameter or malformed JSON.",
+    401: "No token, or an unknown or revoked one.",
+    403: "The token's scope is too small.",
+    404: "No such resource.",
+    409: "Conflicts with existing data (duplicate slug or repo_url, resource in use).",
+    412: "If-Match does not match the current ETag.",
+    413: "The body is larger than MAX_BODY_BYTES.",
+    422: "The body failed validation.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries that document our error body."""
+    return {
+        status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses
+    }
+
+
+READ_ERRORS = error_responses(404)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422)

@@ -1,0 +1,94 @@
+"""The one hyperlink builder: absolute URLs to our own resources, and parsing them back.
+
+The base is PUBLIC_BASE_URL when set; otherwise the request's scheme and host, where
+X-Forwarded-Proto/-Host count only when the peer is a configured trusted proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from starlette.requests import Request
+
+from app.config import Settings
+
+API_PREFIX = "/api/v4"
+Resource = Literal["packages", "categories", "grids"]
+
+_FORWARDED_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def _first(value: str | None) -> str | None:
+    return value.split(",")[0].strip() if value else None
+
+
+def _from_trusted_proxy(request: Request, settings: Settings) -> bool:
+    if not settings.trusted_proxies or request.client is None:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(peer in network for network in settings.trusted_proxies)
+
+
+def request_base_url(request: Request, settings: Settings) -> str:
+    """`scheme://host[/root_path]` of this service as the client reached it, no trailing slash."""
+    if settings.public_base_url:
+        return settings.public_base_url
+    scheme = request.url.scheme
+    host = request.headers.get("host") or request.url.netloc
+    if _from_trusted_proxy(request, settings):
+        proto = _first(request.headers.get("x-forwarded-proto"))
+        if proto in {"http", "https"}:
+            scheme = proto
+        forwarded_host = _first(request.headers.get("x-forwarded-host"))
+        if forwarded_host and _FORWARDED_HOST.match(forwarded_host):
+            host = forwarded_host
+    if not _FORWARDED_HOST.match(host):
+        host = request.url.netloc
+    return f"{scheme}://{host}{request.scope.get('root_path', '').rstrip('/')}"
+
+
+class Links:
+    """Builds and reads our hyperlinks; one instance per request, from its base URL."""
+
+    __slots__ = ("api", "base")
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.api = f"{base}{API_PREFIX}"
+
+    def root(self) -> str:
+        return f"{self.api}/"
+
+    def collection(self, resource: Resource) -> str:
+        return f"{self.api}/{resource}/"
+
+    def package(self, key: int | str) -> str:
+        return f"{self.api}/packages/{key}/"
+
+    def category(self, key: int | str) -> str:
+        return f"{self.api}/categories/{key}/"
+
+    def grid(self, key: int | str) -> str:
+        return f"{self.api}/grids/{key}/"
+
+    def feature(self, grid_id: int, feature_id: int) -> str:
+        return f"{self.api}/grids/{grid_id}/features/{feature_id}/"
+
+    def membership(self, grid_id: int, package_id: int) -> str:
+        return f"{self.api}/grids/{grid_id}/packages/{package_id}/"
+
+    def element(self, grid_id: int, feature_id: int, package_id: int) -> str:
+        return f"{self.api}/grids/{grid_id}/features/{feature_id}/elements/{package_id}/"
+
+    def key_from_link(self, value: str, resource: Resource) -> str | None:
+        """The id or slug in one of our links to `resource`, or None if it is not one."""
+        prefix = self.collection(resource)
+        if not value.startswith(prefix):
+            return None
+        key = value[len(prefix) :].removesuffix("/")
+        return key if key and "/" not in key else None

@@ -1,0 +1,62 @@
+"""The application: create_app() and the lifespan that owns the engine and sessionmaker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.links import API_PREFIX
+from app.middleware import MethodsMiddleware
+from app.routers import categories, grids, packages, root
+
+DESCRIPTION = """
+A package directory: packages, the categories they belong to, and grids that compare them.
+
+Reads answer like [djangopackages.org](https://djangopackages.org)'s API v4: the same
+resources, keys, `limit`/`offset` pages and hyperlinks. Writes need a bearer token
+(`packages-api tokens create NAME --scope write`) and honour `If-Match` so no edit is lost.
+
+Every error has the same body: `{status, code, detail, errors}`.
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="packages-api",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        openapi_tags=[
+            {"name": "packages", "description": "Packages and their repository and PyPI metrics."},
+            {"name": "categories", "description": "What kind of thing a package is."},
+            {"name": "grids", "description": "Comparison grids: packages by features."},
+            {"name": "root", "description": "The API root."},
+        ],
+    )
+    app.state.settings = settings
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (root, packages, categories, grids):
+        api.include_router(module.router)
+    app.include_router(api)
+    install_error_handlers(app)
+    app.add_middleware(MethodsMiddleware, routes=app.router.routes)
+    return app

@@ -1,0 +1,41 @@
+"""Running the Alembic migrations from code (the CLI, `serve` on start, and the tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.config import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    """Blocking: call it outside the event loop (it runs its own)."""
+    command.upgrade(alembic_config(settings.database_url.get_secret_value()), revision)
+
+
+def downgrade(settings: Settings, revision: str = "base") -> None:
+    command.downgrade(alembic_config(settings.database_url.get_secret_value()), revision)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+async def current_revision(connection: AsyncConnection) -> str | None:
+    return await connection.run_sync(
+        lambda sync: MigrationContext.configure(sync).get_current_revision()
+    )

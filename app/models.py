@@ -1,0 +1,199 @@
+"""SQLAlchemy models: categories, packages, grids with their features and elements, API tokens.
+
+Relationships are lazy="raise": every query says what it loads, so an N+1 cannot creep in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, JSONType, UTCDateTime, utcnow
+
+REPO_HOSTS = ("github", "gitlab", "bitbucket", "forgejo", "")
+
+
+class TimestampMixin:
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Category(TimestampMixin, Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(50))
+    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    title_plural: Mapped[str] = mapped_column(String(50), default="")
+    show_pypi: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (Index(None, "title", "id"),)
+
+
+class Package(TimestampMixin, Base):
+    __tablename__ = "packages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    # RESTRICT: a category cannot be deleted while packages use it.
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
+    # NULL when the package has no repository; many NULLs coexist under the unique index.
+    repo_url: Mapped[str | None] = mapped_column(String(255), unique=True)
+    repo_host: Mapped[str] = mapped_column(String(20), default="")
+    repo_description: Mapped[str] = mapped_column(Text, default="")
+    repo_watchers: Mapped[int] = mapped_column(Integer, default=0)
+    repo_forks: Mapped[int] = mapped_column(Integer, default=0)
+    participants: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    commits_over_52: Mapped[list[int]] = mapped_column(JSONType, default=lambda: [0] * 52)
+    last_updated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_fetched: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pypi_url: Mapped[str] = mapped_column(String(255), default="")
+    pypi_version: Mapped[str | None] = mapped_column(String(100))
+    documentation_url: Mapped[str] = mapped_column(String(255), default="")
+    pypi_license: Mapped[str | None] = mapped_column(String(255))
+    pypi_requires_python: Mapped[str | None] = mapped_column(String(100))
+    pypi_classifiers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    supports_python3: Mapped[bool | None] = mapped_column(Boolean)
+    score: Mapped[int] = mapped_column(Integer, default=0)
+    date_deprecated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    date_repo_archived: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    deprecated_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("packages.id", ondelete="SET NULL")
+    )
+    # Refresh bookkeeping: why the last refresh failed, when, and how many times in a row.
+    refresh_error: Mapped[str] = mapped_column(Text, default="")
+    refresh_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    refresh_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    memberships: Mapped[list[GridPackage]] = relationship(
+        back_populates="package", lazy="raise", passive_deletes=True
+    )
+
+    __table_args__ = (
+        CheckConstraint(
+            "repo_host IN ('github', 'gitlab', 'bitbucket', 'forgejo', '')", name="repo_host"
+        ),
+        # Every filter and ordering of the list endpoint, each with id as the tie-breaker.
+        Index(None, "category_id", "id"),
+        Index(None, "repo_host", "id"),
+        Index(None, "title", "id"),
+        Index(None, "repo_watchers", "id"),
+        Index(None, "repo_forks", "id"),
+        Index(None, "last_updated", "id"),
+        Index(None, "score", "id"),
+        Index(None, "last_fetched"),
+        Index(None, "deprecated_by_id"),
+    )
+
+    @property
+    def grid_ids(self) -> list[int]:
+        return sorted(membership.grid_id for membership in self.memberships)
+
+
+class Grid(TimestampMixin, Base):
+    __tablename__ = "grids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    header: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    memberships: Mapped[list[GridPackage]] = relationship(
+        back_populates="grid", lazy="raise", cascade="all, delete-orphan", passive_deletes=True
+    )
+    features: Mapped[list[Feature]] = relationship(
+        back_populates="grid", lazy="raise", passive_deletes=True, order_by="Feature.id"
+    )
+
+    __table_args__ = (Index(None, "title", "id"),)
+
+    @property
+    def package_ids(self) -> list[int]:
+        return sorted(membership.package_id for membership in self.memberships)
+
+
+class GridPackage(Base):
+    """A package's place in a grid; the comparison table's columns."""
+
+    __tablename__ = "grid_packages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"))
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    grid: Mapped[Grid] = relationship(back_populates="memberships", lazy="raise")
+    package: Mapped[Package] = relationship(back_populates="memberships", lazy="raise")
+    elements: Mapped[list[Element]] = relationship(
+        back_populates="membership", lazy="raise", passive_deletes=True
+    )
+
+    __table_args__ = (
+        UniqueConstraint("grid_id", "package_id"),
+        Index(None, "package_id", "grid_id"),
+    )
+
+
+class Feature(TimestampMixin, Base):
+    """A row of a grid's comparison table."""
+
+    __tablename__ = "features"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid_id: Mapped[int] = mapped_column(ForeignKey("grids.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    grid: Mapped[Grid] = relationship(back_populates="features", lazy="raise")
+    elements: Mapped[list[Element]] = relationship(
+        back_populates="feature", lazy="raise", passive_deletes=True
+    )
+
+
+class Element(TimestampMixin, Base):
+    """One cell of a comparison table: what a package offers for a feature."""
+
+    __tablename__ = "elements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grid_package_id: Mapped[int] = mapped_column(ForeignKey("grid_packages.id", ondelete="CASCADE"))
+    feature_id: Mapped[int] = mapped_column(
+        ForeignKey("features.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text, default="")
+
+    membership: Mapped[GridPackage] = relationship(back_populates="elements", lazy="raise")
+    feature: Mapped[Feature] = relationship(back_populates="elements", lazy="raise")
+
+    __table_args__ = (UniqueConstraint("grid_package_id", "feature_id"),)
+
+
+class ApiToken(Base):
+    """A bearer token for writes. Only a SHA-256 digest is stored; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("scope IN ('write', 'admin')", name="scope"),)

@@ -1,0 +1,115 @@
+"""Canonical forms of what users type: repository URLs, PyPI references, slugs.
+
+One repository has one URL here, whatever the spelling it was entered with, so the
+unique index on `repo_url` really catches duplicates and the refresher knows the forge.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import urlsplit
+
+# Hosts we know the forge of without configuration. Self-hosted forges are added by
+# settings (see app.config) and passed in as `extra_hosts`.
+KNOWN_HOSTS: dict[str, str] = {
+    "github.com": "github",
+    "gitlab.com": "gitlab",
+    "bitbucket.org": "bitbucket",
+    "codeberg.org": "forgejo",
+}
+
+_SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//)[^\s]+)$")
+_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
+_SEGMENT = re.compile(r"^[a-z0-9._~-]+$")
+# Django's SlugField rule, which djangopackages' slugs follow.
+SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
+_SLUG = re.compile(SLUG_PATTERN)
+# PEP 508 project names.
+_PYPI_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+def repo_host_of(url: str, extra_hosts: dict[str, str] | None = None) -> str:
+    """The forge kind of a normalized repository URL ("" when unknown or empty)."""
+    if not url:
+        return ""
+    host = urlsplit(url).netloc
+    return {**KNOWN_HOSTS, **(extra_hosts or {})}.get(host, "")
+
+
+def normalize_repo_url(raw: str, extra_hosts: dict[str, str] | None = None) -> str:
+    """`https://host/owner/repo` in lowercase: no `.git`, no trailing slash, no subpage.
+
+    Accepts http(s), git+https, ssh:// and scp-like `git@host:owner/repo.git` spellings.
+    Raises ValueError with a message fit for the client when it is not a repository URL.
+    """
+    text = raw.strip()
+    if not text:
+        return ""
+    scp = _SCP_LIKE.match(text)
+    if scp and "://" not in text:
+        text = f"https://{scp['host']}/{scp['path']}"
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in {"http", "https", "git+https", "git+http", "ssh", "git"}:
+        raise ValueError(
+            "must be an http(s) URL of a repository, like https://github.com/owner/repo"
+        )
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.scheme.lower() in {"http", "https"}:
+        host = f"{host}:{parts.port}"
+    if not host or not _HOST.match(host):
+        raise ValueError("has no valid host name")
+    segments = [segment for segment in parts.path.lower().split("/") if segment]
+    kind = {**KNOWN_HOSTS, **(extra_hosts or {})}.get(host, "")
+    if kind == "gitlab":
+        # GitLab nests groups; "/-/" starts a subpage (tree, issues, ...).
+        if "-" in segments:
+            segments = segments[: segments.index("-")]
+    elif kind:
+        segments = segments[:2]
+    if segments:
+        segments[-1] = segments[-1].removesuffix(".git")
+    segments = [segment for segment in segments if segment]
+    if len(segments) < 2:
+        raise ValueError("must name an owner and a repository, like https://github.com/owner/repo")
+    if not all(_SEGMENT.match(segment) for segment in segments):
+        raise ValueError("has characters that cannot be in a repository path")
+    return f"https://{host}/{'/'.join(segments)}"
+
+
+def normalize_pypi_url(raw: str) -> str:
+    """A bare project name becomes its PyPI page; a URL is kept as entered."""
+    text = raw.strip()
+    if not text:
+        return ""
+    if _PYPI_NAME.match(text):
+        return f"https://pypi.org/project/{text}/"
+    if not text.lower().startswith(("http://", "https://")):
+        raise ValueError("must be a PyPI project name or an http(s) URL")
+    return text
+
+
+def validate_http_url(raw: str) -> str:
+    text = raw.strip()
+    if text and not (text.lower().startswith(("http://", "https://")) and urlsplit(text).netloc):
+        raise ValueError("must be an http(s) URL")
+    return text
+
+
+def validate_slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError("may contain only letters, digits, hyphens and underscores")
+    if value.isdigit():
+        # Details are looked up by id or slug; an all-digit slug would be read as an id.
+        raise ValueError("cannot be only digits")
+    return value
+
+
+def slugify(title: str, max_length: int = 100) -> str:
+    """A slug from a title, as Django's slugify does: ASCII, lowercase, hyphens."""
+    text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^\w\s-]", "", text.lower())
+    slug = re.sub(r"[-\s]+", "-", text).strip("-_")[:max_length].strip("-_")
+    if not slug or slug.isdigit():
+        raise ValueError("cannot make a slug from this title; give one")
+    return slug

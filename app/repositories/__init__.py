@@ -1,0 +1,1 @@
+"""Repositories: the only place with queries. They flush, never commit."""

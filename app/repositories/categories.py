@@ -1,0 +1,93 @@
+"""Category queries and writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, InvalidBody, NotFound
+from app.models import Category, Package
+from app.pagination import PageRequest
+from app.repositories.base import (
+    count_rows,
+    flush_or_conflict,
+    key_filter,
+    ordering_clauses,
+    pick_slug,
+)
+from app.schemas.category import CategoryIn, CategoryPatch
+
+ORDERING_FIELDS: dict[str, Any] = {"id": Category.id, "title": Category.title}
+
+
+class CategoryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def list_page(
+        self, page: PageRequest, *, ordering: str | None = None
+    ) -> tuple[int, Sequence[Category]]:
+        stmt = select(Category)
+        order = ordering_clauses(ordering, ORDERING_FIELDS, Category.id)
+        total = await count_rows(self.session, stmt)
+        if total == 0 or page.offset >= total:
+            return total, []
+        rows = await self.session.scalars(
+            stmt.order_by(*order).limit(page.limit).offset(page.offset)
+        )
+        return total, rows.all()
+
+    async def get(self, key: str | int, *, for_update: bool = False) -> Category:
+        stmt = select(Category).where(key_filter(Category, key))
+        if for_update:
+            stmt = stmt.with_for_update()
+        category = await self.session.scalar(stmt)
+        if category is None:
+            raise NotFound(f"No category matches {str(key)!r}.")
+        return category
+
+    async def create(self, data: CategoryIn) -> Category:
+        category = Category()
+        self.session.add(category)
+        self._apply(category, data.model_dump(), creating=True)
+        await flush_or_conflict(self.session, "category")
+        return category
+
+    async def replace(self, category: Category, data: CategoryIn) -> Category:
+        values = data.model_dump()
+        if values["slug"] is None:
+            values["slug"] = category.slug
+        self._apply(category, values, creating=False)
+        await flush_or_conflict(self.session, "category")
+        return category
+
+    async def patch(self, category: Category, data: CategoryPatch) -> Category:
+        values = {name: getattr(data, name) for name in data.model_fields_set}
+        for name, value in values.items():
+            if value is None:
+                raise InvalidBody(name, "cannot be null")
+        self._apply(category, values, creating=False)
+        await flush_or_conflict(self.session, "category")
+        return category
+
+    async def delete(self, category: Category) -> None:
+        used = await count_rows(
+            self.session, select(Package.id).where(Package.category_id == category.id)
+        )
+        if used:
+            raise Conflict(
+                f"The category is used by {used} package(s); move them to another category first."
+            )
+        await self.session.delete(category)
+        await flush_or_conflict(self.session, "category")
+
+    @staticmethod
+    def _apply(category: Category, values: dict[str, Any], *, creating: bool) -> None:
+        for name in ("title", "description", "title_plural", "show_pypi"):
+            if name in values:
+                setattr(category, name, values[name])
+        if "slug" in values or creating:
+            category.slug = pick_slug(values.get("slug"), category.title, 50)

@@ -1,0 +1,163 @@
+"""Package queries: the filtered, ordered list page and the detail, and package writes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql import Select
+
+from app.errors import InvalidBody, InvalidQuery, NotFound
+from app.links import Links
+from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
+from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
+from app.pagination import PageRequest
+from app.repositories.base import (
+    count_rows,
+    flush_or_conflict,
+    key_filter,
+    ordering_clauses,
+    pick_slug,
+    resolve_filter,
+    resolve_ids,
+)
+from app.schemas.package import PackageIn, PackagePatch
+
+ORDERING_FIELDS: dict[str, Any] = {
+    "id": Package.id,
+    "title": Package.title,
+    "repo_watchers": Package.repo_watchers,
+    "repo_forks": Package.repo_forks,
+    "last_updated": Package.last_updated,
+    "score": Package.score,
+}
+
+
+def _with_grids(stmt: Select[Package]) -> Select[Package]:
+    # One extra statement for the whole page's grid links, however long the page.
+    return stmt.options(
+        selectinload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
+    )
+
+
+class PackageRepository:
+    def __init__(self, session: AsyncSession, forge_hosts: dict[str, str] | None = None) -> None:
+        self.session = session
+        self.forge_hosts = forge_hosts or {}
+
+    async def list_page(
+        self,
+        page: PageRequest,
+        *,
+        category: str | None = None,
+        grid: str | None = None,
+        repo_host: str | None = None,
+        ordering: str | None = None,
+    ) -> tuple[int, Sequence[Package]]:
+        stmt = select(Package)
+        if category is not None:
+            category_id = await resolve_filter(self.session, Category, category, "category")
+            stmt = stmt.where(Package.category_id == category_id)
+        if grid is not None:
+            grid_id = await resolve_filter(self.session, Grid, grid, "grid")
+            members = select(GridPackage.package_id).where(GridPackage.grid_id == grid_id)
+            stmt = stmt.where(Package.id.in_(members))
+        if repo_host is not None:
+            if repo_host not in REPO_HOSTS:
+                choices = ", ".join(repr(host) for host in REPO_HOSTS)
+                raise InvalidQuery(
+                    "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
+                )
+            stmt = stmt.where(Package.repo_host == repo_host)
+        order = ordering_clauses(ordering, ORDERING_FIELDS, Package.id)
+        total = await count_rows(self.session, stmt)
+        if total == 0 or page.offset >= total:
+            return total, []
+        rows = await self.session.scalars(
+            _with_grids(stmt.order_by(*order).limit(page.limit).offset(page.offset))
+        )
+        return total, rows.all()
+
+    async def get(self, key: str | int, *, for_update: bool = False) -> Package:
+        stmt = _with_grids(select(Package).where(key_filter(Package, key)))
+        if for_update:
+            # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
+            stmt = stmt.with_for_update(of=Package)
+        package = await self.session.scalar(stmt)
+        if package is None:
+            raise NotFound(f"No package matches {str(key)!r}.")
+        return package
+
+    async def create(self, data: PackageIn, links: Links) -> Package:
+        package = Package(memberships=[])
+        self.session.add(package)
+        await self._apply(package, data.model_dump(), links, creating=True)
+        await flush_or_conflict(self.session, "package")
+        return package
+
+    async def replace(self, package: Package, data: PackageIn, links: Links) -> Package:
+        values = data.model_dump()
+        if values["slug"] is None:
+            values["slug"] = package.slug
+        await self._apply(package, values, links, creating=False)
+        await flush_or_conflict(self.session, "package")
+        return package
+
+    async def patch(self, package: Package, data: PackagePatch, links: Links) -> Package:
+        values = {name: getattr(data, name) for name in data.model_fields_set}
+        for required in ("title", "slug", "category", "repo_url", "pypi_url", "documentation_url"):
+            if required in values and values[required] is None:
+                raise InvalidBody(required, "cannot be null")
+        await self._apply(package, values, links, creating=False)
+        await flush_or_conflict(self.session, "package")
+        return package
+
+    async def delete(self, package: Package) -> None:
+        # Memberships and elements go with it (ON DELETE CASCADE); packages it deprecated
+        # keep existing with deprecated_by cleared (ON DELETE SET NULL).
+        await self.session.delete(package)
+        await self.session.flush()
+
+    async def _apply(
+        self, package: Package, values: dict[str, Any], links: Links, *, creating: bool
+    ) -> None:
+        if "title" in values:
+            package.title = values["title"]
+        if "slug" in values or creating:
+            package.slug = pick_slug(values.get("slug"), package.title, 100)
+        if "category" in values:
+            [package.category_id] = await resolve_ids(
+                self.session, Category, [values["category"]], "categories", links, "category"
+            )
+        if "repo_url" in values:
+            try:
+                repo_url = normalize_repo_url(values["repo_url"], self.forge_hosts)
+            except ValueError as error:
+                raise InvalidBody("repo_url", str(error)) from error
+            package.repo_url = repo_url or None
+            package.repo_host = repo_host_of(repo_url, self.forge_hosts)
+        if "pypi_url" in values:
+            try:
+                package.pypi_url = normalize_pypi_url(values["pypi_url"])
+            except ValueError as error:
+                raise InvalidBody("pypi_url", str(error)) from error
+        if "documentation_url" in values:
+            try:
+                package.documentation_url = validate_http_url(values["documentation_url"])
+            except ValueError as error:
+                raise InvalidBody("documentation_url", str(error)) from error
+        if "deprecated_by" in values:
+            ref = values["deprecated_by"]
+            replacement_id = None
+            if ref is not None:
+                [replacement_id] = await resolve_ids(
+                    self.session, Package, [ref], "packages", links, "deprecated_by"
+                )
+                if replacement_id == package.id:
+                    raise InvalidBody("deprecated_by", "cannot name the package itself")
+            package.deprecated_by_id = replacement_id
+        if "date_deprecated" in values:
+            package.date_deprecated = values["date_deprecated"]

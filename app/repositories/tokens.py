@@ -1,0 +1,68 @@
+"""API tokens: created and revoked by the CLI, looked up by digest on each write."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import utcnow
+from app.errors import Conflict, NotFound
+from app.models import ApiToken
+from app.repositories.base import flush_or_conflict
+
+SCOPES = ("write", "admin")
+TOKEN_PREFIX = "pkapi_"  # noqa: S105 (a label, not a secret)
+
+
+def digest_of(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(self, name: str, scope: str) -> tuple[ApiToken, str]:
+        """A new token; the plain text is returned once and never stored."""
+        if scope not in SCOPES:
+            raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
+        if await self.session.scalar(select(ApiToken.id).where(ApiToken.name == name)):
+            raise Conflict(f"A token named {name!r} already exists.", field="name")
+        plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = ApiToken(name=name, scope=scope, digest=digest_of(plain))
+        self.session.add(token)
+        await flush_or_conflict(self.session, "token")
+        return token, plain
+
+    async def list(self) -> Sequence[ApiToken]:
+        return (await self.session.scalars(select(ApiToken).order_by(ApiToken.id))).all()
+
+    async def revoke(self, name: str) -> ApiToken:
+        token = await self.session.scalar(select(ApiToken).where(ApiToken.name == name))
+        if token is None:
+            raise NotFound(f"No token named {name!r}.")
+        if token.revoked is None:
+            token.revoked = utcnow()
+            await self.session.flush()
+        return token
+
+    async def authenticate(self, plain: str) -> ApiToken | None:
+        """The live token with this text, or None; marks it used."""
+        digest = digest_of(plain)
+        token = await self.session.scalar(
+            select(ApiToken).where(ApiToken.digest == digest, ApiToken.revoked.is_(None))
+        )
+        # The index found the row by digest; compare again in constant time so the answer
+        # never depends on how much of a guess was right.
+        if token is None or not hmac.compare_digest(token.digest, digest):
+            return None
+        await self.session.execute(
+            update(ApiToken).where(ApiToken.id == token.id).values(last_used=utcnow())
+        )
+        return token

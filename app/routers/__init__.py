@@ -1,0 +1,1 @@
+"""Thin HTTP endpoints: parse, call a repository, render. One module per resource."""

@@ -1,0 +1,101 @@
+"""/api/v4/categories/: list, detail by id or slug, and writes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.conditional import check_if_match, json_response
+from app.deps import LinksDep, PageDep, SessionDep, WriteToken
+from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
+from app.pagination import paginated
+from app.repositories.categories import CategoryRepository
+from app.routers.params import Key, LimitParam, OffsetParam
+from app.schemas.category import CategoryIn, CategoryOut, CategoryPatch
+from app.schemas.page import Page
+
+router = APIRouter(prefix="/categories", tags=["categories"])
+
+
+@router.get("/", response_model=Page[CategoryOut], responses=error_responses(400))
+async def list_categories(
+    request: Request,
+    session: SessionDep,
+    links: LinksDep,
+    page: PageDep,
+    ordering: Annotated[
+        str | None, Query(description="id or title, `-` for descending. Default `-id`.")
+    ] = None,
+    _limit: LimitParam = None,
+    _offset: OffsetParam = None,
+) -> Response:
+    total, categories = await CategoryRepository(session).list_page(page, ordering=ordering)
+    return paginated(
+        request, links.base, page, total, [CategoryOut.of(c, links) for c in categories]
+    )
+
+
+@router.post("/", status_code=201, response_model=CategoryOut, responses=WRITE_ERRORS)
+async def create_category(
+    request: Request, body: CategoryIn, session: SessionDep, links: LinksDep, _token: WriteToken
+) -> Response:
+    category = await CategoryRepository(session).create(body)
+    return json_response(
+        request,
+        CategoryOut.of(category, links),
+        status_code=201,
+        headers={"Location": links.category(category.id)},
+    )
+
+
+@router.get("/{key}/", response_model=CategoryOut, responses=READ_ERRORS)
+async def get_category(
+    request: Request, key: Key, session: SessionDep, links: LinksDep
+) -> Response:
+    category = await CategoryRepository(session).get(key)
+    return json_response(request, CategoryOut.of(category, links))
+
+
+@router.put("/{key}/", response_model=CategoryOut, responses=WRITE_ERRORS)
+async def replace_category(
+    request: Request,
+    key: Key,
+    body: CategoryIn,
+    session: SessionDep,
+    links: LinksDep,
+    _token: WriteToken,
+) -> Response:
+    repository = CategoryRepository(session)
+    category = await repository.get(key, for_update=True)
+    check_if_match(request, CategoryOut.of(category, links))
+    await repository.replace(category, body)
+    return json_response(request, CategoryOut.of(category, links))
+
+
+@router.patch("/{key}/", response_model=CategoryOut, responses=WRITE_ERRORS)
+async def patch_category(
+    request: Request,
+    key: Key,
+    body: CategoryPatch,
+    session: SessionDep,
+    links: LinksDep,
+    _token: WriteToken,
+) -> Response:
+    repository = CategoryRepository(session)
+    category = await repository.get(key, for_update=True)
+    check_if_match(request, CategoryOut.of(category, links))
+    await repository.patch(category, body)
+    return json_response(request, CategoryOut.of(category, links))
+
+
+@router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
+async def delete_category(
+    request: Request, key: Key, session: SessionDep, links: LinksDep, _token: WriteToken
+) -> Response:
+    """Refused with 409 while any package is in the category."""
+    repository = CategoryRepository(session)
+    category = await repository.get(key, for_update=True)
+    check_if_match(request, CategoryOut.of(category, links))
+    await repository.delete(category)
+    return Response(status_code=204)

@@ -1,0 +1,116 @@
+"""/api/v4/packages/: the list with its filters, the detail by id or slug, and writes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.conditional import check_if_match, json_response
+from app.deps import LinksDep, PageDep, SessionDep, WriteToken
+from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
+from app.pagination import paginated
+from app.repositories.packages import PackageRepository
+from app.routers.params import Key, LimitParam, OffsetParam
+from app.schemas.package import PackageIn, PackageOut, PackagePatch
+from app.schemas.page import Page
+
+router = APIRouter(prefix="/packages", tags=["packages"])
+
+
+@router.get("/", response_model=Page[PackageOut], responses=error_responses(400))
+async def list_packages(
+    request: Request,
+    session: SessionDep,
+    links: LinksDep,
+    page: PageDep,
+    category: Annotated[str | None, Query(description="Category id or slug.")] = None,
+    grid: Annotated[str | None, Query(description="Grid id or slug.")] = None,
+    repo_host: Annotated[
+        str | None, Query(description="github, gitlab, bitbucket, forgejo, or empty.")
+    ] = None,
+    ordering: Annotated[
+        str | None,
+        Query(
+            description="Comma-separated fields among id, title, repo_watchers, repo_forks, "
+            "last_updated, score; `-` for descending. Default `-id`."
+        ),
+    ] = None,
+    _limit: LimitParam = None,
+    _offset: OffsetParam = None,
+) -> Response:
+    """Packages, newest first, `limit`/`offset` paginated as DRF does."""
+    total, packages = await PackageRepository(session).list_page(
+        page, category=category, grid=grid, repo_host=repo_host, ordering=ordering
+    )
+    return paginated(request, links.base, page, total, [PackageOut.of(p, links) for p in packages])
+
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=PackageOut,
+    responses=WRITE_ERRORS,
+    summary="Create a package",
+)
+async def create_package(
+    request: Request, body: PackageIn, session: SessionDep, links: LinksDep, _token: WriteToken
+) -> Response:
+    package = await PackageRepository(session).create(body, links)
+    return json_response(
+        request,
+        PackageOut.of(package, links),
+        status_code=201,
+        headers={"Location": links.package(package.id)},
+    )
+
+
+@router.get("/{key}/", response_model=PackageOut, responses=READ_ERRORS)
+async def get_package(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
+    """One package, by numeric id or by slug."""
+    package = await PackageRepository(session).get(key)
+    return json_response(request, PackageOut.of(package, links))
+
+
+@router.put("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
+async def replace_package(
+    request: Request,
+    key: Key,
+    body: PackageIn,
+    session: SessionDep,
+    links: LinksDep,
+    _token: WriteToken,
+) -> Response:
+    """Replace the editable fields; metrics are the refresher's and stay as they are."""
+    repository = PackageRepository(session)
+    package = await repository.get(key, for_update=True)
+    check_if_match(request, PackageOut.of(package, links))
+    await repository.replace(package, body, links)
+    return json_response(request, PackageOut.of(package, links))
+
+
+@router.patch("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
+async def patch_package(
+    request: Request,
+    key: Key,
+    body: PackagePatch,
+    session: SessionDep,
+    links: LinksDep,
+    _token: WriteToken,
+) -> Response:
+    repository = PackageRepository(session)
+    package = await repository.get(key, for_update=True)
+    check_if_match(request, PackageOut.of(package, links))
+    await repository.patch(package, body, links)
+    return json_response(request, PackageOut.of(package, links))
+
+
+@router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
+async def delete_package(
+    request: Request, key: Key, session: SessionDep, links: LinksDep, _token: WriteToken
+) -> Response:
+    repository = PackageRepository(session)
+    package = await repository.get(key, for_update=True)
+    check_if_match(request, PackageOut.of(package, links))
+    await repository.delete(package)
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""Pydantic models that mirror the API's resources, one module per resource."""

@@ -1,0 +1,62 @@
+"""The category resource."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from app.links import Links
+from app.models import Category
+from app.schemas.common import LongText, Slug50, Title50, WriteBody
+
+TitlePlural = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+
+
+class CategoryOut(BaseModel):
+    id: int
+    title: str
+    slug: str
+    description: str
+    title_plural: str
+    show_pypi: bool
+    created: dt.datetime
+    modified: dt.datetime
+    # Ours, after the original's keys.
+    url: str = Field(description="This category's hyperlink.")
+
+    @classmethod
+    def of(cls, category: Category, links: Links) -> CategoryOut:
+        return cls(
+            id=category.id,
+            title=category.title,
+            slug=category.slug,
+            description=category.description,
+            title_plural=category.title_plural,
+            show_pypi=category.show_pypi,
+            created=category.created,
+            modified=category.modified,
+            url=links.category(category.id),
+        )
+
+
+_READ_ONLY = frozenset({"id", "created", "modified", "url"})
+
+
+class CategoryIn(WriteBody):
+    read_only = _READ_ONLY
+    title: Title50
+    slug: Slug50 | None = Field(default=None, description="Made from the title when omitted.")
+    description: LongText = ""
+    title_plural: TitlePlural = ""
+    show_pypi: bool = True
+
+
+class CategoryPatch(WriteBody):
+    read_only = _READ_ONLY
+    title: Title50 | None = None
+    slug: Slug50 | None = None
+    description: LongText | None = None
+    title_plural: TitlePlural | None = None
+    show_pypi: bool | None = None

@@ -1,0 +1,46 @@
+"""Field types shared by the resource schemas, and the base of every request body."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.normalize import validate_slug
+
+Title50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Title100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Slug50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(validate_slug)]
+Slug100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(validate_slug)]
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
+Url = Annotated[str, StringConstraints(max_length=255)]
+Ref = Annotated[
+    int | Annotated[str, StringConstraints(min_length=1, max_length=500)],
+    Field(
+        description="The id, the slug, or our own hyperlink of the referenced resource.",
+        examples=[2, "apps", "https://packages.example.org/api/v4/categories/2/"],
+    ),
+]
+
+
+class WriteBody(BaseModel):
+    """A request body: unknown keys are refused, keys of the representation that are
+    read-only (ids, timestamps, metrics) are accepted and ignored, as DRF does, so a
+    client can PUT back what it GOT."""
+
+    model_config = ConfigDict(extra="forbid")
+    read_only: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_read_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if key not in cls.read_only}
+        return data

@@ -1,0 +1,210 @@
+"""The grid resource, and its comparison table: features (rows) by packages (columns)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, Field, RootModel, StringConstraints
+
+from app.links import Links
+from app.models import Element, Feature, Grid, GridPackage, Package
+from app.schemas.common import LongText, Ref, Slug100, Title100, WriteBody
+
+Description = Annotated[str, StringConstraints(max_length=1000)]
+MAX_GRID_PACKAGES = 1000
+
+
+class GridOut(BaseModel):
+    id: int
+    title: str
+    slug: str
+    description: str
+    is_locked: bool
+    packages: list[str] = Field(description="Hyperlinks of the grid's packages.")
+    header: bool
+    created: dt.datetime
+    modified: dt.datetime
+    # Ours, after the original's keys.
+    url: str
+    features: str = Field(description="Hyperlink of the grid's feature list.")
+    table: str = Field(description="Hyperlink of the grid's comparison table.")
+
+    @classmethod
+    def of(cls, grid: Grid, links: Links) -> GridOut:
+        url = links.grid(grid.id)
+        return cls(
+            id=grid.id,
+            title=grid.title,
+            slug=grid.slug,
+            description=grid.description,
+            is_locked=grid.is_locked,
+            packages=[links.package(package_id) for package_id in grid.package_ids],
+            header=grid.header,
+            created=grid.created,
+            modified=grid.modified,
+            url=url,
+            features=f"{url}features/",
+            table=f"{url}table/",
+        )
+
+
+_READ_ONLY = frozenset({"id", "created", "modified", "url", "features", "table"})
+PackageRefs = Annotated[list[Ref], Field(max_length=MAX_GRID_PACKAGES)]
+
+
+class GridIn(WriteBody):
+    read_only = _READ_ONLY
+    title: Title100
+    slug: Slug100 | None = Field(default=None, description="Made from the title when omitted.")
+    description: Description = ""
+    is_locked: bool = Field(default=False, description="Only admin tokens may edit a locked grid.")
+    header: bool = False
+    packages: PackageRefs | None = Field(
+        default=None, description="When given, the grid's packages become exactly these."
+    )
+
+
+class GridPatch(WriteBody):
+    read_only = _READ_ONLY
+    title: Title100 | None = None
+    slug: Slug100 | None = None
+    description: Description | None = None
+    is_locked: bool | None = None
+    header: bool | None = None
+    packages: PackageRefs | None = None
+
+
+class FeatureOut(BaseModel):
+    id: int
+    url: str
+    grid: str
+    title: str
+    description: str
+    created: dt.datetime
+    modified: dt.datetime
+
+    @classmethod
+    def of(cls, feature: Feature, links: Links) -> FeatureOut:
+        return cls(
+            id=feature.id,
+            url=links.feature(feature.grid_id, feature.id),
+            grid=links.grid(feature.grid_id),
+            title=feature.title,
+            description=feature.description,
+            created=feature.created,
+            modified=feature.modified,
+        )
+
+
+class FeatureList(RootModel[list[FeatureOut]]):
+    """A grid's features, oldest first."""
+
+
+_FEATURE_READ_ONLY = frozenset({"id", "url", "grid", "created", "modified"})
+
+
+class FeatureIn(WriteBody):
+    read_only = _FEATURE_READ_ONLY
+    title: Title100
+    description: LongText = ""
+
+
+class FeaturePatch(WriteBody):
+    read_only = _FEATURE_READ_ONLY
+    title: Title100 | None = None
+    description: LongText | None = None
+
+
+class MembershipOut(BaseModel):
+    url: str
+    grid: str
+    package: str
+    created: dt.datetime
+
+    @classmethod
+    def of(cls, membership: GridPackage, links: Links) -> MembershipOut:
+        return cls(
+            url=links.membership(membership.grid_id, membership.package_id),
+            grid=links.grid(membership.grid_id),
+            package=links.package(membership.package_id),
+            created=membership.created,
+        )
+
+
+class MembershipIn(WriteBody):
+    read_only = frozenset({"url", "grid", "created"})
+    package: Ref
+
+
+class ElementOut(BaseModel):
+    url: str
+    grid: str
+    feature: str
+    package: str
+    text: str
+    created: dt.datetime
+    modified: dt.datetime
+
+    @classmethod
+    def of(cls, element: Element, feature: Feature, package_id: int, links: Links) -> ElementOut:
+        return cls(
+            url=links.element(feature.grid_id, feature.id, package_id),
+            grid=links.grid(feature.grid_id),
+            feature=links.feature(feature.grid_id, feature.id),
+            package=links.package(package_id),
+            text=element.text,
+            created=element.created,
+            modified=element.modified,
+        )
+
+
+class ElementIn(WriteBody):
+    read_only = frozenset({"url", "grid", "feature", "package", "created", "modified"})
+    text: LongText
+
+
+class TablePackage(BaseModel):
+    id: int
+    url: str
+    title: str
+    slug: str
+    repo_url: str
+    repo_watchers: int
+    repo_forks: int
+    pypi_version: str | None
+    last_updated: dt.datetime | None
+    score: int
+
+    @classmethod
+    def of(cls, package: Package, links: Links) -> TablePackage:
+        return cls(
+            id=package.id,
+            url=links.package(package.id),
+            title=package.title,
+            slug=package.slug,
+            repo_url=package.repo_url or "",
+            repo_watchers=package.repo_watchers,
+            repo_forks=package.repo_forks,
+            pypi_version=package.pypi_version,
+            last_updated=package.last_updated,
+            score=package.score,
+        )
+
+
+class TableFeature(BaseModel):
+    id: int
+    url: str
+    title: str
+    description: str
+    elements: list[str | None] = Field(
+        description="Each package's text for this feature, in the order of `packages`; "
+        "null where none was written."
+    )
+
+
+class GridTable(BaseModel):
+    grid: str
+    title: str
+    packages: list[TablePackage] = Field(description="The table's columns.")
+    features: list[TableFeature] = Field(description="The table's rows.")

@@ -1,0 +1,154 @@
+"""The package resource: djangopackages.org's 18 keys in their order, then ours."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from app.links import Links
+from app.models import Package
+from app.schemas.common import Ref, Slug100, Title100, Url, WriteBody
+
+SEED_EXAMPLE: dict[str, Any] = {
+    "category": "https://djangopackages.org/api/v4/categories/2/",
+    "grids": [
+        "https://djangopackages.org/api/v4/grids/41/",
+        "https://djangopackages.org/api/v4/grids/287/",
+    ],
+    "id": 631,
+    "title": "django SHOP",
+    "slug": "django-shop",
+    "last_updated": "2021-02-28T18:04:57Z",
+    "last_fetched": "2026-02-15T23:13:49.575476Z",
+    "repo_url": "https://github.com/awesto/django-shop",
+    "pypi_version": "1.2.4",
+    "created": "2011-02-13T01:04:57.388326Z",
+    "modified": "2026-01-28T19:34:12.564553Z",
+    "repo_forks": 1045,
+    "repo_description": "A Django based shop system",
+    "pypi_url": "http://pypi.python.org/pypi/django-shop",
+    "documentation_url": "https://readthedocs.org/projects/django-shop/",
+    "repo_watchers": 3310,
+    "commits_over_52": [0] * 52,
+    "participants": ["jrief", "rfleschenberg", "chrisglass"],
+}
+
+
+class PackageOut(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [SEED_EXAMPLE]}}
+
+    category: str = Field(description="Hyperlink of the package's category.")
+    grids: list[str] = Field(description="Hyperlinks of the grids the package is in.")
+    id: int
+    title: str
+    slug: str
+    last_updated: dt.datetime | None = Field(description="Date of the newest commit.")
+    last_fetched: dt.datetime | None = Field(description="When metrics were last refreshed.")
+    repo_url: str
+    pypi_version: str | None
+    created: dt.datetime
+    modified: dt.datetime
+    repo_forks: int
+    repo_description: str
+    pypi_url: str
+    documentation_url: str
+    repo_watchers: int = Field(description="The repository's star count.")
+    commits_over_52: list[int] = Field(description="52 weekly commit totals, oldest first.")
+    participants: list[str] = Field(description="Contributors' logins.")
+    # Ours, after the original's keys.
+    url: str = Field(description="This package's hyperlink.")
+    repo_host: str = Field(description="github, gitlab, bitbucket, forgejo, or empty.")
+    score: int
+    pypi_license: str | None
+    pypi_requires_python: str | None
+    pypi_classifiers: list[str]
+    supports_python3: bool | None
+    date_deprecated: dt.datetime | None
+    date_repo_archived: dt.datetime | None
+    deprecated_by: str | None = Field(description="Hyperlink of the package replacing this one.")
+
+    @classmethod
+    def of(cls, package: Package, links: Links) -> PackageOut:
+        return cls(
+            category=links.category(package.category_id),
+            grids=[links.grid(grid_id) for grid_id in package.grid_ids],
+            id=package.id,
+            title=package.title,
+            slug=package.slug,
+            last_updated=package.last_updated,
+            last_fetched=package.last_fetched,
+            repo_url=package.repo_url or "",
+            pypi_version=package.pypi_version,
+            created=package.created,
+            modified=package.modified,
+            repo_forks=package.repo_forks,
+            repo_description=package.repo_description,
+            pypi_url=package.pypi_url,
+            documentation_url=package.documentation_url,
+            repo_watchers=package.repo_watchers,
+            commits_over_52=package.commits_over_52,
+            participants=package.participants,
+            url=links.package(package.id),
+            repo_host=package.repo_host,
+            score=package.score,
+            pypi_license=package.pypi_license,
+            pypi_requires_python=package.pypi_requires_python,
+            pypi_classifiers=package.pypi_classifiers,
+            supports_python3=package.supports_python3,
+            date_deprecated=package.date_deprecated,
+            date_repo_archived=package.date_repo_archived,
+            deprecated_by=(
+                links.package(package.deprecated_by_id) if package.deprecated_by_id else None
+            ),
+        )
+
+
+# Everything in the representation a client may not set: the refresher and the importer own
+# the metrics. They are accepted in bodies and ignored, so a GET can be PUT back.
+_READ_ONLY = frozenset(PackageOut.model_fields) - {
+    "title",
+    "slug",
+    "category",
+    "repo_url",
+    "pypi_url",
+    "documentation_url",
+    "deprecated_by",
+    "date_deprecated",
+}
+
+
+class PackageIn(WriteBody):
+    read_only = _READ_ONLY
+    title: Title100
+    slug: Slug100 | None = Field(
+        default=None,
+        description="Made from the title when omitted on create; kept as it was on PUT.",
+    )
+    category: Ref
+    repo_url: Url = Field(
+        default="",
+        description="Normalized to https://host/owner/repo in lowercase.",
+        examples=["https://github.com/awesto/django-shop"],
+    )
+    pypi_url: Url = Field(
+        default="",
+        description="A PyPI URL, or a bare project name (becomes https://pypi.org/project/NAME/).",
+        examples=["django-shop"],
+    )
+    documentation_url: Url = ""
+    deprecated_by: Ref | None = None
+    date_deprecated: AwareDatetime | None = None
+
+
+class PackagePatch(WriteBody):
+    read_only = _READ_ONLY
+    title: Title100 | None = None
+    slug: Slug100 | None = None
+    category: Ref | None = None
+    repo_url: Url | None = None
+    pypi_url: Url | None = None
+    documentation_url: Url | None = None
+    deprecated_by: Ref | None = None
+    date_deprecated: AwareDatetime | None = None

@@ -1,0 +1,228 @@
+"""Test fixtures: really migrated databases, SQLite and PostgreSQL, each test rolled back.
+
+Every database test runs twice, once per dialect (the `dialect` parameter). PostgreSQL is
+TEST_DATABASE_URL (default: the local server); each run creates its own database there
+and drops it at the end, so runs on one server never meet. When the server cannot be
+reached the PostgreSQL half is skipped with the reason, except with CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import create_engine
+from app.main import create_app
+from app.migrate import upgrade
+from app.repositories.tokens import TokenRepository
+
+DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DIALECTS = ["sqlite", "postgresql"]
+
+
+def _server_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL
+
+
+async def _admin_execute(statement: str) -> None:
+    engine = create_engine(Settings(database_url=_server_url()), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+async def _postgres_reachable() -> str | None:
+    """None when reachable, else why not."""
+    try:
+        await asyncio.wait_for(_admin_execute("SELECT 1"), timeout=10)
+    except Exception as error:  # any failure to connect means "not reachable"
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+class Databases:
+    """Creates throwaway databases of one dialect, migrated to head."""
+
+    def __init__(self, dialect: str, workdir: Path) -> None:
+        self.dialect = dialect
+        self.workdir = workdir
+        self.prefix = f"packages_api_test_{uuid.uuid4().hex[:8]}"
+        self.created: list[str] = []
+        self._template: str | None = None
+
+    def _url(self, name: str) -> str:
+        if self.dialect == "sqlite":
+            return f"sqlite+aiosqlite:///{self.workdir / name}.db"
+        url = make_url(_server_url()).set(database=name)
+        return url.render_as_string(hide_password=False)
+
+    async def migrated(self, name: str) -> str:
+        url = self._url(name)
+        if self.dialect == "postgresql":
+            await _admin_execute(f'CREATE DATABASE "{name}"')
+            self.created.append(name)
+        await asyncio.to_thread(upgrade, Settings(database_url=url))
+        return url
+
+    async def fresh(self) -> str:
+        """A new migrated database, copied from a template migrated once per run."""
+        if self._template is None:
+            self._template = f"{self.prefix}_template"
+            await self.migrated(self._template)
+        name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        if self.dialect == "sqlite":
+            shutil.copy(self.workdir / f"{self._template}.db", self.workdir / f"{name}.db")
+        else:
+            await _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
+            self.created.append(name)
+        return self._url(name)
+
+    async def drop_all(self) -> None:
+        for name in reversed(self.created):
+            await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def databases(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Databases]:
+    if dialect == "postgresql":
+        problem = await _postgres_reachable()
+        if problem:
+            message = f"PostgreSQL at TEST_DATABASE_URL is unreachable ({problem})"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message + "; CI=true requires it")
+            pytest.skip(message)
+    dbs = Databases(dialect, tmp_path_factory.mktemp(dialect))
+    try:
+        yield dbs
+    finally:
+        await dbs.drop_all()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(databases: Databases) -> str:
+    return await databases.migrated(f"{databases.prefix}_main")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(Settings(database_url=database_url))
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection in an outer transaction that is rolled back after the test."""
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+
+
+def bound_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    # Each commit of the app releases a SAVEPOINT inside the test's transaction.
+    return async_sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest_asyncio.fixture
+async def app_factory(
+    connection: AsyncConnection,
+) -> AsyncIterator[Callable[[Settings], Awaitable[Any]]]:
+    """Builds apps (with their lifespan running) whose sessions live in the test transaction."""
+    stack: list[Any] = []
+
+    async def build(settings: Settings) -> Any:
+        app = create_app(settings)
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        stack.append(lifespan)
+        app.state.sessionmaker = bound_sessionmaker(connection)
+        return app
+
+    yield build
+    for lifespan in reversed(stack):
+        await lifespan.__aexit__(None, None, None)
+
+
+@pytest_asyncio.fixture
+async def app(app_factory: Callable[[Settings], Awaitable[Any]], settings: Settings) -> Any:
+    return await app_factory(settings)
+
+
+@pytest_asyncio.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def make_token(connection: AsyncConnection, name: str, scope: str) -> str:
+    async with bound_sessionmaker(connection)() as session:
+        _, plain = await TokenRepository(session).create(name, scope)
+        await session.commit()
+    return plain
+
+
+@pytest_asyncio.fixture
+async def write_headers(connection: AsyncConnection) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(connection, 'writer', 'write')}"}
+
+
+@pytest_asyncio.fixture
+async def admin_headers(connection: AsyncConnection) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(connection, 'admin', 'admin')}"}
+
+
+class StatementCounter:
+    """Counts the SQL statements sent on a connection (savepoint bookkeeping aside)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(connection: AsyncConnection) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    event.listen(connection.sync_connection, "before_cursor_execute", counter)
+    yield counter
+    event.remove(connection.sync_connection, "before_cursor_execute", counter)
