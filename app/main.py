@@ -58,5 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     install_error_handlers(app)
-    app.add_middleware(MethodsMiddleware, routes=app.router.routes)
+    app.add_middleware(MethodsMiddleware, openapi=app.openapi)
     return app

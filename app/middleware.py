@@ -1,77 +1,86 @@
 """HTTP method plumbing DRF gave its clients for free: HEAD and OPTIONS on every route,
 and an `Allow` header naming the methods a URL accepts.
 
-Pure ASGI (no BaseHTTPMiddleware) so the body streams through untouched and cheaply.
+Pure ASGI (no BaseHTTPMiddleware) so bodies stream through untouched and cheaply. The
+route templates and their methods come from the OpenAPI document, the one public list of
+every operation, so a new route gets HEAD, OPTIONS and Allow without being registered here.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
+from typing import Any
 
-from fastapi.routing import APIRoute
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path, get_route_path  # type: ignore[attr-defined]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 class MethodsMiddleware:
-    def __init__(self, app: ASGIApp, routes: list[BaseRoute]) -> None:
+    def __init__(self, app: ASGIApp, openapi: Callable[[], dict[str, Any]]) -> None:
         self.app = app
-        self.routes = routes
-        self._allow: dict[str, str] = {}
+        self.openapi = openapi
+        self._routes: list[tuple[re.Pattern[str], str, str]] | None = None
 
-    def allowed(self, path_format: str) -> str:
-        """`Allow` for a route template, computed once: every method of every route there."""
-        if path_format not in self._allow:
-            methods = {"OPTIONS"}
-            for route in self.routes:
-                if isinstance(route, APIRoute) and route.path_format == path_format:
-                    methods |= route.methods or set()
-                    if "GET" in methods:
-                        methods.add("HEAD")
-            order = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-            self._allow[path_format] = ", ".join(m for m in order if m in methods)
-        return self._allow[path_format]
+    def _table(self) -> list[tuple[re.Pattern[str], str, str]]:
+        """(regex, template, Allow value) for every documented path, built once."""
+        if self._routes is None:
+            routes = []
+            for template, operations in self.openapi()["paths"].items():
+                methods = {method.upper() for method in operations} | {"OPTIONS"}
+                if "GET" in methods:
+                    methods.add("HEAD")
+                regex, _, _ = compile_path(template)
+                allow = ", ".join(m for m in _ORDER if m in methods)
+                routes.append((regex, template, allow))
+            self._routes = routes
+        return self._routes
 
-    def _match(self, scope: Scope) -> str | None:
-        for route in self.routes:
-            if isinstance(route, APIRoute) and route.matches(scope)[0] is not Match.NONE:
-                return route.path_format
+    def _match(self, scope: Scope) -> tuple[str, str] | None:
+        path = get_route_path(scope)
+        for regex, template, allow in self._table():
+            if regex.match(path):
+                return template, allow
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        matched = self._match(scope)
+        if matched is None:
+            await self.app(scope, receive, send)
+            return
+        template, allow = matched
         method = scope["method"]
         preflight = any(name == b"access-control-request-method" for name, _ in scope["headers"])
         if method == "OPTIONS" and not preflight:
-            path_format = self._match(scope)
-            if path_format is not None:
-                await self._options(path_format, send)
-                return
+            await self._options(template, allow, send)
+            return
         head = method == "HEAD"
         if head:
             scope = {**scope, "method": "GET"}
 
         async def send_with_allow(message: Message) -> None:
             if message["type"] == "http.response.start":
-                route = scope.get("route")
-                if isinstance(route, APIRoute):
-                    headers = [h for h in message.get("headers", []) if h[0].lower() != b"allow"]
-                    headers.append((b"allow", self.allowed(route.path_format).encode()))
-                    message = {**message, "headers": headers}
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"allow"]
+                headers.append((b"allow", allow.encode()))
+                message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body":
-                # Same headers as GET (Content-Length included), no body.
+                # Same status and headers as GET (Content-Length included), no body.
                 message = {**message, "body": b""}
             await send(message)
 
         await self.app(scope, receive, send_with_allow)
 
-    async def _options(self, path_format: str, send: Send) -> None:
-        allow = self.allowed(path_format)
+    @staticmethod
+    async def _options(template: str, allow: str, send: Send) -> None:
         body = json.dumps(
             {
-                "path": path_format,
+                "path": template,
                 "methods": allow.split(", "),
                 "renders": ["application/json"],
                 "parses": ["application/json"],

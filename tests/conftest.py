@@ -103,7 +103,9 @@ def dialect(request: pytest.FixtureRequest) -> str:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def databases(dialect: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Databases]:
+async def databases(
+    dialect: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Databases]:
     if dialect == "postgresql":
         problem = await _postgres_reachable()
         if problem:

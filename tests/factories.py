@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import Category, Grid, GridPackage, Package
+from app.repositories.sequences import advance_id_sequences
 from tests.conftest import bound_sessionmaker
 
 SEEDS_DIR = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -32,7 +33,8 @@ async def load_seeds(connection: AsyncConnection) -> list[dict[str, Any]]:
         category_ids = {_id_of(r["category"]) for r in records}
         grid_ids = {_id_of(link) for r in records for link in r["grids"]}
         session.add_all(
-            Category(id=cid, title=f"Category {cid}", slug=f"category-{cid}") for cid in category_ids
+            Category(id=cid, title=f"Category {cid}", slug=f"category-{cid}")
+            for cid in category_ids
         )
         session.add_all(Grid(id=gid, title=f"Grid {gid}", slug=f"grid-{gid}") for gid in grid_ids)
         await session.flush()
@@ -61,8 +63,10 @@ async def load_seeds(connection: AsyncConnection) -> list[dict[str, Any]]:
             )
             await session.flush()
             session.add_all(
-                GridPackage(grid_id=_id_of(link), package_id=record["id"]) for link in record["grids"]
+                GridPackage(grid_id=_id_of(link), package_id=record["id"])
+                for link in record["grids"]
             )
+        await advance_id_sequences(session)
         await session.commit()
     return records
 
