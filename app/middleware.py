@@ -51,23 +51,23 @@ class MethodsMiddleware:
             await self.app(scope, receive, send)
             return
         matched = self._match(scope)
-        if matched is None:
-            await self.app(scope, receive, send)
-            return
-        template, allow = matched
         method = scope["method"]
         preflight = any(name == b"access-control-request-method" for name, _ in scope["headers"])
-        if method == "OPTIONS" and not preflight:
-            await self._options(template, allow, send)
+        if matched is not None and method == "OPTIONS" and not preflight:
+            await self._options(*matched, send)
             return
+        # HEAD is GET without the body, on every route (the docs pages included).
         head = method == "HEAD"
         if head:
             scope = {**scope, "method": "GET"}
+        if matched is None and not head:
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_allow(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and matched is not None:
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"allow"]
-                headers.append((b"allow", allow.encode()))
+                headers.append((b"allow", matched[1].encode()))
                 message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body":
                 # Same status and headers as GET (Content-Length included), no body.
