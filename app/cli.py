@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+import signal
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrate as migrations
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.repositories.tokens import SCOPES, TokenRepository
@@ -28,11 +35,44 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _settings() -> Settings:
+    """The settings, or what is wrong with them on stderr (not a traceback)."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        problems = [
+            f"{str(problem['loc'][0]).upper() if problem['loc'] else 'settings'}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise _fail("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _open_sqlite(settings: Settings) -> None:
+    """Open the SQLite file once with the standard driver, so a path that cannot be opened
+    fails plainly here. After a failed open, aiosqlite's worker thread may report into an
+    event loop already closed, a stray traceback (omnilib/aiosqlite#241)."""
+    url = make_url(settings.database_url.get_secret_value())
+    if url.database and url.database != ":memory:":
+        sqlite3.connect(url.database, uri=url.query.get("uri") == "true").close()
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[None]:
+    """An unusable database is one line on stderr (password hidden), not a traceback."""
+    try:
+        if settings.is_sqlite:
+            _open_sqlite(settings)
+        yield
+    except (DBAPIError, OSError, sqlite3.Error) as error:
+        # asyncpg's refused and timed-out connections arrive as plain OSErrors.
+        detail = error.orig if isinstance(error, DBAPIError) else error
+        url = make_url(settings.database_url.get_secret_value())
+        raise _fail(f"database {url.render_as_string(hide_password=True)}: {detail}") from None
+
+
 def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one transaction on a migrated database: commit on success."""
-    settings = get_settings()
-    if settings.migrate_on_start:
-        migrations.upgrade(settings)
+    settings = _settings()
 
     async def go() -> T:
         engine = create_engine(settings)
@@ -42,10 +82,17 @@ def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         finally:
             await engine.dispose()
 
-    try:
-        return asyncio.run(go())
-    except AppError as error:
-        raise _fail(error.detail) from None
+    with _database(settings):
+        if settings.migrate_on_start:
+            migrations.upgrade(settings)
+        try:
+            return asyncio.run(go())
+        except AppError as error:
+            raise _fail(error.detail) from None
+
+
+def _exit_cleanly(_signum: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -54,13 +101,25 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [env PORT].")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes [env WORKERS].")] = None,
     migrate: Annotated[
-        bool, typer.Option(help="Apply migrations before serving [env MIGRATE_ON_START].")
-    ] = True,
+        bool | None,
+        typer.Option(
+            help="Apply migrations before serving [env MIGRATE_ON_START, default true].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API (http://127.0.0.1:8000 by default), migrating the database first."""
-    settings = get_settings()
-    if migrate and settings.migrate_on_start:
-        migrations.upgrade(settings)
+    """Serve the API (http://127.0.0.1:8000 by default), migrating the database first.
+
+    SIGTERM or Ctrl+C shut it down gracefully: in-flight requests finish, then exit 0.
+    """
+    settings = _settings()
+    if settings.migrate_on_start if migrate is None else migrate:
+        with _database(settings):
+            migrations.upgrade(settings)
+    # uvicorn re-raises the stop signal after its graceful shutdown, so a plain SIGTERM would
+    # end in "killed by signal" (143). A stop we were asked for and completed is a success.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, _exit_cleanly)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -79,7 +138,9 @@ def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply the database migrations up to REVISION (default: the newest)."""
-    migrations.upgrade(get_settings(), revision)
+    settings = _settings()
+    with _database(settings):
+        migrations.upgrade(settings, revision)
     typer.echo(f"database at {revision}", err=True)
 
 

@@ -49,15 +49,14 @@ class Settings(BaseSettings):
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
-    def _split_networks(cls, value: object) -> object:
+    def _parse_networks(cls, value: object) -> object:
+        # The environment gives "10.0.0.0/8, 127.0.0.1"; an address is its own /32 (or /128).
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            parts = (str(part).strip() for part in value)
+            return [ipaddress.ip_network(part, strict=False) for part in parts if part]
         return value
-
-    @field_validator("trusted_proxies", mode="after")
-    @classmethod
-    def _as_networks(cls, value: list[object]) -> list[IPNetwork]:
-        return [ipaddress.ip_network(str(item), strict=False) for item in value]
 
     @field_validator("public_base_url")
     @classmethod

@@ -185,8 +185,14 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, str, list[Fiel
         where = loc[0] if loc and loc[0] in {"body", "query", "path", "header"} else "body"
         field = ".".join(loc[1:]) if len(loc) > 1 else where
         if item.get("type") == "json_invalid":
+            # Its loc is ("body", <character offset>); the offset is no field name.
             status = 400
-            message = "is not valid JSON"
+            field = "body"
+            message = (
+                f"is not valid JSON (at character {loc[1]})"
+                if len(loc) > 1
+                else "is not valid JSON"
+            )
         else:
             message = str(item.get("msg", "is invalid"))
             if message.startswith("Value error, "):

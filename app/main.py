@@ -11,7 +11,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
-from app.middleware import MethodsMiddleware
+from app.middleware import BodyLimitMiddleware, MethodsMiddleware
 from app.routers import categories, grids, packages, root
 
 DESCRIPTION = """
@@ -44,7 +44,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         openapi_tags=[
             {"name": "packages", "description": "Packages and their repository and PyPI metrics."},
             {"name": "categories", "description": "What kind of thing a package is."},
@@ -59,4 +58,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api)
     install_error_handlers(app)
     app.add_middleware(MethodsMiddleware, openapi=app.openapi)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -4,6 +4,8 @@ and an `Allow` header naming the methods a URL accepts.
 Pure ASGI (no BaseHTTPMiddleware) so bodies stream through untouched and cheaply. The
 route templates and their methods come from the OpenAPI document, the one public list of
 every operation, so a new route gets HEAD, OPTIONS and Allow without being registered here.
+
+Also the MAX_BODY_BYTES limit, answered with our error body.
 """
 
 from __future__ import annotations
@@ -13,8 +15,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.routing import compile_path, get_route_path  # type: ignore[attr-defined]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import error_response
 
 _ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -98,3 +104,43 @@ class MethodsMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimitMiddleware:
+    """413 for a body over `max_bytes`, whether its Content-Length says so or it streams.
+
+    Not FastAPI's `max_body_size`: Starlette's limiter sits outside our error handlers and
+    swaps any answer to an oversized Content-Length for a plain-text 413.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _detail(self) -> str:
+        return f"The body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            # Refused before the app runs: nothing is read, nothing is written.
+            response = error_response(413, "payload_too_large", self._detail())
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Raised while the endpoint reads its body, before any dependency runs;
+                    # our HTTPException handler renders it.
+                    raise HTTPException(413, self._detail())
+            return message
+
+        await self.app(scope, receive_within_limit, send)

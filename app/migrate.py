@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -13,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.config import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# What autogenerate compares: `alembic revision --autogenerate` and the drift test alike.
+COMPARE_OPTIONS: dict[str, Any] = {"compare_type": True, "compare_server_default": True}
 
 
 def alembic_config(database_url: str) -> Config:

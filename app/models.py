@@ -78,8 +78,10 @@ class Package(TimestampMixin, Base):
     refresh_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     refresh_failures: Mapped[int] = mapped_column(Integer, default=0)
 
+    # "all": the database's ON DELETE CASCADE removes memberships. With True, the ORM would
+    # still set package_id to NULL on the memberships it loaded (every get() loads them).
     memberships: Mapped[list[GridPackage]] = relationship(
-        back_populates="package", lazy="raise", passive_deletes=True
+        back_populates="package", lazy="raise", passive_deletes="all"
     )
 
     __table_args__ = (

@@ -79,6 +79,14 @@ class Databases:
         await asyncio.to_thread(upgrade, Settings(database_url=url))
         return url
 
+    async def empty(self) -> str:
+        """A new database with no tables (for SQLite, a file that does not exist yet)."""
+        name = f"{self.prefix}_{uuid.uuid4().hex[:8]}"
+        if self.dialect == "postgresql":
+            await _admin_execute(f'CREATE DATABASE "{name}"')
+            self.created.append(name)
+        return self._url(name)
+
     async def fresh(self) -> str:
         """A new migrated database, copied from a template migrated once per run."""
         if self._template is None:

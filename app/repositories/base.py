@@ -55,7 +55,12 @@ async def resolve_ids(
     field: str,
 ) -> list[int]:
     """Ids of the referenced rows, in the given order, in one query; 422 for any unknown."""
-    keys = [key_from_ref(ref, resource, links, field) for ref in refs]
+    # A list field names the offending position (`packages.2`), a single reference itself.
+    names = [
+        field if len(refs) == 1 and field != "packages" else f"{field}.{position}"
+        for position in range(len(refs))
+    ]
+    keys = [key_from_ref(ref, resource, links, name) for ref, name in zip(refs, names, strict=True)]
     if not keys:
         return []
     ids = {int(k) for k in keys if k.isdigit() and int(k) <= MAX_ID}
@@ -72,9 +77,8 @@ async def resolve_ids(
             by_key[str(row_id)] = row_id
             by_key[slug] = row_id
     resolved = []
-    for position, key in enumerate(keys):
+    for name, key in zip(names, keys, strict=True):
         if key not in by_key:
-            name = field if len(keys) == 1 and field != "packages" else f"{field}.{position}"
             raise InvalidBody(name, f"names no existing {NAMES[model]} ({key!r})")
         resolved.append(by_key[key])
     return resolved

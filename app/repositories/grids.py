@@ -153,8 +153,9 @@ class GridRepository:
         return feature
 
     async def update_feature(self, feature: Feature, data: FeatureIn | FeaturePatch) -> Feature:
-        for name in data.model_fields_set if isinstance(data, FeaturePatch) else data.model_fields:
-            value = getattr(data, name)
+        """PUT (FeatureIn) sets every field; PATCH (FeaturePatch) only those it sent."""
+        values = data.model_dump(exclude_unset=isinstance(data, FeaturePatch))
+        for name, value in values.items():
             if value is None:
                 raise InvalidBody(name, "cannot be null")
             setattr(feature, name, value)

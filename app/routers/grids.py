@@ -41,7 +41,10 @@ PackageKey = Annotated[str, Path(description="The package's id or slug.", max_le
 
 
 def _may_edit(grid: Grid, token: ApiToken, *, locking: bool = False) -> None:
-    """A locked grid, and the lock itself, are for admin tokens only."""
+    """A locked grid, and the lock itself, are for admin tokens only.
+
+    Callers read the grid FOR UPDATE, so an edit cannot slip past a lock being set.
+    """
     if (grid.is_locked or locking) and not can_admin(token):
         what = "change whether a grid is locked" if locking else "edit a locked grid"
         raise Forbidden(f"Only a token with the 'admin' scope may {what}.")
@@ -275,7 +278,7 @@ async def replace_feature(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key)
+    grid = await repository.get(key, for_update=True)
     _may_edit(grid, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
     check_if_match(request, FeatureOut.of(feature, links))
@@ -294,7 +297,7 @@ async def patch_feature(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key)
+    grid = await repository.get(key, for_update=True)
     _may_edit(grid, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
     check_if_match(request, FeatureOut.of(feature, links))
@@ -312,7 +315,7 @@ async def delete_feature(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key)
+    grid = await repository.get(key, for_update=True)
     _may_edit(grid, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
     check_if_match(request, FeatureOut.of(feature, links))

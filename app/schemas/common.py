@@ -7,6 +7,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -21,8 +22,18 @@ Slug50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(validat
 Slug100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(validate_slug)]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Url = Annotated[str, StringConstraints(max_length=255)]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    # Lax validation would read `true` as the id 1 and quietly reference that row.
+    if isinstance(value, bool):
+        raise ValueError("must be an id, a slug or a hyperlink")
+    return value
+
+
 Ref = Annotated[
     int | Annotated[str, StringConstraints(min_length=1, max_length=500)],
+    BeforeValidator(_not_a_boolean),
     Field(
         description="The id, the slug, or our own hyperlink of the referenced resource.",
         examples=[2, "apps", "https://packages.example.org/api/v4/categories/2/"],
