@@ -141,9 +141,21 @@ _PG_CONSTRAINT = re.compile(r'constraint "([^"]+)"')
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")
 
 
-def conflict_from_integrity_error(error: IntegrityError, resource: str) -> Conflict:
-    """Turn a unique violation the database caught (a race the checks lost) into a 409."""
+# Violations that mean "this clashes with other data" (409). Any other integrity error
+# (NOT NULL, CHECK) is a bug of ours and stays a 500.
+_CONFLICT_MARKERS = (
+    "duplicate key value violates unique constraint",
+    "violates foreign key constraint",
+    "UNIQUE constraint failed",
+    "FOREIGN KEY constraint failed",
+)
+
+
+def conflict_from_integrity_error(error: IntegrityError, resource: str) -> Conflict | None:
+    """A 409 naming the field for a unique or foreign-key violation; None for anything else."""
     message = str(error.orig)
+    if not any(marker in message for marker in _CONFLICT_MARKERS):
+        return None
     match = _PG_CONSTRAINT.search(message) or _SQLITE_UNIQUE.search(message)
     field = _UNIQUE_FIELDS.get(match.group(1).strip()) if match else None
     if field:
@@ -221,14 +233,17 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = str(exc.detail) if exc.detail else code.replace("_", " ").capitalize()
         return error_response(exc.status_code, code, detail, headers=exc.headers)
 
-    async def on_integrity_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, IntegrityError)
-        conflict = conflict_from_integrity_error(exc, "record")
-        return error_response(409, conflict.code, conflict.detail, conflict.errors)
-
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "Internal server error.")
+
+    async def on_integrity_error(request: Request, exc: Exception) -> Response:
+        # A race the repositories' flush did not see (e.g. at commit) still answers 409.
+        assert isinstance(exc, IntegrityError)
+        conflict = conflict_from_integrity_error(exc, "record")
+        if conflict is None:
+            return await on_unexpected(request, exc)
+        return error_response(409, conflict.code, conflict.detail, conflict.errors)
 
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

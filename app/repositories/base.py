@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -13,12 +14,14 @@ from app.errors import InvalidBody, InvalidQuery, conflict_from_integrity_error
 from app.links import Links, Resource
 from app.models import Category, Grid, Package
 from app.normalize import slugify
+from app.pagination import PageRequest
 
 # Largest value of a 32-bit INTEGER primary key: a bigger "id" cannot exist, and asking
 # PostgreSQL for one would be an error rather than "not found".
 MAX_ID = 2**31 - 1
 
 Sluggable = Category | Package | Grid
+Row = TypeVar("Row")
 NAMES: dict[type[Sluggable], str] = {Category: "category", Package: "package", Grid: "grid"}
 
 
@@ -33,8 +36,6 @@ def key_filter(model: type[Sluggable], key: str | int) -> ColumnElement[bool]:
 
 def key_from_ref(ref: int | str, resource: Resource, links: Links, field: str) -> str:
     """A body reference (id, slug or our hyperlink) as a detail key."""
-    if isinstance(ref, bool):
-        raise InvalidBody(field, "must be an id, a slug or a hyperlink")
     if isinstance(ref, int):
         return str(ref)
     text = ref.strip()
@@ -108,7 +109,23 @@ async def flush_or_conflict(session: AsyncSession, resource: str) -> None:
     try:
         await session.flush()
     except IntegrityError as error:
-        raise conflict_from_integrity_error(error, resource) from error
+        conflict = conflict_from_integrity_error(error, resource)
+        if conflict is None:
+            raise
+        raise conflict from error
+
+
+async def fetch_page(
+    session: AsyncSession, stmt: Select[Row], page: PageRequest, order: list[Any], *options: Any
+) -> tuple[int, Sequence[Row]]:
+    """(count of the whole list, this page's rows), in two statements plus `options`' loads."""
+    total = await count_rows(session, stmt)
+    if total == 0 or page.offset >= total:
+        return total, []
+    rows = await session.scalars(
+        stmt.options(*options).order_by(*order).limit(page.limit).offset(page.offset)
+    )
+    return total, rows.all()
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:

@@ -8,17 +8,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, InvalidBody, NotFound
+from app.errors import Conflict, NotFound
 from app.models import Category, Package
 from app.pagination import PageRequest
 from app.repositories.base import (
     count_rows,
+    fetch_page,
     flush_or_conflict,
     key_filter,
     ordering_clauses,
     pick_slug,
 )
-from app.schemas.category import CategoryIn, CategoryPatch
+from app.schemas.category import CategoryIn
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Category.id, "title": Category.title}
 
@@ -32,13 +33,7 @@ class CategoryRepository:
     ) -> tuple[int, Sequence[Category]]:
         stmt = select(Category)
         order = ordering_clauses(ordering, ORDERING_FIELDS, Category.id)
-        total = await count_rows(self.session, stmt)
-        if total == 0 or page.offset >= total:
-            return total, []
-        rows = await self.session.scalars(
-            stmt.order_by(*order).limit(page.limit).offset(page.offset)
-        )
-        return total, rows.all()
+        return await fetch_page(self.session, stmt, page, order)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Category:
         stmt = select(Category).where(key_filter(Category, key))
@@ -56,19 +51,8 @@ class CategoryRepository:
         await flush_or_conflict(self.session, "category")
         return category
 
-    async def replace(self, category: Category, data: CategoryIn) -> Category:
-        values = data.model_dump()
-        if values["slug"] is None:
-            values["slug"] = category.slug
-        self._apply(category, values, creating=False)
-        await flush_or_conflict(self.session, "category")
-        return category
-
-    async def patch(self, category: Category, data: CategoryPatch) -> Category:
-        values = {name: getattr(data, name) for name in data.model_fields_set}
-        for name, value in values.items():
-            if value is None:
-                raise InvalidBody(name, "cannot be null")
+    async def update(self, category: Category, values: dict[str, Any]) -> Category:
+        """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
         self._apply(category, values, creating=False)
         await flush_or_conflict(self.session, "category")
         return category

@@ -9,20 +9,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.errors import Conflict, InvalidBody, NotFound
+from app.errors import Conflict, NotFound
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
 from app.pagination import PageRequest
 from app.repositories.base import (
     MAX_ID,
-    count_rows,
+    fetch_page,
     flush_or_conflict,
     key_filter,
     ordering_clauses,
     pick_slug,
     resolve_ids,
 )
-from app.schemas.grid import FeatureIn, FeaturePatch, GridIn, GridPatch
+from app.schemas.grid import FeatureIn, GridIn
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Grid.id, "title": Grid.title}
 
@@ -38,13 +38,7 @@ class GridRepository:
     ) -> tuple[int, Sequence[Grid]]:
         stmt = select(Grid)
         order = ordering_clauses(ordering, ORDERING_FIELDS, Grid.id)
-        total = await count_rows(self.session, stmt)
-        if total == 0 or page.offset >= total:
-            return total, []
-        rows = await self.session.scalars(
-            stmt.options(_MEMBER_IDS).order_by(*order).limit(page.limit).offset(page.offset)
-        )
-        return total, rows.all()
+        return await fetch_page(self.session, stmt, page, order, _MEMBER_IDS)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Grid:
         stmt = select(Grid).options(_MEMBER_IDS).where(key_filter(Grid, key))
@@ -65,20 +59,8 @@ class GridRepository:
             await self.set_packages(grid, values["packages"], links)
         return grid
 
-    async def replace(self, grid: Grid, data: GridIn, links: Links) -> Grid:
-        values = data.model_dump()
-        if values["slug"] is None:
-            values["slug"] = grid.slug
-        return await self._update(grid, values, links)
-
-    async def patch(self, grid: Grid, data: GridPatch, links: Links) -> Grid:
-        values = {name: getattr(data, name) for name in data.model_fields_set}
-        for name, value in values.items():
-            if value is None:
-                raise InvalidBody(name, "cannot be null")
-        return await self._update(grid, values, links)
-
-    async def _update(self, grid: Grid, values: dict[str, Any], links: Links) -> Grid:
+    async def update(self, grid: Grid, values: dict[str, Any], links: Links) -> Grid:
+        """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
         self._apply(grid, values, creating=False)
         await flush_or_conflict(self.session, "grid")
         if values.get("packages") is not None:
@@ -152,12 +134,8 @@ class GridRepository:
         await self.session.flush()
         return feature
 
-    async def update_feature(self, feature: Feature, data: FeatureIn | FeaturePatch) -> Feature:
-        """PUT (FeatureIn) sets every field; PATCH (FeaturePatch) only those it sent."""
-        values = data.model_dump(exclude_unset=isinstance(data, FeaturePatch))
+    async def update_feature(self, feature: Feature, values: dict[str, Any]) -> Feature:
         for name, value in values.items():
-            if value is None:
-                raise InvalidBody(name, "cannot be null")
             setattr(feature, name, value)
         await self.session.flush()
         return feature

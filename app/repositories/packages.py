@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql import Select
 
 from app.errors import InvalidBody, InvalidQuery, NotFound
 from app.links import Links
@@ -16,7 +15,7 @@ from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
 from app.pagination import PageRequest
 from app.repositories.base import (
-    count_rows,
+    fetch_page,
     flush_or_conflict,
     key_filter,
     ordering_clauses,
@@ -24,7 +23,7 @@ from app.repositories.base import (
     resolve_filter,
     resolve_ids,
 )
-from app.schemas.package import PackageIn, PackagePatch
+from app.schemas.package import PackageIn
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -36,11 +35,8 @@ ORDERING_FIELDS: dict[str, Any] = {
 }
 
 
-def _with_grids(stmt: Select[Package]) -> Select[Package]:
-    # One extra statement for the whole page's grid links, however long the page.
-    return stmt.options(
-        selectinload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
-    )
+# One extra statement for the grid links of a whole page, however long the page.
+_GRID_IDS = selectinload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
 
 
 class PackageRepository:
@@ -73,16 +69,10 @@ class PackageRepository:
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
         order = ordering_clauses(ordering, ORDERING_FIELDS, Package.id)
-        total = await count_rows(self.session, stmt)
-        if total == 0 or page.offset >= total:
-            return total, []
-        rows = await self.session.scalars(
-            _with_grids(stmt.order_by(*order).limit(page.limit).offset(page.offset))
-        )
-        return total, rows.all()
+        return await fetch_page(self.session, stmt, page, order, _GRID_IDS)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Package:
-        stmt = _with_grids(select(Package).where(key_filter(Package, key)))
+        stmt = select(Package).options(_GRID_IDS).where(key_filter(Package, key))
         if for_update:
             # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
             stmt = stmt.with_for_update(of=Package)
@@ -98,19 +88,8 @@ class PackageRepository:
         await flush_or_conflict(self.session, "package")
         return package
 
-    async def replace(self, package: Package, data: PackageIn, links: Links) -> Package:
-        values = data.model_dump()
-        if values["slug"] is None:
-            values["slug"] = package.slug
-        await self._apply(package, values, links, creating=False)
-        await flush_or_conflict(self.session, "package")
-        return package
-
-    async def patch(self, package: Package, data: PackagePatch, links: Links) -> Package:
-        values = {name: getattr(data, name) for name in data.model_fields_set}
-        for required in ("title", "slug", "category", "repo_url", "pypi_url", "documentation_url"):
-            if required in values and values[required] is None:
-                raise InvalidBody(required, "cannot be null")
+    async def update(self, package: Package, values: dict[str, Any], links: Links) -> Package:
+        """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
         await self._apply(package, values, links, creating=False)
         await flush_or_conflict(self.session, "package")
         return package

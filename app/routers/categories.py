@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -57,6 +57,17 @@ async def get_category(
     return json_response(request, CategoryOut.of(category, links))
 
 
+async def _update(
+    request: Request, key: str, changes: dict[str, Any], session: SessionDep, links: LinksDep
+) -> Response:
+    """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
+    repository = CategoryRepository(session)
+    category = await repository.get(key, for_update=True)
+    check_if_match(request, CategoryOut.of(category, links))
+    await repository.update(category, changes)
+    return json_response(request, CategoryOut.of(category, links))
+
+
 @router.put("/{key}/", response_model=CategoryOut, responses=WRITE_ERRORS)
 async def replace_category(
     request: Request,
@@ -66,11 +77,7 @@ async def replace_category(
     links: LinksDep,
     _token: WriteToken,
 ) -> Response:
-    repository = CategoryRepository(session)
-    category = await repository.get(key, for_update=True)
-    check_if_match(request, CategoryOut.of(category, links))
-    await repository.replace(category, body)
-    return json_response(request, CategoryOut.of(category, links))
+    return await _update(request, key, body.changes(), session, links)
 
 
 @router.patch("/{key}/", response_model=CategoryOut, responses=WRITE_ERRORS)
@@ -82,11 +89,7 @@ async def patch_category(
     links: LinksDep,
     _token: WriteToken,
 ) -> Response:
-    repository = CategoryRepository(session)
-    category = await repository.get(key, for_update=True)
-    check_if_match(request, CategoryOut.of(category, links))
-    await repository.patch(category, body)
-    return json_response(request, CategoryOut.of(category, links))
+    return await _update(request, key, body.changes(), session, links)
 
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -84,6 +84,24 @@ async def get_grid(request: Request, key: Key, session: SessionDep, links: Links
     return json_response(request, GridOut.of(grid, links))
 
 
+async def _update(
+    request: Request,
+    key: str,
+    changes: dict[str, Any],
+    session: SessionDep,
+    links: LinksDep,
+    token: ApiToken,
+) -> Response:
+    """PUT and PATCH: lock the row, check rights and If-Match, apply, answer the grid."""
+    repository = GridRepository(session)
+    grid = await repository.get(key, for_update=True)
+    locking = changes.get("is_locked", grid.is_locked) != grid.is_locked
+    _may_edit(grid, token, locking=locking)
+    check_if_match(request, GridOut.of(grid, links))
+    await repository.update(grid, changes, links)
+    return json_response(request, GridOut.of(grid, links))
+
+
 @router.put("/{key}/", response_model=GridOut, responses=WRITE_ERRORS)
 async def replace_grid(
     request: Request,
@@ -93,12 +111,8 @@ async def replace_grid(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token, locking=body.is_locked != grid.is_locked)
-    check_if_match(request, GridOut.of(grid, links))
-    await repository.replace(grid, body, links)
-    return json_response(request, GridOut.of(grid, links))
+    """Replace the grid's fields; its packages too when `packages` is given."""
+    return await _update(request, key, body.changes(), session, links, token)
 
 
 @router.patch("/{key}/", response_model=GridOut, responses=WRITE_ERRORS)
@@ -110,13 +124,7 @@ async def patch_grid(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    locking = body.is_locked is not None and body.is_locked != grid.is_locked
-    _may_edit(grid, token, locking=locking)
-    check_if_match(request, GridOut.of(grid, links))
-    await repository.patch(grid, body, links)
-    return json_response(request, GridOut.of(grid, links))
+    return await _update(request, key, body.changes(), session, links, token)
 
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
@@ -267,6 +275,24 @@ async def get_feature(
     return json_response(request, FeatureOut.of(feature, links))
 
 
+async def _update_feature(
+    request: Request,
+    key: str,
+    feature_id: int,
+    changes: dict[str, Any],
+    session: SessionDep,
+    links: LinksDep,
+    token: ApiToken,
+) -> Response:
+    repository = GridRepository(session)
+    grid = await repository.get(key, for_update=True)
+    _may_edit(grid, token)
+    feature = await repository.get_feature(grid, feature_id, for_update=True)
+    check_if_match(request, FeatureOut.of(feature, links))
+    await repository.update_feature(feature, changes)
+    return json_response(request, FeatureOut.of(feature, links))
+
+
 @router.put("/{key}/features/{feature_id}/", response_model=FeatureOut, responses=WRITE_ERRORS)
 async def replace_feature(
     request: Request,
@@ -277,13 +303,7 @@ async def replace_feature(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
-    feature = await repository.get_feature(grid, feature_id, for_update=True)
-    check_if_match(request, FeatureOut.of(feature, links))
-    await repository.update_feature(feature, body)
-    return json_response(request, FeatureOut.of(feature, links))
+    return await _update_feature(request, key, feature_id, body.changes(), session, links, token)
 
 
 @router.patch("/{key}/features/{feature_id}/", response_model=FeatureOut, responses=WRITE_ERRORS)
@@ -296,13 +316,7 @@ async def patch_feature(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
-    feature = await repository.get_feature(grid, feature_id, for_update=True)
-    check_if_match(request, FeatureOut.of(feature, links))
-    await repository.update_feature(feature, body)
-    return json_response(request, FeatureOut.of(feature, links))
+    return await _update_feature(request, key, feature_id, body.changes(), session, links, token)
 
 
 @router.delete("/{key}/features/{feature_id}/", status_code=204, responses=WRITE_ERRORS)

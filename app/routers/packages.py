@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -72,6 +72,17 @@ async def get_package(request: Request, key: Key, session: SessionDep, links: Li
     return json_response(request, PackageOut.of(package, links))
 
 
+async def _update(
+    request: Request, key: str, changes: dict[str, Any], session: SessionDep, links: LinksDep
+) -> Response:
+    """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
+    repository = PackageRepository(session)
+    package = await repository.get(key, for_update=True)
+    check_if_match(request, PackageOut.of(package, links))
+    await repository.update(package, changes, links)
+    return json_response(request, PackageOut.of(package, links))
+
+
 @router.put("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
 async def replace_package(
     request: Request,
@@ -82,11 +93,7 @@ async def replace_package(
     _token: WriteToken,
 ) -> Response:
     """Replace the editable fields; metrics are the refresher's and stay as they are."""
-    repository = PackageRepository(session)
-    package = await repository.get(key, for_update=True)
-    check_if_match(request, PackageOut.of(package, links))
-    await repository.replace(package, body, links)
-    return json_response(request, PackageOut.of(package, links))
+    return await _update(request, key, body.changes(), session, links)
 
 
 @router.patch("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
@@ -98,11 +105,8 @@ async def patch_package(
     links: LinksDep,
     _token: WriteToken,
 ) -> Response:
-    repository = PackageRepository(session)
-    package = await repository.get(key, for_update=True)
-    check_if_match(request, PackageOut.of(package, links))
-    await repository.patch(package, body, links)
-    return json_response(request, PackageOut.of(package, links))
+    """Change only the fields sent."""
+    return await _update(request, key, body.changes(), session, links)
 
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)

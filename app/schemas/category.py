@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from app.links import Links
 from app.models import Category
-from app.schemas.common import LongText, Slug50, Title50, WriteBody
+from app.schemas.common import LongText, PatchBody, Slug50, Title50, WriteBody
 
 TitlePlural = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 
@@ -46,6 +46,7 @@ _READ_ONLY = frozenset({"id", "created", "modified", "url"})
 
 class CategoryIn(WriteBody):
     read_only = _READ_ONLY
+    kept_when_omitted = frozenset({"slug"})
     title: Title50
     slug: Slug50 | None = Field(default=None, description="Made from the title when omitted.")
     description: LongText = ""
@@ -53,7 +54,7 @@ class CategoryIn(WriteBody):
     show_pypi: bool = True
 
 
-class CategoryPatch(WriteBody):
+class CategoryPatch(PatchBody):
     read_only = _READ_ONLY
     title: Title50 | None = None
     slug: Slug50 | None = None

@@ -14,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.errors import InvalidBody
 from app.normalize import validate_slug
 
 Title50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -49,9 +50,33 @@ class WriteBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     read_only: ClassVar[frozenset[str]] = frozenset()
 
+    # Fields that a PUT may leave out (null) to keep their current value.
+    kept_when_omitted: ClassVar[frozenset[str]] = frozenset()
+
     @model_validator(mode="before")
     @classmethod
     def _drop_read_only(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if key not in cls.read_only}
         return data
+
+    def changes(self) -> dict[str, Any]:
+        """What a PUT sets: every field, except those it may keep by leaving them out."""
+        return {
+            name: value
+            for name, value in self.model_dump().items()
+            if not (value is None and name in self.kept_when_omitted)
+        }
+
+
+class PatchBody(WriteBody):
+    """A PATCH body: only the fields sent change; null only where null is a value."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    def changes(self) -> dict[str, Any]:
+        values = self.model_dump(exclude_unset=True)
+        for name, value in values.items():
+            if value is None and name not in self.nullable:
+                raise InvalidBody(name, "cannot be null")
+        return values

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, RootModel, StringConstraints
 
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
-from app.schemas.common import LongText, Ref, Slug100, Title100, WriteBody
+from app.schemas.common import LongText, PatchBody, Ref, Slug100, Title100, WriteBody
 
 Description = Annotated[str, StringConstraints(max_length=1000)]
 MAX_GRID_PACKAGES = 1000
@@ -55,6 +55,7 @@ PackageRefs = Annotated[list[Ref], Field(max_length=MAX_GRID_PACKAGES)]
 
 class GridIn(WriteBody):
     read_only = _READ_ONLY
+    kept_when_omitted = frozenset({"slug", "packages"})
     title: Title100
     slug: Slug100 | None = Field(default=None, description="Made from the title when omitted.")
     description: Description = ""
@@ -65,7 +66,7 @@ class GridIn(WriteBody):
     )
 
 
-class GridPatch(WriteBody):
+class GridPatch(PatchBody):
     read_only = _READ_ONLY
     title: Title100 | None = None
     slug: Slug100 | None = None
@@ -110,7 +111,7 @@ class FeatureIn(WriteBody):
     description: LongText = ""
 
 
-class FeaturePatch(WriteBody):
+class FeaturePatch(PatchBody):
     read_only = _FEATURE_READ_ONLY
     title: Title100 | None = None
     description: LongText | None = None

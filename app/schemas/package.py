@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from app.links import Links
 from app.models import Package
-from app.schemas.common import Ref, Slug100, Title100, Url, WriteBody
+from app.schemas.common import PatchBody, Ref, Slug100, Title100, Url, WriteBody
 
 SEED_EXAMPLE: dict[str, Any] = {
     "category": "https://djangopackages.org/api/v4/categories/2/",
@@ -121,6 +121,7 @@ _READ_ONLY = frozenset(PackageOut.model_fields) - {
 
 class PackageIn(WriteBody):
     read_only = _READ_ONLY
+    kept_when_omitted = frozenset({"slug"})
     title: Title100
     slug: Slug100 | None = Field(
         default=None,
@@ -142,8 +143,9 @@ class PackageIn(WriteBody):
     date_deprecated: AwareDatetime | None = None
 
 
-class PackagePatch(WriteBody):
+class PackagePatch(PatchBody):
     read_only = _READ_ONLY
+    nullable = frozenset({"deprecated_by", "date_deprecated"})
     title: Title100 | None = None
     slug: Slug100 | None = None
     category: Ref | None = None
