@@ -50,6 +50,13 @@ def _may_edit(grid: Grid, token: ApiToken, *, locking: bool = False) -> None:
         raise Forbidden(f"Only a token with the 'admin' scope may {what}.")
 
 
+async def _editable_grid(repository: GridRepository, key: str, token: ApiToken) -> Grid:
+    """The grid, row-locked for this transaction, if the token may edit it."""
+    grid = await repository.get(key, for_update=True)
+    _may_edit(grid, token)
+    return grid
+
+
 @router.get("/", response_model=Page[GridOut], responses=error_responses(400))
 async def list_grids(
     request: Request,
@@ -132,8 +139,7 @@ async def delete_grid(
     request: Request, key: Key, session: SessionDep, links: LinksDep, token: WriteToken
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     check_if_match(request, GridOut.of(grid, links))
     await repository.delete(grid)
     return Response(status_code=204)
@@ -196,8 +202,7 @@ async def add_grid_package(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     membership = await repository.add_package(grid, body.package, links)
     return json_response(
         request,
@@ -223,8 +228,7 @@ async def remove_grid_package(
 ) -> Response:
     """Takes the package out of the grid, with its cells; the package itself stays."""
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     membership = await repository.get_membership(grid, package)
     await repository.remove_membership(membership)
     return Response(status_code=204)
@@ -255,8 +259,7 @@ async def create_feature(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     feature = await repository.create_feature(grid, body)
     return json_response(
         request,
@@ -285,8 +288,7 @@ async def _update_feature(
     token: ApiToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
     check_if_match(request, FeatureOut.of(feature, links))
     await repository.update_feature(feature, changes)
@@ -329,8 +331,7 @@ async def delete_feature(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
     check_if_match(request, FeatureOut.of(feature, links))
     await repository.delete_feature(feature)
@@ -378,8 +379,7 @@ async def put_element(
 ) -> Response:
     """Write a cell: 201 when it was empty, 200 when it replaced a text."""
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id)
     membership = await repository.get_membership(grid, package)
     current = await repository.get_element(feature, membership)
@@ -404,8 +404,7 @@ async def delete_element(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
-    _may_edit(grid, token)
+    grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id)
     membership = await repository.get_membership(grid, package)
     element = await repository.get_element(feature, membership)
