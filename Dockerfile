@@ -16,7 +16,8 @@ FROM python:3.11-slim
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid 10001 --no-create-home app \
     && mkdir /data && chown 10001:10001 /data
-COPY --from=build --chown=10001:10001 /app /app
+# Code and virtualenv stay root-owned (read-only to the service); only /data is writable.
+COPY --from=build /app /app
 WORKDIR /app
 ENV PATH="/app/.venv/bin:$PATH" \
     PYTHONUNBUFFERED=1 \
@@ -27,6 +28,6 @@ USER 10001
 EXPOSE 8000
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v4/', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/api/v4/\", timeout=4)"]
 # Migrates, then serves; MIGRATE_ON_START=false when migrations run as a separate job.
 CMD ["packages-api", "serve"]

@@ -2,8 +2,10 @@
 
 An ETag is a digest of the exact JSON we serve, so it changes whenever anything a client
 can see changes (a grid membership, a refreshed metric), with no version column to forget.
-Writes compare `If-Match` against the representation read under a row lock, in the same
-transaction as the write, so two clients holding the same ETag cannot both succeed.
+The hyperlinks' base is left out of the digest: a resource read through one host name and
+written through another is still the same version. Writes check the preconditions against
+the representation read under a row lock, in the same transaction as the write, so two
+clients holding the same ETag cannot both succeed.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ from starlette.responses import Response
 
 from app.errors import PreconditionFailed
 
+# Set by the links dependency (app.deps.get_links) for each request.
+LINK_BASE_STATE = "link_base"
 
-def etag_of(body: bytes) -> str:
+
+def etag_of(body: bytes, link_base: str = "") -> str:
+    if link_base:
+        body = body.replace(link_base.encode(), b"")
     return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
 
 
@@ -35,6 +42,10 @@ def render(model: BaseModel) -> bytes:
     return model.model_dump_json().encode()
 
 
+def _etag(request: Request, body: bytes) -> str:
+    return etag_of(body, getattr(request.state, LINK_BASE_STATE, ""))
+
+
 def json_response(
     request: Request,
     model: BaseModel,
@@ -44,7 +55,7 @@ def json_response(
 ) -> Response:
     """A JSON response carrying an ETag; a matching `If-None-Match` on a read gives 304."""
     body = render(model)
-    etag = etag_of(body)
+    etag = _etag(request, body)
     all_headers = {"ETag": etag, **(headers or {})}
     if_none_match = request.headers.get("if-none-match")
     if if_none_match and request.method in {"GET", "HEAD"} and _weakly_matches(if_none_match, etag):
@@ -54,18 +65,23 @@ def json_response(
     )
 
 
-def check_if_match(request: Request, current: BaseModel) -> None:
-    """412 when the client's `If-Match` does not name the current representation.
+def check_preconditions(request: Request, current: BaseModel | None) -> None:
+    """412 when a write's preconditions fail against the current representation (None:
+    the resource does not exist yet).
 
-    RFC 9110 asks for the strong comparison here: weak tags never match.
+    `If-Match` needs a current representation with one of the listed tags (strong
+    comparison, RFC 9110 13.1.1; `*` means "exists"). `If-None-Match` on a write refuses
+    when the resource exists and matches (`*`: "create only, never overwrite").
     """
+    etag = _etag(request, render(current)) if current is not None else None
     if_match = request.headers.get("if-match")
-    if if_match is None:
-        return
-    candidates = _listed(if_match)
-    if "*" in candidates or etag_of(render(current)) in candidates:
-        return
-    raise PreconditionFailed(
-        "The resource changed since you read it (If-Match does not match its ETag); "
-        "GET it again and reapply your change."
-    )
+    if if_match is not None:
+        candidates = _listed(if_match)
+        if etag is None or not ("*" in candidates or etag in candidates):
+            raise PreconditionFailed(
+                "The resource changed since you read it (If-Match does not match its ETag); "
+                "GET it again and reapply your change."
+            )
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None and etag is not None and _weakly_matches(if_none_match, etag):
+        raise PreconditionFailed("The resource exists and If-None-Match forbids replacing it.")

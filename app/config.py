@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         description="Comma-separated IPs or CIDRs whose X-Forwarded-Proto/-Host are believed.",
     )
 
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Comma-separated host names this service answers to (`.example.org` "
+        "includes subdomains, `*` any); other Host headers get 400.",
+    )
+
     page_size: int = Field(default=20, ge=1, description="Default `limit` of list pages.")
     max_page_size: int = Field(default=100, ge=1, description="Largest `limit` honoured.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
@@ -56,6 +62,13 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             parts = (str(part).strip() for part in value)
             return [ipaddress.ip_network(part, strict=False) for part in parts if part]
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("public_base_url")

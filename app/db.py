@@ -72,6 +72,8 @@ def utcnow() -> dt.datetime:
 
 def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
     url = settings.database_url.get_secret_value()
+    # Bound values stay out of error messages and logs: they may be anyone's data.
+    overrides.setdefault("hide_parameters", True)
     if settings.is_sqlite:
         engine = create_async_engine(url, **overrides)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)

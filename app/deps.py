@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import authenticate, bearer_scheme
+from app.conditional import LINK_BASE_STATE
 from app.config import Settings
 from app.db import get_session
 from app.links import Links, request_base_url
@@ -16,7 +17,7 @@ from app.models import ApiToken
 from app.pagination import PageRequest, page_request
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -26,12 +27,23 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_links(request: Request, settings: SettingsDep) -> Links:
-    return Links(request_base_url(request, settings))
+async def get_links(request: Request, settings: SettingsDep) -> Links:
+    links = Links(request_base_url(request, settings))
+    # ETags leave the hyperlinks' base out (see app.conditional).
+    setattr(request.state, LINK_BASE_STATE, links.base)
+    return links
 
 
-def get_page(request: Request, settings: SettingsDep) -> PageRequest:
-    return page_request(request, settings)
+async def get_page(
+    settings: SettingsDep,
+    limit: Annotated[
+        str | None,
+        Query(description="Page size: default 20 (PAGE_SIZE), at most MAX_PAGE_SIZE (100)."),
+    ] = None,
+    offset: Annotated[str | None, Query(description="How many results to skip.")] = None,
+) -> PageRequest:
+    # Strings, not ints: DRF reads a bad value as the default instead of refusing it.
+    return page_request(limit, offset, settings)
 
 
 LinksDep = Annotated[Links, Depends(get_links)]

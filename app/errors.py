@@ -14,7 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -75,6 +76,11 @@ class InvalidQuery(AppError):
         )
 
 
+class InvalidHost(AppError):
+    status_code = 400
+    code = "invalid_host"
+
+
 class InvalidBody(AppError):
     status_code = 422
     code = "validation_error"
@@ -114,11 +120,6 @@ class Unauthorized(AppError):
 class Forbidden(AppError):
     status_code = 403
     code = "forbidden"
-
-
-class ServiceUnavailable(AppError):
-    status_code = 503
-    code = "unavailable"
 
 
 # Which field a unique constraint guards, from the constraint name (PostgreSQL) or the
@@ -234,8 +235,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, detail, headers=exc.headers)
 
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error", exc_info=exc)
+        # No logging here: Starlette re-raises after this answer and the server logs it once.
         return error_response(500, "internal_error", "Internal server error.")
+
+    async def on_database_unavailable(_request: Request, exc: Exception) -> Response:
+        # A lock we waited for too long, a full pool, a server that went away: the request
+        # changed nothing (its transaction rolled back) and may simply be sent again.
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            503,
+            "unavailable",
+            "The database is busy or unreachable; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
 
     async def on_integrity_error(request: Request, exc: Exception) -> Response:
         # A race the repositories' flush did not see (e.g. at commit) still answers 409.
@@ -249,6 +261,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(IntegrityError, on_integrity_error)
+    app.add_exception_handler(OperationalError, on_database_unavailable)
+    app.add_exception_handler(InterfaceError, on_database_unavailable)
+    app.add_exception_handler(PoolTimeout, on_database_unavailable)
     app.add_exception_handler(Exception, on_unexpected)
 
 
@@ -261,6 +276,7 @@ _DESCRIPTIONS = {
     412: "If-Match does not match the current ETag.",
     413: "The body is larger than MAX_BODY_BYTES.",
     422: "The body failed validation.",
+    503: "The database is busy or unreachable; retry after `Retry-After` seconds.",
 }
 
 
@@ -271,5 +287,5 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ_ERRORS = error_responses(404)
-WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422)
+READ_ERRORS = error_responses(404, 503)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)

@@ -13,6 +13,7 @@ from typing import Literal
 from starlette.requests import Request
 
 from app.config import Settings
+from app.errors import InvalidHost
 
 API_PREFIX = "/api/v4"
 Resource = Literal["packages", "categories", "grids"]
@@ -34,21 +35,36 @@ def _from_trusted_proxy(request: Request, settings: Settings) -> bool:
     return any(peer in network for network in settings.trusted_proxies)
 
 
+def _host_allowed(host: str, allowed: list[str]) -> bool:
+    """Django's ALLOWED_HOSTS rule: `*` anything, `.example.org` it and its subdomains."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    name = name.lower().rstrip(".")
+    for pattern in allowed:
+        pattern = pattern.lower()
+        if pattern == "*" or name == pattern:
+            return True
+        if pattern.startswith(".") and (name.endswith(pattern) or name == pattern[1:]):
+            return True
+    return False
+
+
 def request_base_url(request: Request, settings: Settings) -> str:
-    """`scheme://host[/root_path]` of this service as the client reached it, no trailing slash."""
-    if settings.public_base_url:
-        return settings.public_base_url
+    """`scheme://host[/root_path]` of this service as the client reached it, no trailing slash.
+
+    A Host (or trusted X-Forwarded-Host) that is malformed or not in ALLOWED_HOSTS is a 400:
+    it would otherwise end up in every hyperlink and Location we send (cache poisoning).
+    """
     scheme = request.url.scheme
-    host = request.headers.get("host") or request.url.netloc
+    host = request.headers.get("host", "")
     if _from_trusted_proxy(request, settings):
         proto = _first(request.headers.get("x-forwarded-proto"))
         if proto in {"http", "https"}:
             scheme = proto
-        forwarded_host = _first(request.headers.get("x-forwarded-host"))
-        if forwarded_host and _FORWARDED_HOST.match(forwarded_host):
-            host = forwarded_host
-    if not _FORWARDED_HOST.match(host):
-        host = request.url.netloc
+        host = _first(request.headers.get("x-forwarded-host")) or host
+    if not _FORWARDED_HOST.fullmatch(host) or not _host_allowed(host, settings.allowed_hosts):
+        raise InvalidHost(f"Invalid Host header {host[:100]!r}; see ALLOWED_HOSTS.")
+    if settings.public_base_url:
+        return settings.public_base_url
     return f"{scheme}://{host}{request.scope.get('root_path', '').rstrip('/')}"
 
 

@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Our own APPEND_SLASH (app.middleware) answers with a path-only Location instead.
+        redirect_slashes=False,
         openapi_tags=[
             {"name": "packages", "description": "Packages and their repository and PyPI metrics."},
             {"name": "categories", "description": "What kind of thing a package is."},
@@ -57,6 +59,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     install_error_handlers(app)
-    app.add_middleware(MethodsMiddleware, openapi=app.openapi)
+    plain_get_paths = [
+        path for path in (app.openapi_url, app.docs_url, app.redoc_url) if path is not None
+    ]
+    app.add_middleware(MethodsMiddleware, openapi=app.openapi, plain_get_paths=plain_get_paths)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

@@ -1,11 +1,12 @@
-"""HTTP method plumbing DRF gave its clients for free: HEAD and OPTIONS on every route,
-and an `Allow` header naming the methods a URL accepts.
+"""HTTP plumbing the original's clients got from Django and DRF, as pure ASGI middleware
+(no BaseHTTPMiddleware, so bodies stream through untouched and cheaply):
 
-Pure ASGI (no BaseHTTPMiddleware) so bodies stream through untouched and cheaply. The
-route templates and their methods come from the OpenAPI document, the one public list of
-every operation, so a new route gets HEAD, OPTIONS and Allow without being registered here.
+- HEAD and OPTIONS on every route, and `Allow` and `Vary: Accept` on every API response;
+- APPEND_SLASH: a URL missing its trailing slash is redirected to the one that has it;
+- the MAX_BODY_BYTES limit, answered with our error body.
 
-Also the MAX_BODY_BYTES limit, answered with our error body.
+The route templates and their methods come from the OpenAPI document, the one public list
+of every operation, so a new route gets all of this without being registered here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
@@ -25,71 +27,119 @@ from app.errors import error_response
 _ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
+@dataclass(frozen=True, slots=True)
+class RouteInfo:
+    regex: re.Pattern[str]
+    allow: str
+    name: str
+    description: str
+
+
 class MethodsMiddleware:
-    def __init__(self, app: ASGIApp, openapi: Callable[[], dict[str, Any]]) -> None:
+    def __init__(
+        self, app: ASGIApp, openapi: Callable[[], dict[str, Any]], plain_get_paths: list[str]
+    ) -> None:
         self.app = app
         self.openapi = openapi
-        self._routes: list[tuple[re.Pattern[str], str, str]] | None = None
+        # Pages outside the OpenAPI document that answer GET (the docs and the schema).
+        self.plain_get_paths = plain_get_paths
+        self._routes: list[RouteInfo] | None = None
 
-    def _table(self) -> list[tuple[re.Pattern[str], str, str]]:
-        """(regex, template, Allow value) for every documented path, built once."""
+    def _table(self) -> list[RouteInfo]:
+        """Every documented path with its Allow value, built once on first use."""
         if self._routes is None:
+            paths: dict[str, dict[str, Any]] = dict(self.openapi()["paths"])
+            for path in self.plain_get_paths:
+                paths.setdefault(path, {"get": {}})
             routes = []
-            for template, operations in self.openapi()["paths"].items():
+            for template, operations in paths.items():
                 methods = {method.upper() for method in operations} | {"OPTIONS"}
                 if "GET" in methods:
                     methods.add("HEAD")
+                described: dict[str, Any] = operations.get("get") or next(
+                    iter(operations.values()), {}
+                )
                 regex, _, _ = compile_path(template)
-                allow = ", ".join(m for m in _ORDER if m in methods)
-                routes.append((regex, template, allow))
+                routes.append(
+                    RouteInfo(
+                        regex=regex,
+                        allow=", ".join(m for m in _ORDER if m in methods),
+                        name=str(described.get("summary", "")),
+                        description=str(described.get("description", "")),
+                    )
+                )
             self._routes = routes
         return self._routes
 
-    def _match(self, scope: Scope) -> tuple[str, str] | None:
-        path = get_route_path(scope)
-        for regex, template, allow in self._table():
-            if regex.match(path):
-                return template, allow
+    def _match(self, path: str) -> RouteInfo | None:
+        for route in self._table():
+            if route.regex.match(path):
+                return route
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        matched = self._match(scope)
+        path = get_route_path(scope)
+        route = self._match(path)
         method = scope["method"]
-        preflight = any(name == b"access-control-request-method" for name, _ in scope["headers"])
-        if matched is not None and method == "OPTIONS" and not preflight:
-            await self._options(*matched, send)
+        if route is None:
+            if not path.endswith("/") and self._match(path + "/") is not None:
+                await self._append_slash(scope, send)
+                return
+        elif method == "OPTIONS":
+            await self._options(route, send)
             return
-        # HEAD is GET without the body, on every route (the docs pages included).
+        # HEAD is GET without the body, on every route.
         head = method == "HEAD"
         if head:
             scope = {**scope, "method": "GET"}
-        if matched is None and not head:
+        if route is None and not head:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_allow(message: Message) -> None:
-            if message["type"] == "http.response.start" and matched is not None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and route is not None:
                 headers = [h for h in message.get("headers", []) if h[0].lower() != b"allow"]
-                headers.append((b"allow", matched[1].encode()))
+                headers.append((b"allow", route.allow.encode()))
+                if not any(name.lower() == b"vary" for name, _ in headers):
+                    headers.append((b"vary", b"Accept"))
                 message = {**message, "headers": headers}
             elif head and message["type"] == "http.response.body":
                 # Same status and headers as GET (Content-Length included), no body.
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app(scope, receive, send_with_allow)
+        await self.app(scope, receive, send_with_headers)
 
     @staticmethod
-    async def _options(template: str, allow: str, send: Send) -> None:
+    async def _append_slash(scope: Scope, send: Send) -> None:
+        """Django's APPEND_SLASH: 301 for reads; 308 for writes, which keeps the method and
+        body. The Location is a path, so it is right behind any proxy or host name."""
+        location = scope.get("root_path", "").rstrip("/") + get_route_path(scope) + "/"
+        if scope.get("query_string"):
+            location += "?" + scope["query_string"].decode("latin-1")
+        status = 301 if scope["method"] in {"GET", "HEAD"} else 308
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    @staticmethod
+    async def _options(route: RouteInfo, send: Send) -> None:
+        """DRF's metadata answer: name, description, renders, parses (and the methods)."""
         body = json.dumps(
             {
-                "path": template,
-                "methods": allow.split(", "),
+                "name": route.name,
+                "description": route.description,
                 "renders": ["application/json"],
                 "parses": ["application/json"],
+                "methods": route.allow.split(", "),
             }
         ).encode()
         await send(
@@ -99,7 +149,8 @@ class MethodsMiddleware:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
-                    (b"allow", allow.encode()),
+                    (b"allow", route.allow.encode()),
+                    (b"vary", b"Accept"),
                 ],
             }
         )

@@ -39,21 +39,21 @@ def _positive_int(raw: str, *, strict: bool, cutoff: int) -> int:
     return min(value, cutoff)
 
 
-def page_request(request: Request, settings: Settings) -> PageRequest:
-    params = request.query_params
-    limit = settings.page_size
-    if "limit" in params:
+def page_request(limit: str | None, offset: str | None, settings: Settings) -> PageRequest:
+    """The page the raw `limit` and `offset` query values ask for."""
+    page_limit = settings.page_size
+    if limit is not None:
         try:
-            limit = _positive_int(params["limit"], strict=True, cutoff=settings.max_page_size)
+            page_limit = _positive_int(limit, strict=True, cutoff=settings.max_page_size)
         except ValueError:
-            limit = settings.page_size
-    offset = 0
-    if "offset" in params:
+            page_limit = settings.page_size
+    page_offset = 0
+    if offset is not None:
         try:
-            offset = _positive_int(params["offset"], strict=False, cutoff=MAX_OFFSET)
+            page_offset = _positive_int(offset, strict=False, cutoff=MAX_OFFSET)
         except ValueError:
-            offset = 0
-    return PageRequest(limit=limit, offset=offset)
+            page_offset = 0
+    return PageRequest(limit=page_limit, offset=page_offset)
 
 
 def _with_params(url: str, query: str, changes: dict[str, str | None]) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 
@@ -16,6 +16,7 @@ from app.models import ApiToken
 from app.repositories.base import flush_or_conflict
 
 SCOPES = ("write", "admin")
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 TOKEN_PREFIX = "pkapi_"  # noqa: S105 (a label, not a secret)
 
 
@@ -53,16 +54,30 @@ class TokenRepository:
         return token
 
     async def authenticate(self, plain: str) -> ApiToken | None:
-        """The live token with this text, or None; marks it used."""
+        """The live token with this text, or None; notes when it was last used.
+
+        The lookup is by the SHA-256 of the token, never by the token: what the index
+        compares is a digest the guesser cannot steer, so timing tells nothing useful.
+        """
         digest = digest_of(plain)
         token = await self.session.scalar(
             select(ApiToken).where(ApiToken.digest == digest, ApiToken.revoked.is_(None))
         )
-        # The index found the row by digest; compare again in constant time so the answer
-        # never depends on how much of a guess was right.
-        if token is None or not hmac.compare_digest(token.digest, digest):
+        if token is None:
             return None
-        await self.session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used=utcnow())
-        )
+        await self._touch(token)
         return token
+
+    async def _touch(self, token: ApiToken) -> None:
+        """Record the use at most once a minute, and never wait for it: the row lock of
+        the UPDATE would otherwise serialize every concurrent write made with one token."""
+        now = utcnow()
+        if token.last_used is not None and now - token.last_used < LAST_USED_RESOLUTION:
+            return
+        free = await self.session.scalar(
+            select(ApiToken.id).where(ApiToken.id == token.id).with_for_update(skip_locked=True)
+        )
+        if free is not None:
+            await self.session.execute(
+                update(ApiToken).where(ApiToken.id == token.id).values(last_used=now)
+            )

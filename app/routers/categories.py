@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.conditional import check_if_match, json_response
+from app.conditional import check_preconditions, json_response
 from app.deps import LinksDep, PageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.categories import CategoryRepository
-from app.routers.params import Key, LimitParam, OffsetParam
+from app.routers.params import Key
 from app.schemas.category import CategoryIn, CategoryOut, CategoryPatch
 from app.schemas.page import Page
 
@@ -27,8 +27,6 @@ async def list_categories(
     ordering: Annotated[
         str | None, Query(description="id or title, `-` for descending. Default `-id`.")
     ] = None,
-    _limit: LimitParam = None,
-    _offset: OffsetParam = None,
 ) -> Response:
     total, categories = await CategoryRepository(session).list_page(page, ordering=ordering)
     return paginated(
@@ -63,7 +61,7 @@ async def _update(
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
     repository = CategoryRepository(session)
     category = await repository.get(key, for_update=True)
-    check_if_match(request, CategoryOut.of(category, links))
+    check_preconditions(request, CategoryOut.of(category, links))
     await repository.update(category, changes)
     return json_response(request, CategoryOut.of(category, links))
 
@@ -99,6 +97,6 @@ async def delete_category(
     """Refused with 409 while any package is in the category."""
     repository = CategoryRepository(session)
     category = await repository.get(key, for_update=True)
-    check_if_match(request, CategoryOut.of(category, links))
+    check_preconditions(request, CategoryOut.of(category, links))
     await repository.delete(category)
     return Response(status_code=204)

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.auth import can_admin
-from app.conditional import check_if_match, json_response
+from app.conditional import check_preconditions, json_response
 from app.deps import LinksDep, PageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, Forbidden, NotFound, error_responses
 from app.models import ApiToken, Grid
 from app.pagination import paginated
 from app.repositories.grids import GridRepository
 from app.repositories.packages import PackageRepository
-from app.routers.params import Key, LimitParam, OffsetParam
+from app.routers.params import Key
 from app.schemas.grid import (
     ElementIn,
     ElementOut,
@@ -37,7 +37,7 @@ from app.schemas.page import Page
 router = APIRouter(prefix="/grids", tags=["grids"])
 
 FeatureId = Annotated[int, Path(description="The feature's id.", ge=1)]
-PackageKey = Annotated[str, Path(description="The package's id or slug.", max_length=200)]
+PackageKey = Annotated[str, Path(description="The package's id or slug.")]
 
 
 def _may_edit(grid: Grid, token: ApiToken, *, locking: bool = False) -> None:
@@ -66,8 +66,6 @@ async def list_grids(
     ordering: Annotated[
         str | None, Query(description="id or title, `-` for descending. Default `-id`.")
     ] = None,
-    _limit: LimitParam = None,
-    _offset: OffsetParam = None,
 ) -> Response:
     total, grids = await GridRepository(session).list_page(page, ordering=ordering)
     return paginated(request, links.base, page, total, [GridOut.of(g, links) for g in grids])
@@ -104,7 +102,7 @@ async def _update(
     grid = await repository.get(key, for_update=True)
     locking = changes.get("is_locked", grid.is_locked) != grid.is_locked
     _may_edit(grid, token, locking=locking)
-    check_if_match(request, GridOut.of(grid, links))
+    check_preconditions(request, GridOut.of(grid, links))
     await repository.update(grid, changes, links)
     return json_response(request, GridOut.of(grid, links))
 
@@ -140,7 +138,7 @@ async def delete_grid(
 ) -> Response:
     repository = GridRepository(session)
     grid = await _editable_grid(repository, key, token)
-    check_if_match(request, GridOut.of(grid, links))
+    check_preconditions(request, GridOut.of(grid, links))
     await repository.delete(grid)
     return Response(status_code=204)
 
@@ -181,8 +179,6 @@ async def list_grid_packages(
     session: SessionDep,
     links: LinksDep,
     page: PageDep,
-    _limit: LimitParam = None,
-    _offset: OffsetParam = None,
 ) -> Response:
     """The grid's packages, as `/api/v4/packages/?grid=KEY` lists them."""
     grid = await GridRepository(session).get(key)
@@ -224,12 +220,18 @@ async def get_grid_package(
 
 @router.delete("/{key}/packages/{package}/", status_code=204, responses=WRITE_ERRORS)
 async def remove_grid_package(
-    key: Key, package: PackageKey, session: SessionDep, token: WriteToken
+    request: Request,
+    key: Key,
+    package: PackageKey,
+    session: SessionDep,
+    links: LinksDep,
+    token: WriteToken,
 ) -> Response:
     """Takes the package out of the grid, with its cells; the package itself stays."""
     repository = GridRepository(session)
     grid = await _editable_grid(repository, key, token)
     membership = await repository.get_membership(grid, package)
+    check_preconditions(request, MembershipOut.of(membership, links))
     await repository.remove_membership(membership)
     return Response(status_code=204)
 
@@ -290,7 +292,7 @@ async def _update_feature(
     repository = GridRepository(session)
     grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
-    check_if_match(request, FeatureOut.of(feature, links))
+    check_preconditions(request, FeatureOut.of(feature, links))
     await repository.update_feature(feature, changes)
     return json_response(request, FeatureOut.of(feature, links))
 
@@ -333,7 +335,7 @@ async def delete_feature(
     repository = GridRepository(session)
     grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id, for_update=True)
-    check_if_match(request, FeatureOut.of(feature, links))
+    check_preconditions(request, FeatureOut.of(feature, links))
     await repository.delete_feature(feature)
     return Response(status_code=204)
 
@@ -377,14 +379,19 @@ async def put_element(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    """Write a cell: 201 when it was empty, 200 when it replaced a text."""
+    """Write a cell: 201 when it was empty, 200 when it replaced a text.
+
+    `If-None-Match: *` writes only an empty cell; `If-Match` only the version you read.
+    """
     repository = GridRepository(session)
     grid = await _editable_grid(repository, key, token)
     feature = await repository.get_feature(grid, feature_id)
     membership = await repository.get_membership(grid, package)
     current = await repository.get_element(feature, membership)
-    if current is not None:
-        check_if_match(request, ElementOut.of(current, feature, membership.package_id, links))
+    check_preconditions(
+        request,
+        ElementOut.of(current, feature, membership.package_id, links) if current else None,
+    )
     element, created = await repository.put_element(feature, membership, body.text)
     return json_response(
         request,
@@ -410,6 +417,6 @@ async def delete_element(
     element = await repository.get_element(feature, membership)
     if element is None:
         raise NotFound("Nothing is written for this package and feature.")
-    check_if_match(request, ElementOut.of(element, feature, membership.package_id, links))
+    check_preconditions(request, ElementOut.of(element, feature, membership.package_id, links))
     await repository.delete_element(element)
     return Response(status_code=204)

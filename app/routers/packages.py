@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.conditional import check_if_match, json_response
+from app.conditional import check_preconditions, json_response
 from app.deps import LinksDep, PageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.packages import PackageRepository
-from app.routers.params import Key, LimitParam, OffsetParam
+from app.routers.params import Key
 from app.schemas.package import PackageIn, PackageOut, PackagePatch
 from app.schemas.page import Page
 
@@ -36,8 +36,6 @@ async def list_packages(
             "last_updated, score; `-` for descending. Default `-id`."
         ),
     ] = None,
-    _limit: LimitParam = None,
-    _offset: OffsetParam = None,
 ) -> Response:
     """Packages, newest first, `limit`/`offset` paginated as DRF does."""
     total, packages = await PackageRepository(session).list_page(
@@ -78,7 +76,7 @@ async def _update(
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
     repository = PackageRepository(session)
     package = await repository.get(key, for_update=True)
-    check_if_match(request, PackageOut.of(package, links))
+    check_preconditions(request, PackageOut.of(package, links))
     await repository.update(package, changes, links)
     return json_response(request, PackageOut.of(package, links))
 
@@ -115,6 +113,6 @@ async def delete_package(
 ) -> Response:
     repository = PackageRepository(session)
     package = await repository.get(key, for_update=True)
-    check_if_match(request, PackageOut.of(package, links))
+    check_preconditions(request, PackageOut.of(package, links))
     await repository.delete(package)
     return Response(status_code=204)

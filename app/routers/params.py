@@ -1,14 +1,10 @@
-"""Path and query parameters several routers declare."""
+"""Path parameters several routers declare."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Path
 
-Key = Annotated[str, Path(description="A numeric id or a slug.", max_length=200)]
-LimitParam = Annotated[
-    str | None,
-    Query(alias="limit", description="Page size (default 20, at most MAX_PAGE_SIZE)."),
-]
-OffsetParam = Annotated[str | None, Query(alias="offset", description="Results to skip.")]
+# No length limit: a long key is simply not found (404), as in the original.
+Key = Annotated[str, Path(description="A numeric id or a slug.")]
