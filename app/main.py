@@ -12,7 +12,7 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
-from app.routers import categories, grids, packages, root
+from app.routers import categories, grid_table, grids, packages, root
 
 DESCRIPTION = """
 A package directory: packages, the categories they belong to, and grids that compare them.
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     api = APIRouter(prefix=API_PREFIX)
-    for module in (root, packages, categories, grids):
+    for module in (root, packages, categories, grids, grid_table):
         api.include_router(module.router)
     app.include_router(api)
     install_error_handlers(app)
