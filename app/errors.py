@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -180,6 +180,8 @@ def error_response(
     )
 
 
+_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "table ", "near ")
+
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -238,9 +240,12 @@ def install_error_handlers(app: FastAPI) -> None:
         # No logging here: Starlette re-raises after this answer and the server logs it once.
         return error_response(500, "internal_error", "Internal server error.")
 
-    async def on_database_unavailable(_request: Request, exc: Exception) -> Response:
+    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
         # A lock we waited for too long, a full pool, a server that went away: the request
         # changed nothing (its transaction rolled back) and may simply be sent again.
+        # SQLite also reports a missing table as "operational": that is a 500, not a wait.
+        if isinstance(exc, DBAPIError) and str(exc.orig).startswith(_SQLITE_SCHEMA_ERRORS):
+            return await on_unexpected(request, exc)
         logger.warning("database unavailable: %s", type(exc).__name__)
         return error_response(
             503,

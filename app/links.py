@@ -18,7 +18,8 @@ from app.errors import InvalidHost
 API_PREFIX = "/api/v4"
 Resource = Literal["packages", "categories", "grids"]
 
-_FORWARDED_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+# Used with fullmatch(): `$` would also match before a final newline.
+_FORWARDED_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 def _first(value: str | None) -> str | None:

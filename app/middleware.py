@@ -176,7 +176,7 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             # Refused before the app runs: nothing is read, nothing is written.
             response = error_response(413, "payload_too_large", self._detail())
             await response(scope, receive, send)

@@ -10,8 +10,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
-# Hosts we know the forge of without configuration. Self-hosted forges are added by
-# settings (see app.config) and passed in as `extra_hosts`.
+# The hosts whose forge we know. Self-hosted forges are not configurable yet: their
+# repositories are stored with an empty repo_host.
 KNOWN_HOSTS: dict[str, str] = {
     "github.com": "github",
     "gitlab.com": "gitlab",
@@ -19,25 +19,24 @@ KNOWN_HOSTS: dict[str, str] = {
     "codeberg.org": "forgejo",
 }
 
-_SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//)[^\s]+)$")
-_HOST = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$")
-_SEGMENT = re.compile(r"^[a-z0-9._~-]+$")
+# Each is used with fullmatch(): `$` would also match before a final newline ("nlb\n").
+_SCP_LIKE = re.compile(r"(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//)[^\s]+)")
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?")
+_SEGMENT = re.compile(r"[a-z0-9._~-]+")
 # Django's SlugField rule, which djangopackages' slugs follow.
-SLUG_PATTERN = r"^[-a-zA-Z0-9_]+$"
-_SLUG = re.compile(SLUG_PATTERN)
+_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 # PEP 508 project names.
-_PYPI_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_PYPI_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 
-def repo_host_of(url: str, extra_hosts: dict[str, str] | None = None) -> str:
+def repo_host_of(url: str) -> str:
     """The forge kind of a normalized repository URL ("" when unknown or empty)."""
     if not url:
         return ""
-    host = urlsplit(url).netloc
-    return {**KNOWN_HOSTS, **(extra_hosts or {})}.get(host, "")
+    return KNOWN_HOSTS.get(urlsplit(url).netloc, "")
 
 
-def normalize_repo_url(raw: str, extra_hosts: dict[str, str] | None = None) -> str:
+def normalize_repo_url(raw: str) -> str:
     """`https://host/owner/repo` in lowercase: no `.git`, no trailing slash, no subpage.
 
     Accepts http(s), git+https, ssh:// and scp-like `git@host:owner/repo.git` spellings.
@@ -46,7 +45,7 @@ def normalize_repo_url(raw: str, extra_hosts: dict[str, str] | None = None) -> s
     text = raw.strip()
     if not text:
         return ""
-    scp = _SCP_LIKE.match(text)
+    scp = _SCP_LIKE.fullmatch(text)
     if scp and "://" not in text:
         text = f"https://{scp['host']}/{scp['path']}"
     parts = urlsplit(text)
@@ -57,10 +56,10 @@ def normalize_repo_url(raw: str, extra_hosts: dict[str, str] | None = None) -> s
     host = (parts.hostname or "").lower().removeprefix("www.")
     if parts.port and parts.scheme.lower() in {"http", "https"}:
         host = f"{host}:{parts.port}"
-    if not host or not _HOST.match(host):
+    if not host or not _HOST.fullmatch(host):
         raise ValueError("has no valid host name")
     segments = [segment for segment in parts.path.lower().split("/") if segment]
-    kind = {**KNOWN_HOSTS, **(extra_hosts or {})}.get(host, "")
+    kind = KNOWN_HOSTS.get(host, "")
     if kind == "gitlab":
         # GitLab nests groups; "/-/" starts a subpage (tree, issues, ...).
         if "-" in segments:
@@ -72,7 +71,7 @@ def normalize_repo_url(raw: str, extra_hosts: dict[str, str] | None = None) -> s
     segments = [segment for segment in segments if segment]
     if len(segments) < 2:
         raise ValueError("must name an owner and a repository, like https://github.com/owner/repo")
-    if not all(_SEGMENT.match(segment) for segment in segments):
+    if not all(_SEGMENT.fullmatch(segment) for segment in segments):
         raise ValueError("has characters that cannot be in a repository path")
     return f"https://{host}/{'/'.join(segments)}"
 
@@ -82,7 +81,7 @@ def normalize_pypi_url(raw: str) -> str:
     text = raw.strip()
     if not text:
         return ""
-    if _PYPI_NAME.match(text):
+    if _PYPI_NAME.fullmatch(text):
         return f"https://pypi.org/project/{text}/"
     if not text.lower().startswith(("http://", "https://")):
         raise ValueError("must be a PyPI project name or an http(s) URL")
@@ -97,7 +96,7 @@ def validate_http_url(raw: str) -> str:
 
 
 def validate_slug(value: str) -> str:
-    if not _SLUG.match(value):
+    if not _SLUG.fullmatch(value):
         raise ValueError("may contain only letters, digits, hyphens and underscores")
     if value.isdigit():
         # Details are looked up by id or slug; an all-digit slug would be read as an id.

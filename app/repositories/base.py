@@ -25,13 +25,31 @@ Row = TypeVar("Row")
 NAMES: dict[type[Sluggable], str] = {Category: "category", Package: "package", Grid: "grid"}
 
 
+def id_of(text: str) -> int | None:
+    """The id a key spells, or None when it spells none (then the key is a slug).
+
+    ASCII digits only: `str.isdigit()` also holds for '²' (which int() refuses) and for
+    other scripts' digits (U+0661, an Arabic-Indic one, would be read as 1). A slug is never
+    all digits (validate_slug), so a number above MAX_ID, looked up as a slug, matches nothing.
+    """
+    if text.isascii() and text.isdigit():
+        number = int(text)
+        return number if number <= MAX_ID else None
+    return None
+
+
+def storable(text: str) -> bool:
+    """False for text no row can hold: PostgreSQL refuses NUL in any string, even a parameter."""
+    return "\x00" not in text
+
+
 def key_filter(model: type[Sluggable], key: str | int) -> ColumnElement[bool]:
     """Detail routes take a numeric id or a slug."""
     text = str(key)
-    if text.isdigit():
-        number = int(text)
-        return model.id == number if number <= MAX_ID else false()
-    return model.slug == text
+    if not storable(text):
+        return false()
+    number = id_of(text)
+    return model.slug == text if number is None else model.id == number
 
 
 def key_from_ref(ref: int | str, resource: Resource, links: Links, field: str) -> str:
@@ -50,46 +68,56 @@ def key_from_ref(ref: int | str, resource: Resource, links: Links, field: str) -
 async def resolve_ids(
     session: AsyncSession,
     model: type[Sluggable],
-    refs: list[int | str],
+    refs: Sequence[int | str],
     resource: Resource,
     links: Links,
     field: str,
+    *,
+    many: bool,
 ) -> list[int]:
-    """Ids of the referenced rows, in the given order, in one query; 422 for any unknown."""
-    # A list field names the offending position (`packages.2`), a single reference itself.
-    names = [
-        field if len(refs) == 1 and field != "packages" else f"{field}.{position}"
-        for position in range(len(refs))
-    ]
+    """Ids of the referenced rows, in the given order, in one query; 422 for any unknown.
+
+    `many`: the refs are a list field's items, and an error names the position (`packages.2`).
+    """
+    names = [f"{field}.{position}" if many else field for position in range(len(refs))]
     keys = [key_from_ref(ref, resource, links, name) for ref, name in zip(refs, names, strict=True)]
-    if not keys:
-        return []
-    ids = {int(k) for k in keys if k.isdigit() and int(k) <= MAX_ID}
-    slugs = {k for k in keys if not k.isdigit()}
+    numbers = [id_of(key) for key in keys]
+    ids = {number for number in numbers if number is not None}
+    slugs = {
+        key for key, number in zip(keys, numbers, strict=True) if number is None and storable(key)
+    }
     conditions: list[ColumnElement[bool]] = []
     if ids:
         conditions.append(model.id.in_(ids))
     if slugs:
         conditions.append(model.slug.in_(slugs))
-    by_key: dict[str, int] = {}
+    by_id: dict[int, int] = {}
+    by_slug: dict[str, int] = {}
     if conditions:
         rows = await session.execute(select(model.id, model.slug).where(or_(*conditions)))
         for row_id, slug in rows:
-            by_key[str(row_id)] = row_id
-            by_key[slug] = row_id
+            by_id[row_id] = row_id
+            by_slug[slug] = row_id
     resolved = []
-    for name, key in zip(names, keys, strict=True):
-        if key not in by_key:
+    for name, key, number in zip(names, keys, numbers, strict=True):
+        found = by_slug.get(key) if number is None else by_id.get(number)
+        if found is None:
             raise InvalidBody(name, f"names no existing {NAMES[model]} ({key!r})")
-        resolved.append(by_key[key])
+        resolved.append(found)
     return resolved
+
+
+def filter_value(raw: str | None) -> str | None:
+    """A list filter's value, None when absent or blank: django-filter ignores blank values."""
+    text = (raw or "").strip()
+    return text or None
 
 
 async def resolve_filter(
     session: AsyncSession, model: type[Sluggable], raw: str, param: str
 ) -> int:
     """The id a list filter names, by id or slug; 400 when it names nothing."""
-    row_id = await session.scalar(select(model.id).where(key_filter(model, raw.strip())))
+    row_id = await session.scalar(select(model.id).where(key_filter(model, raw)))
     if row_id is None:
         raise InvalidQuery(param, f"no such {NAMES[model]} ({raw!r})")
     return row_id
@@ -133,20 +161,31 @@ async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:
     return int(total or 0)
 
 
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def ordering_clauses(
     raw: str | None, allowed: dict[str, Any], id_column: Any, default: str = "-id"
 ) -> list[Any]:
-    """ORDER BY for `?ordering=a,-b` over the allowed fields, id last as the tie-breaker."""
-    text = (raw or "").strip() or default
+    """ORDER BY for `?ordering=a,-b` over the allowed fields, id last as the tie-breaker.
+
+    No names at all (`?ordering=` or `?ordering=,,`) is the default ordering. NULLs come
+    last going up and first going down on both dialects: PostgreSQL's default, which
+    djangopackages.org answers with (SQLite's own default is the reverse).
+    """
+    names = _names(raw or "") or _names(default)
     clauses = []
-    names = [part.strip() for part in text.split(",") if part.strip()]
     for name in names:
         field = name.removeprefix("-")
         if field not in allowed:
             choices = ", ".join(sorted(allowed))
             raise InvalidQuery("ordering", f"cannot order by {field!r}; choose from {choices}")
         column = allowed[field]
-        clauses.append(column.desc() if name.startswith("-") else column.asc())
+        if name.startswith("-"):
+            clauses.append(column.desc().nulls_first())
+        else:
+            clauses.append(column.asc().nulls_last())
     if "id" not in {name.removeprefix("-") for name in names}:
         clauses.append(id_column.desc() if names[0].startswith("-") else id_column.asc())
     return clauses

@@ -73,7 +73,9 @@ class GridRepository:
 
     async def set_packages(self, grid: Grid, refs: list[int | str], links: Links) -> None:
         """Make the grid's packages exactly these, keeping the elements of those that stay."""
-        wanted = await resolve_ids(self.session, Package, refs, "packages", links, "packages")
+        wanted = await resolve_ids(
+            self.session, Package, refs, "packages", links, "packages", many=True
+        )
         current = {membership.package_id: membership for membership in grid.memberships}
         for package_id, membership in current.items():
             if package_id not in wanted:
@@ -95,7 +97,9 @@ class GridRepository:
         return membership
 
     async def add_package(self, grid: Grid, ref: int | str, links: Links) -> GridPackage:
-        [package_id] = await resolve_ids(self.session, Package, [ref], "packages", links, "package")
+        [package_id] = await resolve_ids(
+            self.session, Package, [ref], "packages", links, "package", many=False
+        )
         if any(m.package_id == package_id for m in grid.memberships):
             raise Conflict("The package is already in this grid.", field="package")
         membership = GridPackage(package_id=package_id)

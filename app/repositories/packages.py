@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -16,6 +16,7 @@ from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, 
 from app.pagination import PageRequest
 from app.repositories.base import (
     fetch_page,
+    filter_value,
     flush_or_conflict,
     key_filter,
     ordering_clauses,
@@ -39,10 +40,33 @@ ORDERING_FIELDS: dict[str, Any] = {
 _GRID_IDS = selectinload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
 
 
+# Client-typed URLs and how each is normalized before it is stored.
+_URL_FIELDS: dict[str, Callable[[str], str]] = {
+    "repo_url": normalize_repo_url,
+    "pypi_url": normalize_pypi_url,
+    "documentation_url": validate_http_url,
+}
+
+
+def _stored_url(field: str, raw: str) -> str:
+    """A URL field's value as stored: normalized, then checked against its column's length,
+    since normalizing can lengthen it (a bare PyPI name gains `https://pypi.org/project/`)."""
+    try:
+        value = _URL_FIELDS[field](raw)
+    except ValueError as error:
+        raise InvalidBody(field, str(error)) from error
+    column_type = Package.__table__.c[field].type
+    assert isinstance(column_type, String) and column_type.length
+    if len(value) > column_type.length:
+        raise InvalidBody(
+            field, f"is {len(value)} characters once normalized; at most {column_type.length}"
+        )
+    return value
+
+
 class PackageRepository:
-    def __init__(self, session: AsyncSession, forge_hosts: dict[str, str] | None = None) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.forge_hosts = forge_hosts or {}
 
     async def list_page(
         self,
@@ -50,20 +74,28 @@ class PackageRepository:
         *,
         category: str | None = None,
         grid: str | None = None,
+        grid_id: int | None = None,
         repo_host: str | None = None,
         ordering: str | None = None,
     ) -> tuple[int, Sequence[Package]]:
+        """A page of packages. `category`, `grid` and `repo_host` are the client's filter
+        values (blank: no filter; naming nothing: 400); `grid_id` is for a caller that
+        already holds the grid."""
+        category, grid, repo_host = map(filter_value, (category, grid, repo_host))
+        if grid is not None and grid_id is not None:
+            raise TypeError("pass grid or grid_id, not both")
         stmt = select(Package)
         if category is not None:
             category_id = await resolve_filter(self.session, Category, category, "category")
             stmt = stmt.where(Package.category_id == category_id)
         if grid is not None:
             grid_id = await resolve_filter(self.session, Grid, grid, "grid")
+        if grid_id is not None:
             members = select(GridPackage.package_id).where(GridPackage.grid_id == grid_id)
             stmt = stmt.where(Package.id.in_(members))
         if repo_host is not None:
             if repo_host not in REPO_HOSTS:
-                choices = ", ".join(repr(host) for host in REPO_HOSTS)
+                choices = ", ".join(repr(host) for host in REPO_HOSTS if host)
                 raise InvalidQuery(
                     "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
                 )
@@ -109,31 +141,30 @@ class PackageRepository:
             package.slug = pick_slug(values.get("slug"), package.title, 100)
         if "category" in values:
             [package.category_id] = await resolve_ids(
-                self.session, Category, [values["category"]], "categories", links, "category"
+                self.session,
+                Category,
+                [values["category"]],
+                "categories",
+                links,
+                "category",
+                many=False,
             )
         if "repo_url" in values:
-            try:
-                repo_url = normalize_repo_url(values["repo_url"], self.forge_hosts)
-            except ValueError as error:
-                raise InvalidBody("repo_url", str(error)) from error
+            repo_url = _stored_url("repo_url", values["repo_url"])
             package.repo_url = repo_url or None
-            package.repo_host = repo_host_of(repo_url, self.forge_hosts)
+            package.repo_host = repo_host_of(repo_url)
         if "pypi_url" in values:
-            try:
-                package.pypi_url = normalize_pypi_url(values["pypi_url"])
-            except ValueError as error:
-                raise InvalidBody("pypi_url", str(error)) from error
+            package.pypi_url = _stored_url("pypi_url", values["pypi_url"])
         if "documentation_url" in values:
-            try:
-                package.documentation_url = validate_http_url(values["documentation_url"])
-            except ValueError as error:
-                raise InvalidBody("documentation_url", str(error)) from error
+            package.documentation_url = _stored_url(
+                "documentation_url", values["documentation_url"]
+            )
         if "deprecated_by" in values:
             ref = values["deprecated_by"]
             replacement_id = None
             if ref is not None:
                 [replacement_id] = await resolve_ids(
-                    self.session, Package, [ref], "packages", links, "deprecated_by"
+                    self.session, Package, [ref], "packages", links, "deprecated_by", many=False
                 )
                 if replacement_id == package.id:
                     raise InvalidBody("deprecated_by", "cannot name the package itself")

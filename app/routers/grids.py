@@ -146,7 +146,7 @@ async def list_grid_packages(
 ) -> Response:
     """The grid's packages, as `/api/v4/packages/?grid=KEY` lists them."""
     grid = await GridRepository(session).get(key)
-    total, packages = await PackageRepository(session).list_page(page, grid=str(grid.id))
+    total, packages = await PackageRepository(session).list_page(page, grid_id=grid.id)
     return paginated(request, links.base, page, total, [PackageOut.of(p, links) for p in packages])
 
 

@@ -27,7 +27,7 @@ async def list_packages(
     category: Annotated[str | None, Query(description="Category id or slug.")] = None,
     grid: Annotated[str | None, Query(description="Grid id or slug.")] = None,
     repo_host: Annotated[
-        str | None, Query(description="github, gitlab, bitbucket, forgejo, or empty.")
+        str | None, Query(description="github, gitlab, bitbucket or forgejo; blank: no filter.")
     ] = None,
     ordering: Annotated[
         str | None,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -23,6 +25,21 @@ Slug50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(validat
 Slug100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(validate_slug)]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Url = Annotated[str, StringConstraints(max_length=255)]
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # 9999-12-31T23:59:59-05:00 is a valid datetime, but past the last one in UTC.
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_utc),
+    Field(description="With a UTC offset or `Z`; stored and answered in UTC."),
+]
 
 
 def _not_a_boolean(value: Any) -> Any:
@@ -55,6 +72,17 @@ class WriteBody(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        # No database column can hold NUL (PostgreSQL refuses it even as a query parameter),
+        # so it is refused in any string of the input, keys included. InvalidBody rather than
+        # ValueError: a model validator's ValueError cannot name the field it is about.
+        field = _nul_at(data, ())
+        if field is not None:
+            raise InvalidBody(field or "body", "must not contain NUL characters (\\u0000)")
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
     def _drop_read_only(cls, data: Any) -> Any:
         if isinstance(data, dict):
             return {key: value for key, value in data.items() if key not in cls.read_only}
@@ -80,3 +108,20 @@ class PatchBody(WriteBody):
             if value is None and name not in self.nullable:
                 raise InvalidBody(name, "cannot be null")
         return values
+
+
+def _nul_at(value: Any, path: tuple[str, ...]) -> str | None:
+    """The dotted path of the first string holding a NUL character in `value`, or None."""
+    if isinstance(value, str):
+        return ".".join(path) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _nul_at(key, (*path, str(key))) or _nul_at(item, (*path, str(key)))
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for position, item in enumerate(value):
+            found = _nul_at(item, (*path, str(position)))
+            if found is not None:
+                return found
+    return None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from app.links import Links
 from app.models import Package
-from app.schemas.common import PatchBody, Ref, Slug100, Title100, Url, WriteBody
+from app.schemas.common import Instant, PatchBody, Ref, Slug100, Title100, Url, WriteBody
 
 SEED_EXAMPLE: dict[str, Any] = {
     "category": "https://djangopackages.org/api/v4/categories/2/",
@@ -140,7 +140,7 @@ class PackageIn(WriteBody):
     )
     documentation_url: Url = ""
     deprecated_by: Ref | None = None
-    date_deprecated: AwareDatetime | None = None
+    date_deprecated: Instant | None = None
 
 
 class PackagePatch(PatchBody):
@@ -153,4 +153,4 @@ class PackagePatch(PatchBody):
     pypi_url: Url | None = None
     documentation_url: Url | None = None
     deprecated_by: Ref | None = None
-    date_deprecated: AwareDatetime | None = None
+    date_deprecated: Instant | None = None
