@@ -273,7 +273,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS = {
-    400: "Bad query parameter or malformed JSON.",
+    400: "A bad query or path parameter, malformed JSON, or a Host outside ALLOWED_HOSTS.",
     401: "No token, or an unknown or revoked one.",
     403: "The token's scope is too small.",
     404: "No such resource.",
@@ -292,5 +292,5 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-READ_ERRORS = error_responses(404, 503)
+READ_ERRORS = error_responses(400, 404, 503)
 WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)

@@ -227,3 +227,16 @@ async def test_a_token_records_its_last_use_at_most_once_a_minute(
     assert first is not None
     await create_category(client, write_headers, title="Second")
     assert await last_used() == first
+
+
+@pytest.mark.parametrize(
+    ("feature", "status"),
+    [("0", 404), ("-1", 404), ("-99999999999", 404), ("99999999999", 404), ("abc", 400)],
+)
+async def test_feature_ids_that_cannot_exist_are_404_and_non_numbers_400(
+    client: httpx.AsyncClient, write_headers: Headers, feature: str, status: int
+) -> None:
+    grid = await create_grid(client, write_headers, title="Ids")
+    response = await client.get(f"/api/v4/grids/{grid['id']}/features/{feature}/")
+    assert response.status_code == status, response.text
+    assert response.json()["status"] == status

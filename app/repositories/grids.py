@@ -122,7 +122,7 @@ class GridRepository:
     async def get_feature(
         self, grid: Grid, feature_id: int, *, for_update: bool = False
     ) -> Feature:
-        if feature_id > MAX_ID:
+        if not 1 <= feature_id <= MAX_ID:
             raise NotFound(f"No feature {feature_id} in grid {grid.slug!r}.")
         stmt = select(Feature).where(Feature.grid_id == grid.id, Feature.id == feature_id)
         if for_update:

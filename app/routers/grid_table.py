@@ -27,7 +27,7 @@ from app.schemas.grid import (
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 
-FeatureId = Annotated[int, Path(description="The feature's id.", ge=1)]
+FeatureId = Annotated[int, Path(description="The feature's id.")]
 
 
 @router.get("/{key}/table/", response_model=GridTable, responses=READ_ERRORS)
