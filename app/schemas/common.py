@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -21,8 +22,25 @@ from app.normalize import validate_slug
 
 Title50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Title100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Slug50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(validate_slug)]
-Slug100 = Annotated[str, StringConstraints(max_length=100), AfterValidator(validate_slug)]
+# The schema states the slug rule too, so clients (and the docs page) know it up front;
+# validate_slug still enforces it, with a readable message.
+_SLUG_SCHEMA = {
+    "pattern": "^[-a-zA-Z0-9_]+$",
+    "not": {"pattern": "^[0-9]+$"},
+    "description": "Letters, digits, `-` and `_`; never only digits.",
+}
+Slug50 = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(validate_slug),
+    WithJsonSchema({"type": "string", "maxLength": 50, **_SLUG_SCHEMA}),
+]
+Slug100 = Annotated[
+    str,
+    StringConstraints(max_length=100),
+    AfterValidator(validate_slug),
+    WithJsonSchema({"type": "string", "maxLength": 100, **_SLUG_SCHEMA}),
+]
 LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Url = Annotated[str, StringConstraints(max_length=255)]
 
