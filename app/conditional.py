@@ -65,6 +65,11 @@ def json_response(
     )
 
 
+def created(request: Request, model: BaseModel, location: str) -> Response:
+    """201 Created: the new resource, its ETag, and where it lives."""
+    return json_response(request, model, status_code=201, headers={"Location": location})
+
+
 def check_preconditions(request: Request, current: BaseModel | None) -> None:
     """412 when a write's preconditions fail against the current representation (None:
     the resource does not exist yet).

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.conditional import check_preconditions, json_response
+from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, PageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
@@ -39,12 +39,7 @@ async def create_category(
     request: Request, body: CategoryIn, session: SessionDep, links: LinksDep, _token: WriteToken
 ) -> Response:
     category = await CategoryRepository(session).create(body)
-    return json_response(
-        request,
-        CategoryOut.of(category, links),
-        status_code=201,
-        headers={"Location": links.category(category.id)},
-    )
+    return created(request, CategoryOut.of(category, links), links.category(category.id))
 
 
 @router.get("/{key}/", response_model=CategoryOut, responses=READ_ERRORS)

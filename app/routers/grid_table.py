@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
-from app.conditional import check_preconditions, json_response
+from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, NotFound
 from app.models import ApiToken
@@ -83,12 +83,7 @@ async def create_feature(
     repository = GridRepository(session)
     grid = await editable_grid(repository, key, token)
     feature = await repository.create_feature(grid, body)
-    return json_response(
-        request,
-        FeatureOut.of(feature, links),
-        status_code=201,
-        headers={"Location": links.feature(grid.id, feature.id)},
-    )
+    return created(request, FeatureOut.of(feature, links), links.feature(grid.id, feature.id))
 
 
 @router.get("/{key}/features/{feature_id}/", response_model=FeatureOut, responses=READ_ERRORS)

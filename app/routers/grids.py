@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.auth import can_admin
-from app.conditional import check_preconditions, json_response
+from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, PageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, Forbidden, error_responses
 from app.models import ApiToken, Grid
@@ -68,9 +68,7 @@ async def create_grid(
     if body.is_locked and not can_admin(token):
         raise Forbidden("Only a token with the 'admin' scope may create a locked grid.")
     grid = await GridRepository(session).create(body, links)
-    return json_response(
-        request, GridOut.of(grid, links), status_code=201, headers={"Location": links.grid(grid.id)}
-    )
+    return created(request, GridOut.of(grid, links), links.grid(grid.id))
 
 
 @router.get("/{key}/", response_model=GridOut, responses=READ_ERRORS)
@@ -164,11 +162,10 @@ async def add_grid_package(
     repository = GridRepository(session)
     grid = await editable_grid(repository, key, token)
     membership = await repository.add_package(grid, body.package, links)
-    return json_response(
+    return created(
         request,
         MembershipOut.of(membership, links),
-        status_code=201,
-        headers={"Location": links.membership(grid.id, membership.package_id)},
+        links.membership(grid.id, membership.package_id),
     )
 
 

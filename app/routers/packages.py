@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.conditional import check_preconditions, json_response
+from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, PageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
@@ -55,12 +55,7 @@ async def create_package(
     request: Request, body: PackageIn, session: SessionDep, links: LinksDep, _token: WriteToken
 ) -> Response:
     package = await PackageRepository(session).create(body, links)
-    return json_response(
-        request,
-        PackageOut.of(package, links),
-        status_code=201,
-        headers={"Location": links.package(package.id)},
-    )
+    return created(request, PackageOut.of(package, links), links.package(package.id))
 
 
 @router.get("/{key}/", response_model=PackageOut, responses=READ_ERRORS)
