@@ -577,7 +577,7 @@ async def test_table_costs_the_same_statements_whatever_its_size(
         assert (len(table["packages"]), len(table["features"])) == shape
         assert all(None not in feature["elements"] for feature in table["features"])
     assert costs[0] == costs[1], count_statements.statements
-    assert costs[0] <= 6, count_statements.statements
+    assert costs[0] <= 5, count_statements.statements
 
 
 async def test_removing_a_package_from_a_grid_removes_its_cells(
