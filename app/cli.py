@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 import uvicorn
+from alembic.util.exc import CommandError
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -97,13 +98,13 @@ def _exit_cleanly(_signum: int, _frame: FrameType | None) -> NoReturn:
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to bind [env HOST].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env PORT].")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes [env WORKERS].")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (env WORKERS).")] = None,
     migrate: Annotated[
         bool | None,
         typer.Option(
-            help="Apply migrations before serving [env MIGRATE_ON_START, default true].",
+            help="Apply migrations before serving (env MIGRATE_ON_START, default true).",
             show_default=False,
         ),
     ] = None,
@@ -137,11 +138,24 @@ def serve(
 def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Apply the database migrations up to REVISION (default: the newest)."""
+    """Apply the database migrations up to REVISION (default: the newest). Only upgrades."""
     settings = _settings()
     with _database(settings):
-        migrations.upgrade(settings, revision)
-    typer.echo(f"database at {revision}", err=True)
+        try:
+            migrations.upgrade(settings, revision)
+        except CommandError as error:  # an unknown revision, say
+            raise _fail(str(error)) from None
+        current = asyncio.run(_current_revision(settings))
+    typer.echo(f"database at revision {current}", err=True)
+
+
+async def _current_revision(settings: Settings) -> str | None:
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            return await migrations.current_revision(connection)
+    finally:
+        await engine.dispose()
 
 
 @tokens_cli.command("create")
@@ -191,11 +205,12 @@ def tokens_list() -> None:
 def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]) -> None:
     """Revoke a token: the next request that uses it gets 401."""
 
-    async def work(session: AsyncSession) -> None:
-        await TokenRepository(session).revoke(name)
+    async def work(session: AsyncSession) -> bool:
+        _token, newly = await TokenRepository(session).revoke(name)
+        return newly
 
-    _run_in_session(work)
-    typer.echo(f"revoked {name}", err=True)
+    newly = _run_in_session(work)
+    typer.echo(f"revoked {name}" if newly else f"{name} was already revoked", err=True)
 
 
 def main() -> None:

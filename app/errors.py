@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -180,7 +180,27 @@ def error_response(
     )
 
 
-_SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "table ", "near ")
+# SQLite's BUSY and LOCKED (low byte of the extended code): another writer held on too long.
+_SQLITE_BUSY_CODES = {5, 6}
+# PostgreSQL SQLSTATEs that mean "try again": serialization failure, deadlock, lock or
+# statement timeout, the server shutting down or full; class 08 is a lost connection.
+_PG_RETRY_STATES = {"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300"}
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when a database error is about waiting or reaching, not about our SQL or data."""
+    if isinstance(exc, PoolTimeout | ConnectionError | TimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in _SQLITE_BUSY_CODES
+    state = getattr(exc.orig, "sqlstate", None)
+    return isinstance(state, str) and (state in _PG_RETRY_STATES or state.startswith("08"))
+
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -237,38 +257,33 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, detail, headers=exc.headers)
 
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
-        # No logging here: Starlette re-raises after this answer and the server logs it once.
+        # Not logged here: Starlette re-raises after this answer and the server logs it.
         return error_response(500, "internal_error", "Internal server error.")
 
-    async def on_database_unavailable(request: Request, exc: Exception) -> Response:
-        # A lock we waited for too long, a full pool, a server that went away: the request
-        # changed nothing (its transaction rolled back) and may simply be sent again.
-        # SQLite also reports a missing table as "operational": that is a 500, not a wait.
-        if isinstance(exc, DBAPIError) and str(exc.orig).startswith(_SQLITE_SCHEMA_ERRORS):
-            return await on_unexpected(request, exc)
-        logger.warning("database unavailable: %s", type(exc).__name__)
-        return error_response(
-            503,
-            "unavailable",
-            "The database is busy or unreachable; retry shortly.",
-            headers={"Retry-After": "1"},
-        )
-
-    async def on_integrity_error(request: Request, exc: Exception) -> Response:
-        # A race the repositories' flush did not see (e.g. at commit) still answers 409.
-        assert isinstance(exc, IntegrityError)
-        conflict = conflict_from_integrity_error(exc, "record")
-        if conflict is None:
-            return await on_unexpected(request, exc)
-        return error_response(409, conflict.code, conflict.detail, conflict.errors)
+    async def on_database_error(_request: Request, exc: Exception) -> Response:
+        # These handlers answer without re-raising, so what they do not expect they log.
+        if isinstance(exc, IntegrityError):
+            conflict = conflict_from_integrity_error(exc, "record")
+            if conflict is not None:  # a race the repositories' flush did not see
+                return error_response(409, conflict.code, conflict.detail, conflict.errors)
+        if database_unavailable(exc):
+            # The request changed nothing (its transaction rolled back); it may be resent.
+            cause = exc.orig if isinstance(exc, DBAPIError) else exc
+            logger.warning("database unavailable: %s: %s", type(cause).__name__, cause)
+            return error_response(
+                503,
+                "unavailable",
+                "The database is busy or unreachable; retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+        logger.error("database error", exc_info=exc)
+        return error_response(500, "internal_error", "Internal server error.")
 
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(IntegrityError, on_integrity_error)
-    app.add_exception_handler(OperationalError, on_database_unavailable)
-    app.add_exception_handler(InterfaceError, on_database_unavailable)
-    app.add_exception_handler(PoolTimeout, on_database_unavailable)
+    for database_failure in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError):
+        app.add_exception_handler(database_failure, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
 
 

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -25,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import error_response
 
 _ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# Characters RFC 3986 allows unescaped in a path.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,7 @@ class MethodsMiddleware:
                     RouteInfo(
                         regex=regex,
                         allow=", ".join(m for m in _ORDER if m in methods),
-                        name=str(described.get("summary", "")),
+                        name=str(described.get("summary") or template),
                         description=str(described.get("description", "")),
                     )
                 )
@@ -117,15 +120,18 @@ class MethodsMiddleware:
     async def _append_slash(scope: Scope, send: Send) -> None:
         """Django's APPEND_SLASH: 301 for reads; 308 for writes, which keeps the method and
         body. The Location is a path, so it is right behind any proxy or host name."""
-        location = scope.get("root_path", "").rstrip("/") + get_route_path(scope) + "/"
+        # The path arrives decoded: encode it again, or "%3F" would turn into a query and
+        # CR/LF into a header break. The query string is passed on as the client sent it.
+        path = scope.get("root_path", "").rstrip("/") + get_route_path(scope) + "/"
+        location = quote(path, safe=_PATH_SAFE).encode("ascii")
         if scope.get("query_string"):
-            location += "?" + scope["query_string"].decode("latin-1")
+            location += b"?" + scope["query_string"]
         status = 301 if scope["method"] in {"GET", "HEAD"} else 308
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"location", location.encode()), (b"content-length", b"0")],
+                "headers": [(b"location", location), (b"content-length", b"0")],
             }
         )
         await send({"type": "http.response.body", "body": b""})

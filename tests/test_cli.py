@@ -164,7 +164,9 @@ async def test_a_duplicate_token_name_is_refused(databases: Databases, tmp_path:
 
     assert again.code != 0
     assert again.stdout == ""
-    assert again.stderr.strip() == "error: A token named 'ci' already exists."
+    assert again.stderr.strip() == (
+        "error: A token named 'ci' already exists (perhaps revoked); choose another name."
+    )
     [(_, scope, digest)] = await _tokens(url)
     assert scope == "write"
     assert digest == hashlib.sha256(first.stdout.strip().encode()).hexdigest()
@@ -265,6 +267,7 @@ async def test_migrate_creates_the_schema_on_an_empty_database(
 
     assert result.code == 0, result.stderr
     assert result.stdout == ""
+    assert result.stderr.strip() == f"database at revision {head_revision()}"
     assert await _schema(url) == (APP_TABLES | {"alembic_version"}, head_revision())
     # Running it again is harmless.
     again = await packages_api(url, "migrate", cwd=tmp_path)
@@ -449,3 +452,27 @@ async def test_migrate_on_start_false_skips_migrating(tmp_path: Path) -> None:
 
     assert code == 0, server.output()
     assert await _schema(url) == (set(), None)
+
+
+async def test_migrate_to_an_unknown_revision_is_one_line_on_stderr(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+
+    result = await packages_api(url, "migrate", "nosuch", cwd=tmp_path)
+
+    assert result.code == 1
+    assert result.stderr.startswith("error: ")
+    assert "nosuch" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+async def test_revoking_twice_says_it_already_was(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'tokens.db'}"
+    created = await packages_api(url, "tokens", "create", "twice", cwd=tmp_path)
+    assert created.code == 0, created.stderr
+
+    first = await packages_api(url, "tokens", "revoke", "twice", cwd=tmp_path)
+    second = await packages_api(url, "tokens", "revoke", "twice", cwd=tmp_path)
+
+    assert (first.code, first.stderr.strip()) == (0, "revoked twice")
+    assert (second.code, second.stderr.strip()) == (0, "twice was already revoked")

@@ -230,13 +230,55 @@ async def test_a_token_records_its_last_use_at_most_once_a_minute(
 
 
 @pytest.mark.parametrize(
-    ("feature", "status"),
-    [("0", 404), ("-1", 404), ("-99999999999", 404), ("99999999999", 404), ("abc", 400)],
+    "spelling",
+    ["0", "-1", "-99999999999", "99999999999", "abc", "+{id}", "{id}_0", "%20{id}", "0{id}x"],
 )
-async def test_feature_ids_that_cannot_exist_are_404_and_non_numbers_400(
-    client: httpx.AsyncClient, write_headers: Headers, feature: str, status: int
+async def test_feature_ids_that_are_not_plain_numbers_of_a_feature_are_404(
+    client: httpx.AsyncClient, write_headers: Headers, spelling: str
 ) -> None:
     grid = await create_grid(client, write_headers, title="Ids")
-    response = await client.get(f"/api/v4/grids/{grid['id']}/features/{feature}/")
-    assert response.status_code == status, response.text
-    assert response.json()["status"] == status
+    url = f"/api/v4/grids/{grid['id']}/features/"
+    feature = (await client.post(url, json={"title": "Speed"}, headers=write_headers)).json()
+    assert (await client.get(f"{url}{feature['id']}/")).status_code == 200
+    response = await client.get(url + spelling.format(id=feature["id"]) + "/")
+    assert response.status_code == 404, response.text
+    assert response.json()["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/api/v4/packages/django-shop%3Fx", "/api/v4/packages/django-shop%3Fx/"),
+        ("/api/v4/packages/a%0D%0Ab", "/api/v4/packages/a%0D%0Ab/"),
+        ("/api/v4/packages/caf%C3%A9", "/api/v4/packages/caf%C3%A9/"),
+    ],
+)
+async def test_the_slash_redirect_keeps_the_path_encoded(
+    client: httpx.AsyncClient, path: str, location: str
+) -> None:
+    response = await client.get(path)
+    assert response.status_code == 301
+    assert response.headers["location"] == location
+
+
+async def test_an_unreachable_postgresql_is_a_503_not_a_500(tmp_path: Path) -> None:
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    settings = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/nothing")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), await _client(app) as client:
+        response = await client.get("/api/v4/packages/")
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_a_database_error_that_is_our_fault_is_a_logged_500(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An unmigrated SQLite file: "no such table" is a bug to fix, not a reason to wait.
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), await _client(app) as client:
+        response = await client.get("/api/v4/packages/")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "no such table" in caplog.text

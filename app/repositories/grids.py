@@ -14,9 +14,9 @@ from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
 from app.pagination import PageRequest
 from app.repositories.base import (
-    MAX_ID,
     fetch_page,
     flush_or_conflict,
+    id_of,
     key_filter,
     ordering_clauses,
     pick_slug,
@@ -120,16 +120,17 @@ class GridRepository:
         return rows.all()
 
     async def get_feature(
-        self, grid: Grid, feature_id: int, *, for_update: bool = False
+        self, grid: Grid, feature_key: str, *, for_update: bool = False
     ) -> Feature:
-        if not 1 <= feature_id <= MAX_ID:
-            raise NotFound(f"No feature {feature_id} in grid {grid.slug!r}.")
+        feature_id = id_of(feature_key)
+        if feature_id is None:
+            raise NotFound(f"No feature {feature_key!r} in grid {grid.slug!r}.")
         stmt = select(Feature).where(Feature.grid_id == grid.id, Feature.id == feature_id)
         if for_update:
             stmt = stmt.with_for_update()
         feature = await self.session.scalar(stmt)
         if feature is None:
-            raise NotFound(f"No feature {feature_id} in grid {grid.slug!r}.")
+            raise NotFound(f"No feature {feature_key!r} in grid {grid.slug!r}.")
         return feature
 
     async def create_feature(self, grid: Grid, data: FeatureIn) -> Feature:

@@ -34,7 +34,11 @@ class TokenRepository:
         if scope not in SCOPES:
             raise ValueError(f"scope must be one of {', '.join(SCOPES)}")
         if await self.session.scalar(select(ApiToken.id).where(ApiToken.name == name)):
-            raise Conflict(f"A token named {name!r} already exists.", field="name")
+            # Names stay taken after revocation, so `tokens list` keeps an honest history.
+            raise Conflict(
+                f"A token named {name!r} already exists (perhaps revoked); choose another name.",
+                field="name",
+            )
         plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(name=name, scope=scope, digest=digest_of(plain))
         self.session.add(token)
@@ -44,14 +48,16 @@ class TokenRepository:
     async def list(self) -> Sequence[ApiToken]:
         return (await self.session.scalars(select(ApiToken).order_by(ApiToken.id))).all()
 
-    async def revoke(self, name: str) -> ApiToken:
+    async def revoke(self, name: str) -> tuple[ApiToken, bool]:
+        """The token, and whether this call revoked it (False: it already was)."""
         token = await self.session.scalar(select(ApiToken).where(ApiToken.name == name))
         if token is None:
             raise NotFound(f"No token named {name!r}.")
-        if token.revoked is None:
-            token.revoked = utcnow()
-            await self.session.flush()
-        return token
+        if token.revoked is not None:
+            return token, False
+        token.revoked = utcnow()
+        await self.session.flush()
+        return token, True
 
     async def authenticate(self, plain: str) -> ApiToken | None:
         """The live token with this text, or None; notes when it was last used.

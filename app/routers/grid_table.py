@@ -27,7 +27,8 @@ from app.schemas.grid import (
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 
-FeatureId = Annotated[int, Path(description="The feature's id.")]
+# Text, read by the one id rule (ASCII digits): "+1" or "1_0" name no feature (404).
+FeatureId = Annotated[str, Path(description="The feature's id.")]
 
 
 @router.get("/{key}/table/", response_model=GridTable, responses=READ_ERRORS)
@@ -98,7 +99,7 @@ async def get_feature(
 async def _update_feature(
     request: Request,
     key: str,
-    feature_id: int,
+    feature_id: str,
     changes: dict[str, Any],
     session: SessionDep,
     links: LinksDep,
