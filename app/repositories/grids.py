@@ -157,6 +157,14 @@ class GridRepository:
         )
         return await self.session.scalar(stmt)
 
+    async def find_cell(
+        self, grid: Grid, feature_key: str, package_key: str
+    ) -> tuple[Feature, GridPackage, Element | None]:
+        """A cell's row (feature), column (membership) and text, if any: 404 without both."""
+        feature = await self.get_feature(grid, feature_key)
+        membership = await self.get_membership(grid, package_key)
+        return feature, membership, await self.get_element(feature, membership)
+
     async def put_element(
         self, feature: Feature, membership: GridPackage, text: str
     ) -> tuple[Element, bool]:

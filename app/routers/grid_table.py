@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, NotFound
-from app.models import ApiToken
+from app.models import ApiToken, Feature
 from app.repositories.grids import GridRepository
 from app.routers.grids import PackageKey, editable_grid
 from app.routers.params import Key
@@ -96,6 +96,21 @@ async def get_feature(
     return json_response(request, FeatureOut.of(feature, links))
 
 
+async def _editable_feature(
+    request: Request,
+    repository: GridRepository,
+    key: str,
+    feature_id: str,
+    links: LinksDep,
+    token: ApiToken,
+) -> Feature:
+    """The feature, row-locked, of a grid the token may edit, if the preconditions hold."""
+    grid = await editable_grid(repository, key, token)
+    feature = await repository.get_feature(grid, feature_id, for_update=True)
+    check_preconditions(request, FeatureOut.of(feature, links))
+    return feature
+
+
 async def _update_feature(
     request: Request,
     key: str,
@@ -106,9 +121,7 @@ async def _update_feature(
     token: ApiToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    feature = await repository.get_feature(grid, feature_id, for_update=True)
-    check_preconditions(request, FeatureOut.of(feature, links))
+    feature = await _editable_feature(request, repository, key, feature_id, links, token)
     await repository.update_feature(feature, changes)
     return json_response(request, FeatureOut.of(feature, links))
 
@@ -149,9 +162,7 @@ async def delete_feature(
     token: WriteToken,
 ) -> Response:
     repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    feature = await repository.get_feature(grid, feature_id, for_update=True)
-    check_preconditions(request, FeatureOut.of(feature, links))
+    feature = await _editable_feature(request, repository, key, feature_id, links, token)
     await repository.delete_feature(feature)
     return Response(status_code=204)
 
@@ -172,9 +183,7 @@ async def get_element(
 ) -> Response:
     repository = GridRepository(session)
     grid = await repository.get(key)
-    feature = await repository.get_feature(grid, feature_id)
-    membership = await repository.get_membership(grid, package)
-    element = await repository.get_element(feature, membership)
+    feature, membership, element = await repository.find_cell(grid, feature_id, package)
     if element is None:
         raise NotFound("Nothing is written for this package and feature yet.")
     return json_response(request, ElementOut.of(element, feature, membership.package_id, links))
@@ -201,9 +210,7 @@ async def put_element(
     """
     repository = GridRepository(session)
     grid = await editable_grid(repository, key, token)
-    feature = await repository.get_feature(grid, feature_id)
-    membership = await repository.get_membership(grid, package)
-    current = await repository.get_element(feature, membership)
+    feature, membership, current = await repository.find_cell(grid, feature_id, package)
     check_preconditions(
         request,
         ElementOut.of(current, feature, membership.package_id, links) if current else None,
@@ -228,9 +235,7 @@ async def delete_element(
 ) -> Response:
     repository = GridRepository(session)
     grid = await editable_grid(repository, key, token)
-    feature = await repository.get_feature(grid, feature_id)
-    membership = await repository.get_membership(grid, package)
-    element = await repository.get_element(feature, membership)
+    feature, membership, element = await repository.find_cell(grid, feature_id, package)
     if element is None:
         raise NotFound("Nothing is written for this package and feature.")
     check_preconditions(request, ElementOut.of(element, feature, membership.package_id, links))
