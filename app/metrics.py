@@ -1,0 +1,42 @@
+"""Prometheus metrics: every figure the service exports, defined once.
+
+The request middleware, the database pool collector and the refresher update these; the
+`/metrics` route renders them (in multiprocess mode when several workers serve).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+REQUESTS = Counter(
+    "packages_api_requests_total",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "packages_api_request_duration_seconds",
+    "Time to answer an HTTP request, by method and route template.",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+PACKAGES_REFRESHED = Counter(
+    "packages_api_refresh_packages_total",
+    "Packages the refresher finished, by outcome (refreshed, unchanged, pending, failed).",
+    ["outcome"],
+)
+UPSTREAM_REQUESTS = Counter(
+    "packages_api_upstream_requests_total",
+    "HTTP requests sent upstream, by forge (github, gitlab, forgejo, bitbucket, pypi) and status.",
+    ["forge", "status"],
+)
+RATE_LIMIT_REMAINING = Gauge(
+    "packages_api_upstream_rate_limit_remaining",
+    "Requests or points left in the upstream's current rate-limit window, by forge.",
+    ["forge"],
+    multiprocess_mode="mostrecent",
+)
+REFRESH_LAST_SUCCESS = Gauge(
+    "packages_api_refresh_last_success_timestamp_seconds",
+    "Unix time at which the last refresh run finished without a run-level failure.",
+    multiprocess_mode="max",
+)
