@@ -13,6 +13,7 @@ from app.errors import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
 from app.routers import categories, grid_table, grids, packages, root
+from app.routers import search as search_router  # search: GET /api/v4/search/
 
 DESCRIPTION = """
 A package directory: packages, the categories they belong to, and grids that compare them.
@@ -51,12 +52,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "categories", "description": "What kind of thing a package is."},
             {"name": "grids", "description": "Comparison grids: packages by features."},
             {"name": "root", "description": "The API root."},
+            {"name": "search", "description": "Packages and grids ranked for a query."},
         ],
     )
     app.state.settings = settings
     api = APIRouter(prefix=API_PREFIX)
     for module in (root, packages, categories, grids, grid_table):
         api.include_router(module.router)
+    api.include_router(search_router.router)  # search
     app.include_router(api)
     install_error_handlers(app)
     plain_get_paths = [
