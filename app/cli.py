@@ -213,5 +213,11 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     typer.echo(f"revoked {name}" if newly else f"{name} was already revoked", err=True)
 
 
+# search: `packages-api search rebuild` (app/search_cli.py)
+from app.search_cli import search_cli  # noqa: E402
+
+cli.add_typer(search_cli, name="search")
+
+
 def main() -> None:
     cli()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.config import Settings
 from app.db import Base, create_engine
 from app.main import create_app
-from app.migrate import current_revision, head_revision
+from app.migrate import current_revision, head_revision, include_name
 from tests.conftest import Databases
 
 EXECUTABLE = Path(sys.executable).parent / "packages-api"
@@ -73,10 +73,11 @@ async def _look(url: str, query: Any) -> Any:
 
 
 async def _schema(url: str) -> tuple[set[str], str | None]:
-    """The tables in the database and the revision Alembic says it is at."""
+    """The model tables in the database (search's own are left out) and the revision."""
 
     async def query(connection: AsyncConnection) -> tuple[set[str], str | None]:
-        tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        tables = {name for name in names if include_name(name, "table", {})}
         return tables, await current_revision(connection)
 
     result: tuple[set[str], str | None] = await _look(url, query)

@@ -22,11 +22,11 @@ from app.db import Base, create_engine
 from app.migrate import (
     COMPARE_OPTIONS,
     PROJECT_ROOT,
-    include_name,
     alembic_config,
     current_revision,
     downgrade,
     head_revision,
+    include_name,
     upgrade,
 )
 from tests.conftest import Databases

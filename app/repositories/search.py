@@ -13,7 +13,7 @@ Ranking, on both databases (the weights are the constants below):
 Candidates: full-text matches on names and on the whole document (each capped at the
 CANDIDATES most popular, so a word found in 90% of rows costs the same as a rare one),
 prefix matches of a single word on names, exact title/slug matches, and, only when those
-are fewer than the page needs, trigram matches (typos).
+found nothing, trigram matches (typos).
 """
 
 # The SQL is assembled from this module's constant fragments; every value a client sends
@@ -39,9 +39,11 @@ from app.repositories.base import filter_value, resolve_filter
 MAX_QUERY_LENGTH = 200
 ITEM_TYPES = ("package", "grid")
 # Each full-text source ranks at most this many of its most popular matches.
-CANDIDATES = 500
+CANDIDATES = 200
 # Typos: pg_trgm's default similarity threshold, on both databases.
 SIMILARITY_THRESHOLD = 0.3
+# Longer keys are no typo of a name (names are at most 100 characters, most under 30).
+MAX_FUZZY_LENGTH = 64
 EXACT_BOOST = 1.0
 SIMILARITY_BOOST = 0.3
 POPULARITY_BOOST = 0.5
@@ -58,7 +60,8 @@ class SearchQuery:
     words: list[str]  # lowercased words
     key: str  # the words run together: compared with the compacted title and slug
     prefix: str | None  # a single word typed so far ("djang")
-    trigrams: list[str] = field(default_factory=list)  # of the key, as pg_trgm pads a word
+    fuzzy_key: str  # the key without a leading "django", for typo lookups
+    trigrams: list[str] = field(default_factory=list)  # of fuzzy_key, padded as pg_trgm does
 
 
 def parse_query(raw: str | None) -> SearchQuery | None:
@@ -73,11 +76,18 @@ def parse_query(raw: str | None) -> SearchQuery | None:
         return None
     key = "".join(words)
     prefix = words[0] if len(words) == 1 and len(words[0]) >= 2 else None
+    fuzzy_key = _unprefixed(key)
     trigrams: list[str] = []
-    if len(key) >= 3:
-        padded = f"  {key} "
+    if 3 <= len(fuzzy_key) <= MAX_FUZZY_LENGTH:
+        padded = f"  {fuzzy_key} "
         trigrams = sorted({padded[i : i + 3] for i in range(len(padded) - 2)})
-    return SearchQuery(value, words, key, prefix, trigrams)
+    return SearchQuery(value, words, key, prefix, fuzzy_key, trigrams)
+
+
+def _unprefixed(key: str) -> str:
+    """The migration's search_unprefixed(): "djangorestframwork" is looked up as
+    "restframwork", since "django" begins most names (djangopackages' remove_prefix)."""
+    return key.removeprefix("django")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +180,14 @@ def _postgresql_sql(query: SearchQuery, filters: str, fuzzy: bool) -> str:
     found = "SELECT * FROM hits"
     fuzzy_cte = ""
     if fuzzy:
-        # `%` is pg_trgm's similarity operator (GIN-indexed); the count gate is evaluated
-        # once, and when the other sources fill the page the trigram scan never runs.
+        # `%` is pg_trgm's similarity operator (GIN-indexed). The gate is evaluated once:
+        # when the words found anything, the trigram lookup never runs.
         fuzzy_cte = (
             ", fuzzy AS (SELECT d.item_type, d.item_id FROM search_documents d"
-            " WHERE (SELECT count(*) FROM hits) < :wanted"
-            f" AND (d.title_key % :key OR d.slug_key % :key){filters}"
-            f" ORDER BY {similarity} DESC LIMIT :cap)"
+            " WHERE NOT EXISTS (SELECT FROM hits)"
+            f" AND search_fuzzy(d.title_key, d.slug_key) % :fuzzy_key{filters}"
+            " ORDER BY similarity(search_fuzzy(d.title_key, d.slug_key), :fuzzy_key) DESC"
+            " LIMIT :cap)"
         )
         found += " UNION SELECT * FROM fuzzy"
     union = " UNION ".join(f"({branch})" for branch in branches)
@@ -212,9 +223,10 @@ def _sqlite_similarity(column: str, count: int) -> str:
 
 def _sqlite_sql(query: SearchQuery, filters: str, fuzzy: bool) -> str:
     count = len(query.trigrams)
+    unprefixed = "CASE WHEN {0} LIKE 'django%' THEN substr({0}, 7) ELSE {0} END"
     similarity = (
-        f"max({_sqlite_similarity('d.title_key', count)},"
-        f" {_sqlite_similarity('d.slug_key', count)})"
+        f"max({_sqlite_similarity(unprefixed.format('d.title_key'), count)},"
+        f" {_sqlite_similarity(unprefixed.format('d.slug_key'), count)})"
     )
     hits = (
         "SELECT d.id FROM search_fts JOIN search_documents d ON d.id = search_fts.rowid"
@@ -227,11 +239,20 @@ def _sqlite_sql(query: SearchQuery, filters: str, fuzzy: bool) -> str:
         # SQLite has no trigram index: a scan, run only when the other sources fall short.
         fuzzy_cte = (
             ", fuzzy AS (SELECT d.id FROM search_documents d"
-            f" WHERE (SELECT count(*) FROM hits) < :wanted AND {similarity} >= :threshold"
+            f" WHERE NOT EXISTS (SELECT 1 FROM hits) AND {similarity} >= :threshold"
             f"{filters})"
         )
         found += " UNION SELECT id FROM fuzzy"
-    # bm25 is negative, better when lower; b / (b + 5) maps it into 0..1 like ts_rank.
+    # bm25 is negative, better when lower; b / (b + 5) maps it into 0..1. Its IDF is
+    # clamped to ~0 for a word in over half the rows, so on its own it cannot tell a name
+    # from a description: every word found in the title or slug is worth what ts_rank's
+    # weight A gives on PostgreSQL.
+    in_names = " AND ".join(
+        f"instr(d.title_key || ' ' || d.slug_key, :w{i}) > 0" for i in range(len(query.words))
+    )
+    text_rank = (
+        f"CASE WHEN {in_names} THEN 0.6 ELSE 0.0 END + 0.4 * coalesce(r.b / (r.b + 5.0), 0.0)"
+    )
     ranks = (
         "SELECT rowid AS id, -bm25(search_fts, 10.0, 4.0, 2.0, 1.0, 1.0) AS b"
         " FROM search_fts WHERE search_fts MATCH :match"
@@ -240,7 +261,7 @@ def _sqlite_sql(query: SearchQuery, filters: str, fuzzy: bool) -> str:
     return (
         f"WITH hits AS ({hits}){fuzzy_cte}, found AS ({found}), ranks AS ({ranks}),"
         f" ranked AS (SELECT {_OUTPUT}, {_weight(now_minus)} AS weight,"
-        f" {_EXACT} AS exact, coalesce(r.b / (r.b + 5.0), 0.0) AS text_rank,"
+        f" {_EXACT} AS exact, {text_rank} AS text_rank,"
         f" {similarity} AS similarity"
         " FROM found JOIN search_documents d ON d.id = found.id"
         " LEFT JOIN ranks r ON r.id = d.id)"
@@ -269,8 +290,8 @@ class SearchRepository:
             raise InvalidQuery("item_type", f"unknown type {item_type!r}; choose package or grid")
         params: dict[str, Any] = {
             "key": query.key if query else "",
+            "fuzzy_key": query.fuzzy_key if query else "",
             "cap": CANDIDATES,
-            "wanted": page.offset + page.limit,
             "limit": page.limit,
             "offset": page.offset,
         }
@@ -285,7 +306,7 @@ class SearchRepository:
             filters += " AND d.category_id = :category_id"
         if query is None:
             return 0, []
-        fuzzy = bool(query.trigrams) and len(query.key) <= 64
+        fuzzy = bool(query.trigrams)
         if self.session.get_bind().dialect.name == "postgresql":
             sql = _postgresql_sql(query, filters, fuzzy)
             params["q"] = query.text
@@ -296,6 +317,7 @@ class SearchRepository:
             params["match"] = _fts5_match(query)
             params["threshold"] = SIMILARITY_THRESHOLD
             params.update({f"t{i}": trigram for i, trigram in enumerate(query.trigrams)})
+            params.update({f"w{i}": word for i, word in enumerate(query.words)})
         statement = text(sql).columns(**_RESULT_TYPES)
         rows = (await self.session.execute(statement, params)).mappings().all()
         if not rows and page.offset:

@@ -1,0 +1,151 @@
+"""Search is current in the writer's own transaction, whoever writes: the API, a refresher's
+plain UPDATE, an importer's bulk INSERT, raw SQL. And `packages-api search rebuild` repairs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.config import Settings
+from app.db import create_engine
+from app.models import Category, Package
+from tests.conftest import Databases
+from tests.factories import create_category, create_grid, create_package
+from tests.test_cli import packages_api
+from tests.test_search import search, titles
+
+
+async def test_an_api_edit_is_found_by_its_new_words_at_once(
+    client: httpx.AsyncClient, write_headers: dict[str, str]
+) -> None:
+    await create_category(client, write_headers, slug="apps")
+    await create_package(client, write_headers, title="django-anvil", category="apps")
+    assert titles(await search(client, "anvil")) == ["django-anvil"]
+
+    response = await client.patch(
+        "/api/v4/packages/django-anvil/",
+        json={"title": "django-hammer", "slug": "django-hammer"},
+        headers=write_headers,
+    )
+    assert response.status_code == 200
+    assert titles(await search(client, "hammer")) == ["django-hammer"]
+    assert await search(client, "anvil") == []
+
+    await client.delete("/api/v4/packages/django-hammer/", headers=write_headers)
+    assert await search(client, "hammer") == []
+
+
+async def test_a_refresher_update_in_plain_sql_is_searchable_before_it_commits(
+    client: httpx.AsyncClient, connection: AsyncConnection, write_headers: dict[str, str]
+) -> None:
+    await create_category(client, write_headers, slug="apps")
+    created = await create_package(client, write_headers, title="django-anvil", category="apps")
+    before = (await search(client, "anvil"))[0]
+
+    # What a refresher does: metrics and description by UPDATE, no ORM.
+    await connection.execute(
+        text(
+            "UPDATE packages SET repo_description = 'Forges metal objects',"
+            " repo_watchers = 50, repo_forks = 30, last_updated = :now WHERE id = :id"
+        ),
+        {"now": dt.datetime.now(dt.UTC), "id": created["id"]},
+    )
+
+    [after] = await search(client, "forges metal")
+    assert after["id"] == created["id"]
+    assert after["description"] == "Forges metal objects"
+    assert (after["repo_watchers"], after["repo_forks"]) == (50, 30)
+    assert after["weight"] > before["weight"]
+    assert after["last_committed"] is not None
+
+
+async def test_an_importers_bulk_insert_is_searchable(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    await connection.execute(insert(Category), [{"id": 77, "title": "Imported", "slug": "imp"}])
+    now = dt.datetime.now(dt.UTC)
+    rows: list[dict[str, Any]] = [
+        {
+            "title": f"django-bulk-{n}",
+            "slug": f"django-bulk-{n}",
+            "category_id": 77,
+            "repo_description": "loaded in one statement",
+            "created": now,
+            "modified": now,
+        }
+        for n in range(30)
+    ]
+    await connection.execute(insert(Package), rows)
+
+    response = await client.get("/api/v4/search/", params={"q": "bulk", "limit": 100})
+    assert response.json()["count"] == 30
+    assert {hit["category"] for hit in response.json()["results"]} == {"Imported"}
+
+
+async def test_renaming_a_category_renames_it_in_its_packages_hits(
+    client: httpx.AsyncClient, write_headers: dict[str, str]
+) -> None:
+    await create_category(client, write_headers, title="Apps", slug="apps")
+    await create_package(client, write_headers, title="django-anvil", category="apps")
+    response = await client.patch(
+        "/api/v4/categories/apps/", json={"title": "Blacksmithing"}, headers=write_headers
+    )
+    assert response.status_code == 200
+
+    [hit] = await search(client, "anvil")
+    assert hit["category"] == "Blacksmithing"
+    assert titles(await search(client, "blacksmithing")) == ["django-anvil"]
+
+
+async def test_a_grids_weight_follows_its_packages(
+    client: httpx.AsyncClient, write_headers: dict[str, str]
+) -> None:
+    await create_category(client, write_headers, slug="apps")
+    await create_package(client, write_headers, title="django-anvil", category="apps")
+    await create_grid(client, write_headers, title="Forges")
+    # Not locked, not a header, no packages: three sixths lost (searchv3 calc_grid_weight).
+    assert (await search(client, "forges"))[0]["weight"] == 33
+
+    response = await client.post(
+        "/api/v4/grids/forges/packages/", json={"package": "django-anvil"}, headers=write_headers
+    )
+    assert response.status_code == 201, response.text
+    assert (await search(client, "forges"))[0]["weight"] == 50
+
+    await client.delete("/api/v4/packages/django-anvil/", headers=write_headers)
+    assert (await search(client, "forges"))[0]["weight"] == 33
+
+    await client.delete("/api/v4/grids/forges/", headers=write_headers)
+    assert await search(client, "forges") == []
+
+
+async def test_search_rebuild_restores_a_lost_index(databases: Databases, tmp_path: Path) -> None:
+    url = await databases.fresh()
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(insert(Category), [{"id": 1, "title": "Apps", "slug": "apps"}])
+            await connection.execute(
+                insert(Package),
+                [{"title": "django-anvil", "slug": "django-anvil", "category_id": 1}],
+            )
+            # Lost: as after restoring a dump without the search tables' rows.
+            await connection.execute(text("DELETE FROM search_documents"))
+
+        result = await packages_api(url, "search", "rebuild", cwd=tmp_path)
+
+        assert result.code == 0, result.stderr
+        assert result.stderr.strip() == "search index rebuilt: 1 documents"
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT item_type, title, category FROM search_documents")
+            )
+            assert rows.all() == [("package", "django-anvil", "Apps")]
+    finally:
+        await engine.dispose()
