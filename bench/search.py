@@ -5,8 +5,10 @@
 Creates a throwaway database on BENCH_DATABASE_URL's server (default: the local one),
 migrates it, loads packages, categories, grids and memberships with COPY (the search
 triggers index them as an importer's bulk load would), then times GET /api/v4/search/
-through the real app in-process (routing, validation, the SQL, serialization), one query
-at a time. Prints p50, p99 and mean per kind of query and overall; drops the database.
+through the real app in-process (routing, validation, the SQL, serialization), then the
+same queries through SearchRepository alone (the SQL and its mapping), one query at a
+time. Prints p50, p99 and mean per kind of query and overall, and the machine's load
+average (figures from a shared machine are only as quiet as it is); drops the database.
 Target: p50 under 15 ms, p99 under 60 ms.
 """
 
@@ -22,6 +24,7 @@ import statistics
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -30,6 +33,8 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.main import create_app
 from app.migrate import upgrade
+from app.pagination import PageRequest
+from app.repositories.search import SearchRepository
 
 SERVER_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -237,6 +242,42 @@ def queries(
     return out
 
 
+Timings = tuple[dict[str, list[float]], dict[str, list[int]], list[tuple[float, str, str]]]
+
+
+async def timed(mix: list[tuple[str, str]], one: Callable[[str], Awaitable[int]]) -> Timings:
+    """Milliseconds and result counts per kind of query, one query at a time."""
+    timings: dict[str, list[float]] = defaultdict(list)
+    rows: dict[str, list[int]] = defaultdict(list)
+    slow: list[tuple[float, str, str]] = []
+    for kind, q in mix:
+        began = time.perf_counter()
+        found = await one(q)
+        elapsed = (time.perf_counter() - began) * 1000
+        timings[kind].append(elapsed)
+        rows[kind].append(found)
+        slow.append((elapsed, kind, q))
+    return timings, rows, slow
+
+
+def report(title: str, measured: Timings) -> None:
+    timings, rows, slow = measured
+    everything = [t for values in timings.values() for t in values]
+    all_rows = [r for values in rows.values() for r in values]
+    print(f"\n{title}")
+    print(f"{'kind':<11} {'queries':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'rows':>6}")
+    for kind, values, counts in [
+        *((kind, timings[kind], rows[kind]) for kind in sorted(timings)),
+        ("all", everything, all_rows),
+    ]:
+        p50, p99 = _percentile(values, 0.5), _percentile(values, 0.99)
+        print(
+            f"{kind:<11} {len(values):>7} {p50:>8.2f} {p99:>8.2f}"
+            f" {statistics.mean(values):>8.2f} {statistics.mean(counts):>6.1f}"
+        )
+    print("slowest:", ", ".join(f"{q!r} ({kind}) {t:.1f} ms" for t, kind, q in sorted(slow)[-5:]))
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -255,7 +296,8 @@ async def run(packages: int, count: int) -> None:
         took = time.perf_counter() - started
         print(f"loaded {packages:,} packages and 500 grids (triggers indexing) in {took:.1f} s")
         mix = queries(rng, titles, words, count)
-        app = create_app(Settings(database_url=url))
+        settings = Settings(database_url=url)
+        app = create_app(settings)
         async with (
             app.router.lifespan_context(app),
             httpx.AsyncClient(
@@ -264,32 +306,22 @@ async def run(packages: int, count: int) -> None:
         ):
             for _, q in mix[:50]:  # warm the pool and the caches
                 (await client.get("/api/v4/search/", params={"q": q})).raise_for_status()
-            timings: dict[str, list[float]] = defaultdict(list)
-            slow: list[tuple[float, str, str]] = []
-            rows: dict[str, list[int]] = defaultdict(list)
-            for kind, q in mix:
-                began = time.perf_counter()
+
+            async def over_http(q: str) -> int:
                 response = await client.get("/api/v4/search/", params={"q": q})
-                elapsed = (time.perf_counter() - began) * 1000
                 response.raise_for_status()
-                timings[kind].append(elapsed)
-                slow.append((elapsed, kind, q))
-                rows[kind].append(len(response.json()))
-        everything = [t for values in timings.values() for t in values]
-        print(f"{'kind':<11} {'queries':>7} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'rows':>6}")
-        all_rows = [r for values in rows.values() for r in values]
-        for kind, values, counts in [
-            *((kind, timings[kind], rows[kind]) for kind in sorted(timings)),
-            ("all", everything, all_rows),
-        ]:
-            p50, p99 = _percentile(values, 0.5), _percentile(values, 0.99)
-            print(
-                f"{kind:<11} {len(values):>7} {p50:>8.2f} {p99:>8.2f}"
-                f" {statistics.mean(values):>8.2f} {statistics.mean(counts):>6.1f}"
-            )
-        print(
-            "slowest:", ", ".join(f"{q!r} ({kind}) {t:.1f} ms" for t, kind, q in sorted(slow)[-5:])
-        )
+                return len(response.json())
+
+            report("GET /api/v4/search/?q= (in-process ASGI)", await timed(mix, over_http))
+            maker = app.state.sessionmaker
+
+            async def in_sql(q: str) -> int:
+                async with maker() as session:
+                    _, hits = await SearchRepository(session).search(q, PageRequest(20, 0))
+                    return len(hits)
+
+            report("SearchRepository.search (the SQL)", await timed(mix, in_sql))
+        print("load average while measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
