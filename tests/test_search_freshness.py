@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import create_engine
+from app.main import create_app
 from app.models import Category, Package
 from tests.conftest import Databases
 from tests.factories import create_category, create_grid, create_package
@@ -149,3 +150,10 @@ async def test_search_rebuild_restores_a_lost_index(databases: Databases, tmp_pa
             assert rows.all() == [("package", "django-anvil", "Apps")]
     finally:
         await engine.dispose()
+    # And the full-text index answers again (on SQLite, FTS5 was rebuilt from the rows).
+    app = create_app(Settings(database_url=url))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        assert titles(await search(client, "anvil")) == ["django-anvil"]
