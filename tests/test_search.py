@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from itertools import count
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -15,7 +15,6 @@ from app.repositories.search import parse_query
 from tests.conftest import bound_sessionmaker
 
 NOW = dt.datetime.now(dt.UTC)
-_ids = count(1000)
 
 
 async def add_category(connection: AsyncConnection, title: str, slug: str) -> int:
@@ -39,10 +38,7 @@ async def add_package(
 
 
 async def add_grid(
-    connection: AsyncConnection,
-    title: str,
-    package_ids: list[int] = (),
-    **fields: Any,  # type: ignore[assignment]
+    connection: AsyncConnection, title: str, package_ids: Sequence[int] = (), **fields: Any
 ) -> int:
     fields.setdefault("slug", title.lower().replace(" ", "-"))
     async with bound_sessionmaker(connection)() as session:
