@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import create_engine
-from app.migrate import downgrade, upgrade
+from app.migrate import downgrade, include_name, upgrade
 from tests.conftest import Databases
 
 SEARCH_REVISION_PARENT = "eb8802af9215"
@@ -111,3 +111,12 @@ async def test_upgrading_a_filled_database_indexes_what_is_there(databases: Data
             assert rows.all() == [("django-anvil", "Apps")]
     finally:
         await engine.dispose()
+
+
+def test_only_the_search_tables_are_hidden_from_autogenerate() -> None:
+    hidden = ["search_documents", "search_fts", "search_fts_data", "search_fts_idx"]
+    assert not any(include_name(name, "table", {}) for name in hidden)
+    # Everything else is still compared, including a model table that merely looks alike.
+    for name in ["packages", "grids", "search_history", "search_documents_archive"]:
+        assert include_name(name, "table", {})
+    assert include_name("search_documents", "column", {"table_name": "x"})
