@@ -192,7 +192,6 @@ async def test_a_hit_has_the_original_fields_then_id_and_url(
 ) -> None:
     [package] = await search(client, "djangorestframework", item_type="package")
     assert list(package) == [
-        "id",
         "item_type",
         "title",
         "slug",
@@ -207,6 +206,7 @@ async def test_a_hit_has_the_original_fields_then_id_and_url(
         "last_released",
         "created",
         "modified",
+        "id",
         "url",
     ]
     assert package["id"] == catalogue["drf"]

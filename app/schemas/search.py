@@ -17,7 +17,6 @@ ItemType = Literal["package", "grid"]
 
 
 class SearchResult(BaseModel):
-    id: int = Field(description="The package's or grid's id.")
     item_type: ItemType
     title: str
     slug: str
@@ -32,4 +31,6 @@ class SearchResult(BaseModel):
     last_released: dt.datetime | None
     created: dt.datetime
     modified: dt.datetime
+    # Ours, after the original's keys (SearchV3 rows carry no id).
+    id: int = Field(description="The package's or grid's id.")
     url: str = Field(description="The package's or grid's hyperlink.")
