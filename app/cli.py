@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.repositories.tokens import SCOPES, TokenRepository
+from app.transfer.commands import export_command, import_command
 
 cli = typer.Typer(help="A package directory API, compatible with djangopackages.org API v4.")
 tokens_cli = typer.Typer(help="Create, list and revoke API tokens for writes.")
@@ -211,6 +212,11 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
 
     newly = _run_in_session(work)
     typer.echo(f"revoked {name}" if newly else f"{name} was already revoked", err=True)
+
+
+# Import and export (app/transfer).
+cli.command("import")(import_command)
+cli.command("export")(export_command)
 
 
 def main() -> None:
