@@ -7,9 +7,11 @@ import sys
 from types import TracebackType
 from typing import Annotated
 
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from stamina.instrumentation import RetryDetails, RetryHook, set_on_retry_hooks
 
 from app import migrate as migrations
 from app.transfer.jobs import ImportResult, open_source, run_export, run_import
@@ -58,6 +60,25 @@ class ProgressBars:
 
     def advance(self, kind: Kind, count: int) -> None:
         self.bars.advance(self._task(kind), count)
+
+
+def _say_retry(console: Console) -> RetryHook:
+    """stamina's default hook logs a bare event name; a user wants to know what is retried."""
+
+    def hook(details: RetryDetails) -> None:
+        error = details.caused_by
+        request = getattr(getattr(error, "response", None), "request", None) or getattr(
+            error, "request", None
+        )
+        what = f"GET {request.url}" if isinstance(request, httpx.Request) else "a request"
+        console.print(
+            f"retrying {what} ({error or type(error).__name__}) in {details.wait_for:.1f} s",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    return hook
 
 
 def summary_text(summary: Summary) -> str:
@@ -118,14 +139,15 @@ def import_command(
     """Import a whole directory from an API root URL or an export file.
 
     Categories, grids and packages (with their metrics), and from another packages-api
-    also the grids' features and cells. An upsert by id: a second run changes nothing. Conflicting records are refused, each
-    with its reason. Exit 0: all loaded; 2: loaded, some records refused; 1: stopped by an
-    error (or rolled back with --atomic).
+    also the grids' features and cells. An upsert by id: a second run changes nothing.
+    Conflicting records are refused, each with its reason. Exit 0: all loaded; 2: loaded,
+    some records refused; 1: stopped by an error (or rolled back with --atomic).
     """
     from app.cli import _database, _settings  # app.cli registers this module's commands
 
     settings = _settings()
     loader_source = open_source(source, attempts=retries + 1)
+    set_on_retry_hooks([_say_retry(Console(stderr=True))])
     with _database(settings):
         if settings.migrate_on_start:
             migrations.upgrade(settings)
