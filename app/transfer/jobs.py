@@ -88,12 +88,12 @@ async def run_export(settings: Settings, path: str) -> dict[Kind, int]:
                         "postgresql_readonly": True,
                     }
                 )
-            async with session.begin():
-                if path == "-":
-                    counts = await export(session, sys.stdout.write)
-                    sys.stdout.flush()
-                    return counts
-                return await _export_to_file(session, Path(path))
+            # One read transaction (SQLite: a WAL snapshot from the first read), never committed.
+            if path == "-":
+                counts = await export(session, sys.stdout.write)
+                sys.stdout.flush()
+                return counts
+            return await _export_to_file(session, Path(path))
     finally:
         await engine.dispose()
 

@@ -322,7 +322,9 @@ class Loader:
                             table.c.id.in_([package_id for package_id, _ in batch])
                         )
                     )
-                ).tuples()
+                )
+                .tuples()
+                .all()
             )
             targets = await self._existing(table, {target for _, target in batch if target})
             changes = []
@@ -350,7 +352,11 @@ class Loader:
                 await connection.execute(
                     update(table)
                     .where(table.c.id == bindparam("key_id"))
-                    .values(deprecated_by_id=bindparam("new_deprecated_by_id")),
+                    # `modified` as it is: the source's value, not the column's onupdate.
+                    .values(
+                        deprecated_by_id=bindparam("new_deprecated_by_id"),
+                        modified=table.c.modified,
+                    ),
                     changes,
                 )
 
@@ -404,7 +410,9 @@ class Loader:
                         TABLES["features"].c.id.in_(feature_ids)
                     )
                 )
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         pairs = {
             (features[row.values["feature_id"]], row.values["package_id"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +13,25 @@ from sqlalchemy import MetaData, select
 from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
-from tests.test_cli import Result, packages_api
+from tests.test_cli import COMMAND_BOUND, EXECUTABLE, Result, packages_api
 
 
-async def run(url: str, *args: str, cwd: Path, **env: str) -> Result:
-    """`packages-api ARGS` on the database at `url`."""
-    return await packages_api(url, *args, cwd=cwd, **env)
+async def run(url: str, *args: str, cwd: Path, stdin: str | None = None) -> Result:
+    """`packages-api ARGS` on the database at `url`, as a user runs it (optionally fed stdin)."""
+    if stdin is None:
+        return await packages_api(url, *args, cwd=cwd)
+    process = await asyncio.create_subprocess_exec(
+        str(EXECUTABLE),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=cwd,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), COMMAND_BOUND)
+    assert process.returncode is not None
+    return Result(process.returncode, stdout.decode(), stderr.decode())
 
 
 async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
