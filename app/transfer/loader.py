@@ -322,9 +322,7 @@ class Loader:
                             table.c.id.in_([package_id for package_id, _ in batch])
                         )
                     )
-                )
-                .tuples()
-                .all()
+                ).all()
             )
             targets = await self._existing(table, {target for _, target in batch if target})
             changes = []
@@ -410,9 +408,7 @@ class Loader:
                         TABLES["features"].c.id.in_(feature_ids)
                     )
                 )
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         pairs = {
             (features[row.values["feature_id"]], row.values["package_id"])
