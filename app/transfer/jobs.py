@@ -103,6 +103,10 @@ async def _export_to_file(session: AsyncSession, path: Path) -> dict[Kind, int]:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
             counts = await export(session, stream.write)
+        # mkstemp makes it private (0600); a finished export gets a plain file's mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
-from app.normalize import repo_host_of
+from app.normalize import KNOWN_HOSTS
 from app.repositories.sequences import advance_id_sequences
 from app.transfer.records import KINDS, Kind, RecordError, Row, label_of, validate
 
@@ -99,10 +99,6 @@ class Summary:
 
     def warn(self, kind: Kind, label: str, reason: str) -> None:
         self.warnings.append(Problem(kind, label, reason))
-
-    @property
-    def changed(self) -> int:
-        return sum(counts.created + counts.updated for counts in self.counts.values())
 
 
 class Loader:
@@ -178,12 +174,14 @@ class Loader:
         updates: list[dict[str, Any]] = []
         for row in rows:
             values = row.values
-            if kind == "packages":
-                self._prepare_package(values)
+            deprecation = self._prepare_package(values) if kind == "packages" else None
             reason = self._conflict(kind, values, existing.get(values["id"]), holders, parents)
             if reason:
                 self.summary.refuse(kind, row.label, reason)
                 continue
+            if deprecation is not None:
+                # Written by finish(), once every package of the run is in (0: none).
+                self._deprecations[values["id"]] = deprecation
             # Taken by this run: a later record of the batch cannot have it too.
             for column in UNIQUE[kind]:
                 if values.get(column) is not None:
@@ -235,12 +233,16 @@ class Loader:
                 )
         return None
 
-    def _prepare_package(self, values: dict[str, Any]) -> None:
+    @staticmethod
+    def _prepare_package(values: dict[str, Any]) -> int | None:
+        """Derive repo_host; take out deprecated_by (None: the source does not say)."""
         if "repo_url" in values:
-            values["repo_host"] = repo_host_of(values["repo_url"] or "")
+            # Normalized URLs are https://HOST/...: the host without parsing the URL again.
+            url = values["repo_url"] or ""
+            values["repo_host"] = KNOWN_HOSTS.get(url[8:].split("/", 1)[0], "") if url else ""
         if "deprecated_by_id" in values:
-            # Written by finish(), once every package of the run is in (0: none).
-            self._deprecations[values["id"]] = values.pop("deprecated_by_id") or 0
+            return int(values.pop("deprecated_by_id") or 0)
+        return None
 
     async def _rows_by_id(self, table: Table, ids: Sequence[int]) -> dict[int, Any]:
         result = await self.session.execute(select(table).where(table.c.id.in_(ids)))

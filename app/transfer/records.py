@@ -252,8 +252,13 @@ def _package_values(values: dict[str, Any], given: set[str], row: Row) -> None:
 def _refuse_nul(row: Row) -> None:
     # No column can hold NUL (PostgreSQL refuses it): refuse rather than strip it silently.
     for name, value in row.values.items():
-        items = value if isinstance(value, list) else [value]
-        if any(isinstance(item, str) and "\x00" in item for item in items):
+        if isinstance(value, str):
+            found = "\x00" in value
+        elif isinstance(value, list) and value and isinstance(value[0], str):
+            found = any("\x00" in item for item in value)
+        else:
+            continue  # numbers, lists of numbers, timestamps
+        if found:
             raise RecordError(f"{name}: must not contain NUL characters (\\u0000)")
 
 

@@ -14,7 +14,8 @@ pointing elsewhere is either a misconfiguration or an attempt to make us fetch f
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -119,13 +120,16 @@ class HttpSource:
             self._check_origin(url, "the API root lists")
         links = SourceLinks(urls)
 
-        async for results in self._pages(urls["categories"], "categories", progress):
+        async def categories(results: list[Any]) -> None:
             await loader.add("categories", results)
+
+        await self._each_page(urls["categories"], "categories", progress, categories)
         await loader.flush("categories")
 
         grid_members: dict[int, list[int]] = {}
         grid_urls: dict[int, str] = {}
-        async for results in self._pages(urls["grids"], "grids", progress):
+
+        async def grids(results: list[Any]) -> None:
             records = []
             for data in results:
                 try:
@@ -140,10 +144,13 @@ class HttpSource:
                         self.ours = True
                         grid_urls[record["id"]] = str(data.get("url") or "")
             await loader.add("grids", records)
+
+        await self._each_page(urls["grids"], "grids", progress, grids)
         await loader.flush("grids")
 
         seen_pairs: set[tuple[int, int]] = set()
-        async for results in self._pages(urls["packages"], "packages", progress):
+
+        async def packages(results: list[Any]) -> None:
             records = []
             memberships = []
             for data in results:
@@ -162,6 +169,8 @@ class HttpSource:
                         memberships.append({"grid": grid_id, "package": package_id})
             await loader.add("packages", records)
             await loader.add("memberships", memberships)
+
+        await self._each_page(urls["packages"], "packages", progress, packages)
         await loader.flush("packages")
 
         if self.ours:
@@ -239,35 +248,74 @@ class HttpSource:
             await loader.add("elements", elements)
             progress.advance("elements", len(elements))
 
-    async def _pages(self, url: str, kind: Any, progress: Progress) -> AsyncIterator[list[Any]]:
-        """Each page's results, following `next` (same origin only, never twice)."""
-        next_url: str | None = str(httpx.URL(url).copy_merge_params({"limit": self.page_size}))
-        seen: set[str] = set()
-        while next_url is not None:
-            if next_url in seen:
-                raise FetchError(f"pagination loop: {next_url} was already fetched")
-            seen.add(next_url)
-            page = await self.get_json(next_url)
-            if not (
-                isinstance(page, dict)
-                and isinstance(page.get("results"), list)
-                and isinstance(page.get("next"), str | None)
-            ):
-                raise FetchError(
-                    f"{next_url} is not a page of {kind} (expected count, next, previous, results)"
-                )
-            if len(seen) == 1:
-                count = page.get("count")
-                progress.total(kind, count if isinstance(count, int) else None)
-            yield page["results"]
-            progress.advance(kind, len(page["results"]))
-            following = page["next"]
-            if following is not None:
-                following = urljoin(next_url, following)
-                self._check_origin(following, f"the page {next_url} links")
-                if not page["results"]:
-                    raise FetchError(f"{next_url} is an empty page that is not the last")
-            next_url = following
+    async def _each_page(
+        self,
+        url: str,
+        kind: Any,
+        progress: Progress,
+        handle: Callable[[list[Any]], Awaitable[None]],
+    ) -> None:
+        async with contextlib.aclosing(self._pages(url, kind, progress)) as pages:
+            async for results in pages:
+                await handle(results)
+
+    async def _pages(self, url: str, kind: Any, progress: Progress) -> AsyncGenerator[list[Any]]:
+        """Each page's results, following `next` (same origin only, never twice).
+
+        The next page is fetched while the caller loads this one. Use with aclosing(), so
+        a fetch still in flight is cancelled when the caller stops early.
+        """
+        current = str(httpx.URL(url).copy_merge_params({"limit": self.page_size}))
+        seen = {current}
+        pending: asyncio.Task[Any] | None = asyncio.create_task(self.get_json(current))
+        try:
+            while pending is not None:
+                page = await pending
+                pending = None
+                if not (
+                    isinstance(page, dict)
+                    and isinstance(page.get("results"), list)
+                    and isinstance(page.get("next"), str | None)
+                ):
+                    raise FetchError(
+                        f"{current} is not a page of {kind} "
+                        "(expected count, next, previous, results)"
+                    )
+                if len(seen) == 1:
+                    count = page.get("count")
+                    progress.total(kind, count if isinstance(count, int) else None)
+                following, problem = self._following(current, page, seen)
+                if following is not None:
+                    seen.add(following)
+                    pending = asyncio.create_task(self.get_json(following))
+                yield page["results"]
+                progress.advance(kind, len(page["results"]))
+                if problem is not None:
+                    # Raised after this page is loaded: what came before the problem counts.
+                    raise problem
+                current = following or current
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, FetchError):
+                    await pending
+
+    def _following(
+        self, current: str, page: dict[str, Any], seen: set[str]
+    ) -> tuple[str | None, FetchError | None]:
+        """The next page's URL, or why it is not fetched."""
+        if page["next"] is None:
+            return None, None
+        following = urljoin(current, page["next"])
+        try:
+            self._check_origin(following, f"the page {current} links")
+        except FetchError as problem:
+            return None, problem
+        if following in seen:
+            return None, FetchError(f"pagination loop: {following} was already fetched")
+        if not page["results"]:
+            return None, FetchError(f"{current} is an empty page that is not the last")
+        return following, None
 
     def _check_origin(self, url: str, what: str) -> None:
         if _origin(url) != self.origin:

@@ -71,43 +71,6 @@ async def test_importing_djangopackages_serves_its_packages_as_it_did(
     assert {r.headers["user-agent"].split("/")[0] for r in fake_api.requests} == {"packages-api"}
 
 
-async def test_a_second_import_changes_nothing(
-    databases: Databases, fake_root: str, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    first = await run(url, "import", fake_root, "--quiet", cwd=tmp_path)
-    assert first.code == 0, first.stderr
-    before = await snapshot(url)
-
-    again = await run(url, "import", fake_root, "--quiet", cwd=tmp_path)
-
-    assert again.code == 0, again.stderr
-    counts = summary_rows(again.stdout)
-    assert counts["packages"] == (0, 0, 2, 0)
-    assert counts["categories"] == (0, 0, 1, 0)
-    assert counts["grids"] == (0, 0, 4, 0)
-    assert counts["memberships"] == (0, 0, 4, 0)
-    assert await snapshot(url) == before
-
-
-async def test_an_updated_source_updates_the_package_and_keeps_its_timestamps(
-    databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    assert (await run(url, "import", fake_root, "-q", cwd=tmp_path)).code == 0
-    shop = next(p for p in fake_api.data["packages"] if p["id"] == 631)
-    shop["repo_watchers"] = 4000
-    shop["modified"] = "2026-03-01T12:00:00-05:00"
-
-    result = await run(url, "import", fake_root, "-q", cwd=tmp_path)
-
-    assert result.code == 0, result.stderr
-    assert summary_rows(result.stdout)["packages"] == (0, 1, 1, 0)
-    served = (await api_get(url, "/api/v4/packages/631/")).json()
-    assert served["repo_watchers"] == 4000
-    assert served["modified"] == "2026-03-01T17:00:00Z"
-
-
 async def test_a_500_halfway_with_atomic_leaves_the_database_unchanged(
     databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
 ) -> None:
@@ -149,46 +112,6 @@ async def test_a_malformed_page_without_atomic_says_what_was_loaded(
     assert len(tables["grid_packages"]) == 2
 
 
-async def test_a_passing_server_error_is_retried(
-    databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    fake_api.faults[("grids", 2)] = Fault("flaky")
-
-    result = await run(url, "import", fake_root, "-q", cwd=tmp_path)
-
-    assert result.code == 0, result.stderr
-    assert summary_rows(result.stdout)["grids"] == (4, 0, 0, 0)
-    assert fake_api.faults[("grids", 2)].hits == 2
-
-
-async def test_a_next_link_to_another_host_is_not_followed(
-    databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    fake_api.faults[("categories", 0)] = Fault("foreign-next")
-
-    result = await run(url, "import", fake_root, "-q", "--atomic", cwd=tmp_path)
-
-    assert result.code == 1
-    assert "http://elsewhere.example/api/v4/categories/?offset=1" in result.stderr
-    assert "not followed" in result.stderr
-    assert (await snapshot(url))["categories"] == []
-
-
-async def test_a_pagination_loop_is_stopped(
-    databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    fake_api.faults[("grids", 1)] = Fault("loop")
-
-    result = await run(url, "import", fake_root, "-q", cwd=tmp_path)
-
-    assert result.code == 1
-    assert "pagination loop" in result.stderr
-    assert fake_api.faults[("grids", 1)].hits == 1
-
-
 async def test_a_conflicting_slug_is_refused_with_its_reason(
     databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
 ) -> None:
@@ -213,52 +136,3 @@ async def test_a_conflicting_slug_is_refused_with_its_reason(
     )
     assert (await api_get(url, "/api/v4/packages/shop-fork/")).status_code == 404
     assert (await api_get(url, "/api/v4/packages/django-shop/")).status_code == 200
-
-
-async def test_with_atomic_one_refusal_changes_nothing(
-    databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    fake_api.data["categories"].append(
-        {**fake_api.data["categories"][0], "id": 3, "slug": "apps", "title": "Apps again"}
-    )
-    before = await snapshot(url)
-
-    result = await run(url, "import", fake_root, "-q", "--atomic", cwd=tmp_path)
-
-    assert result.code == 1
-    assert "categories 3 (apps): slug 'apps' belongs to category 2 here" in result.stdout
-    assert "rolled back (--atomic): 1 record(s) refused; nothing was changed" in result.stderr
-    assert await snapshot(url) == before
-
-
-async def test_a_repository_url_we_cannot_read_is_left_out_with_a_warning(
-    databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    fake_api.data["packages"][0]["repo_url"] = "https://launchpad.net/twoscoops"
-
-    result = await run(url, "import", fake_root, "-q", cwd=tmp_path)
-
-    assert result.code == 0, result.stderr
-    assert summary_rows(result.stdout)["packages"] == (2, 0, 0, 0)
-    assert "warnings:\n  packages 1641 (django-twoscoops-project): repo_url " in result.stdout
-    served = (await api_get(url, "/api/v4/packages/1641/")).json()
-    assert (served["repo_url"], served["repo_host"]) == ("", "")
-
-
-async def test_new_packages_get_ids_after_the_imported_ones(
-    databases: Databases, fake_root: str, tmp_path: Path
-) -> None:
-    url = await databases.fresh()
-    assert (await run(url, "import", fake_root, "-q", cwd=tmp_path)).code == 0
-    token = (await run(url, "tokens", "create", "ci", cwd=tmp_path)).stdout.strip()
-
-    from tests.transfer.helpers import api_write
-
-    response = await api_write(
-        url, token, "POST", "/api/v4/packages/", {"title": "Newcomer", "category": "apps"}
-    )
-
-    assert response.status_code == 201, response.text
-    assert response.json()["id"] == 1642
