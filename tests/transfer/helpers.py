@@ -38,7 +38,7 @@ async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
     target = tmp_path / name
     result = await run(url, "export", str(target), cwd=tmp_path)
     assert result.code == 0, result.stderr
-    return target.read_bytes()
+    return await asyncio.to_thread(target.read_bytes)
 
 
 async def api_get(url: str, path: str) -> httpx.Response:
