@@ -7,6 +7,7 @@ The bulk loader is usable from Python on its own (benchmarks, other importers):
         summary = await load_records(session, {"categories": [...], "packages": [...]})
 """
 
-from app.transfer.loader import Loader, Summary, load_records
+from app.transfer.loader import Loader, load_records
+from app.transfer.summary import Summary
 
 __all__ = ["Loader", "Summary", "load_records"]

@@ -15,8 +15,8 @@ from stamina.instrumentation import RetryDetails, RetryHook, set_on_retry_hooks
 
 from app import migrate as migrations
 from app.transfer.jobs import ImportResult, open_source, run_export, run_import
-from app.transfer.loader import Summary
 from app.transfer.records import KINDS, Kind
+from app.transfer.summary import Summary
 
 # Exit status of an import that completed but refused some records (without --atomic).
 EXIT_REFUSED = 2

@@ -16,11 +16,12 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.transfer.exporter import export
 from app.transfer.format import FormatError
-from app.transfer.loader import Loader, Summary
+from app.transfer.loader import Loader
 from app.transfer.progress import NoProgress, Progress
 from app.transfer.records import Kind
 from app.transfer.source_file import FileSource
 from app.transfer.source_http import FetchError, HttpSource
+from app.transfer.summary import Summary
 
 
 class Source(Protocol):

@@ -18,7 +18,6 @@ benchmark), so a run commits all it accepted or, rolled back, nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, tuple_, update
@@ -29,6 +28,7 @@ from app.models import Category, Element, Feature, Grid, GridPackage, Package
 from app.normalize import KNOWN_HOSTS
 from app.repositories.sequences import advance_id_sequences
 from app.transfer.records import KINDS, Kind, RecordError, Row, label_of, validate
+from app.transfer.summary import Summary
 
 BATCH_SIZE = 1000
 
@@ -68,37 +68,6 @@ PACKAGE_DEFAULTS: dict[str, Any] = {
     "refresh_error_at": None,
     "refresh_failures": 0,
 }
-
-
-@dataclass(slots=True)
-class Counts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    refused: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    kind: Kind
-    label: str
-    reason: str
-
-
-@dataclass(slots=True)
-class Summary:
-    """What a load did, per resource, and why each refused record was refused."""
-
-    counts: dict[Kind, Counts] = field(default_factory=lambda: {kind: Counts() for kind in KINDS})
-    refused: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-
-    def refuse(self, kind: Kind, label: str, reason: str) -> None:
-        self.counts[kind].refused += 1
-        self.refused.append(Problem(kind, label, reason))
-
-    def warn(self, kind: Kind, label: str, reason: str) -> None:
-        self.warnings.append(Problem(kind, label, reason))
 
 
 class Loader:
