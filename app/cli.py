@@ -22,11 +22,15 @@ from app import migrate as migrations
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
+from app.repositories.search import SearchRepository
 from app.repositories.tokens import SCOPES, TokenRepository
+from app.transfer.commands import export_command, import_command
 
 cli = typer.Typer(help="A package directory API, compatible with djangopackages.org API v4.")
 tokens_cli = typer.Typer(help="Create, list and revoke API tokens for writes.")
 cli.add_typer(tokens_cli, name="tokens")
+search_cli = typer.Typer(help="Maintain the search index.")
+cli.add_typer(search_cli, name="search")
 
 T = TypeVar("T")
 
@@ -213,10 +217,22 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     typer.echo(f"revoked {name}" if newly else f"{name} was already revoked", err=True)
 
 
-# search: `packages-api search rebuild` (app/search_cli.py)
-from app.search_cli import search_cli  # noqa: E402
+@search_cli.command("rebuild")
+def search_rebuild() -> None:
+    """Write every package's and grid's search document again, in one transaction.
 
-cli.add_typer(search_cli, name="search")
+    A repair tool: database triggers keep search current in every write's own transaction.
+    It is for a dump restored without the search rows, or a SQLite FTS index in doubt."""
+
+    async def work(session: AsyncSession) -> int:
+        return await SearchRepository(session).rebuild()
+
+    count = _run_in_session(work)
+    typer.echo(f"search index rebuilt: {count} documents", err=True)
+
+# Import and export (app/transfer).
+cli.command("import")(import_command)
+cli.command("export")(export_command)
 
 
 def main() -> None:

@@ -1,0 +1,372 @@
+"""Import source: a djangopackages-compatible API v4, walked over HTTP.
+
+From the root (`GET /api/v4/`) it walks categories, then grids, then packages, following
+each list's `next` links. The original's package, category and grid resources are all it
+needs; when the source is another packages-api (its grids link a comparison `table`), it
+also fetches each grid's features, cells and membership dates, so nothing is lost.
+
+Politeness: one client, at most `concurrency` requests at a time, a User-Agent naming us,
+timeouts, and jittered retries (stamina) on transport errors, 429 and 5xx. `next` links are
+followed only within the origin of the root: a source speaks for its own host, and a page
+pointing elsewhere is either a misconfiguration or an attempt to make us fetch for someone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+import stamina
+
+from app.transfer.loader import Loader
+from app.transfer.progress import Progress
+from app.transfer.records import (
+    RecordError,
+    SourceLinks,
+    grid_from_api,
+    is_ours_grid,
+    label_of,
+    package_from_api,
+)
+
+PAGE_SIZE = 100
+CONCURRENCY = 4
+ATTEMPTS = 4
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def user_agent() -> str:
+    try:
+        ours = version("packages-api")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        ours = "dev"
+    return f"packages-api/{ours} (import; httpx/{httpx.__version__})"
+
+
+class FetchError(Exception):
+    """The source could not be read: what was asked, and what went wrong."""
+
+
+class _Retryable(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class HttpSource:
+    def __init__(
+        self,
+        root_url: str,
+        *,
+        page_size: int = PAGE_SIZE,
+        concurrency: int = CONCURRENCY,
+        attempts: int = ATTEMPTS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.root_url = root_url if root_url.endswith("/") else f"{root_url}/"
+        self.origin = _origin(self.root_url)
+        self.page_size = page_size
+        self.attempts = attempts
+        self._limit = asyncio.Semaphore(concurrency)
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self.ours = False
+
+    def describe(self) -> str:
+        return self.root_url
+
+    async def feed(self, loader: Loader, progress: Progress) -> None:
+        async with httpx.AsyncClient(
+            headers={"User-Agent": user_agent(), "Accept": "application/json"},
+            timeout=TIMEOUT,
+            # Redirects are followed by hand, within the origin only (see _get).
+            follow_redirects=False,
+            transport=self._transport,
+            # Proxies from the environment still apply; a .netrc does not add credentials.
+            trust_env=True,
+        ) as client:
+            self._client = client
+            try:
+                await self._walk(loader, progress)
+            finally:
+                self._client = None
+
+    async def _walk(self, loader: Loader, progress: Progress) -> None:
+        root = await self.get_json(self.root_url)
+        collections = {
+            name: root.get(name) if isinstance(root, dict) else None
+            for name in ("categories", "grids", "packages")
+        }
+        missing = [name for name, url in collections.items() if not isinstance(url, str)]
+        if missing:
+            raise FetchError(
+                f"{self.root_url} is not a djangopackages-compatible API root: it does not "
+                f"list {', '.join(missing)}"
+            )
+        urls: dict[str, str] = {
+            name: urljoin(self.root_url, str(url)) for name, url in collections.items()
+        }
+        for url in urls.values():
+            self._check_origin(url, "the API root lists")
+        links = SourceLinks(urls)
+
+        async def categories(results: list[Any]) -> None:
+            await loader.add("categories", results)
+
+        await self._each_page(urls["categories"], "categories", progress, categories)
+        await loader.flush("categories")
+
+        grid_members: dict[int, list[int]] = {}
+        grid_urls: dict[int, str] = {}
+
+        async def grids(results: list[Any]) -> None:
+            records = []
+            for data in results:
+                try:
+                    record, package_ids = grid_from_api(data, links)
+                except RecordError as error:
+                    loader.refuse("grids", label_of("grids", _dict(data)), str(error))
+                    continue
+                records.append(record)
+                if isinstance(record.get("id"), int):
+                    grid_members[record["id"]] = package_ids
+                    if is_ours_grid(data):
+                        self.ours = True
+                        grid_urls[record["id"]] = str(data.get("url") or "")
+            await loader.add("grids", records)
+
+        await self._each_page(urls["grids"], "grids", progress, grids)
+        await loader.flush("grids")
+
+        seen_pairs: set[tuple[int, int]] = set()
+
+        async def packages(results: list[Any]) -> None:
+            records = []
+            memberships = []
+            for data in results:
+                try:
+                    record, grid_ids = package_from_api(data, links)
+                except RecordError as error:
+                    loader.refuse("packages", label_of("packages", _dict(data)), str(error))
+                    continue
+                records.append(record)
+                package_id = record.get("id")
+                if self.ours or not isinstance(package_id, int):
+                    continue  # a packages-api source: memberships come with the tables
+                for grid_id in grid_ids:
+                    if (grid_id, package_id) not in seen_pairs:
+                        seen_pairs.add((grid_id, package_id))
+                        memberships.append({"grid": grid_id, "package": package_id})
+            await loader.add("packages", records)
+            await loader.add("memberships", memberships)
+
+        await self._each_page(urls["packages"], "packages", progress, packages)
+        await loader.flush("packages")
+
+        if self.ours:
+            await self._tables(loader, progress, grid_urls, grid_members)
+        else:
+            # The grids' side of the same relation: pairs no package listed.
+            rest = [
+                {"grid": grid_id, "package": package_id}
+                for grid_id, package_ids in grid_members.items()
+                for package_id in package_ids
+                if (grid_id, package_id) not in seen_pairs
+            ]
+            await loader.add("memberships", rest)
+        await loader.flush()
+
+    async def _tables(
+        self,
+        loader: Loader,
+        progress: Progress,
+        grid_urls: Mapping[int, str],
+        grid_members: Mapping[int, list[int]],
+    ) -> None:
+        """A packages-api source: memberships with their dates, features, cells."""
+        for grid_id in sorted(grid_urls):
+            url = grid_urls[grid_id]
+            self._check_origin(url, "a grid links")
+            package_ids = grid_members.get(grid_id, [])
+            details = await asyncio.gather(
+                *(self.get_json(f"{url}packages/{package_id}/") for package_id in package_ids)
+            )
+            memberships = [
+                {"grid": grid_id, "package": package_id, "created": _dict(detail).get("created")}
+                for package_id, detail in zip(package_ids, details, strict=True)
+            ]
+            await loader.add("memberships", memberships)
+            progress.advance("memberships", len(memberships))
+
+            features = await self.get_json(f"{url}features/")
+            if not isinstance(features, list):
+                raise FetchError(f"{url}features/ is not a list of features")
+            records = []
+            for feature in features:
+                record = _dict(feature)
+                record["grid"] = grid_id
+                records.append(record)
+            await loader.add("features", records)
+            progress.advance("features", len(records))
+
+            table = _dict(await self.get_json(f"{url}table/"))
+            columns = [_dict(package).get("id") for package in table.get("packages") or []]
+            cells = [
+                (_dict(row).get("id"), package_id)
+                for row in table.get("features") or []
+                for package_id, text in zip(columns, _dict(row).get("elements") or [], strict=False)
+                if text is not None
+            ]
+            details = await asyncio.gather(
+                *(
+                    self.get_json(f"{url}features/{feature_id}/elements/{package_id}/")
+                    for feature_id, package_id in cells
+                )
+            )
+            elements = []
+            for (feature_id, package_id), detail in zip(cells, details, strict=True):
+                element = _dict(detail)
+                elements.append(
+                    {
+                        "feature": feature_id,
+                        "package": package_id,
+                        "text": element.get("text"),
+                        "created": element.get("created"),
+                        "modified": element.get("modified"),
+                    }
+                )
+            await loader.add("elements", elements)
+            progress.advance("elements", len(elements))
+
+    async def _each_page(
+        self,
+        url: str,
+        kind: Any,
+        progress: Progress,
+        handle: Callable[[list[Any]], Awaitable[None]],
+    ) -> None:
+        async with contextlib.aclosing(self._pages(url, kind, progress)) as pages:
+            async for results in pages:
+                await handle(results)
+
+    async def _pages(self, url: str, kind: Any, progress: Progress) -> AsyncGenerator[list[Any]]:
+        """Each page's results, following `next` (same origin only, never twice).
+
+        The next page is fetched while the caller loads this one. Use with aclosing(), so
+        a fetch still in flight is cancelled when the caller stops early.
+        """
+        current = str(httpx.URL(url).copy_merge_params({"limit": self.page_size}))
+        seen = {current}
+        pending: asyncio.Task[Any] | None = asyncio.create_task(self.get_json(current))
+        try:
+            while pending is not None:
+                page = await pending
+                pending = None
+                if not (
+                    isinstance(page, dict)
+                    and isinstance(page.get("results"), list)
+                    and isinstance(page.get("next"), str | None)
+                ):
+                    raise FetchError(
+                        f"{current} is not a page of {kind} "
+                        "(expected count, next, previous, results)"
+                    )
+                if len(seen) == 1:
+                    count = page.get("count")
+                    progress.total(kind, count if isinstance(count, int) else None)
+                following, problem = self._following(current, page, seen)
+                if following is not None:
+                    seen.add(following)
+                    pending = asyncio.create_task(self.get_json(following))
+                yield page["results"]
+                progress.advance(kind, len(page["results"]))
+                if problem is not None:
+                    # Raised after this page is loaded: what came before the problem counts.
+                    raise problem
+                current = following or current
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, FetchError):
+                    await pending
+
+    def _following(
+        self, current: str, page: dict[str, Any], seen: set[str]
+    ) -> tuple[str | None, FetchError | None]:
+        """The next page's URL, or why it is not fetched."""
+        if page["next"] is None:
+            return None, None
+        following = urljoin(current, page["next"])
+        try:
+            self._check_origin(following, f"the page {current} links")
+        except FetchError as problem:
+            return None, problem
+        if following in seen:
+            return None, FetchError(f"pagination loop: {following} was already fetched")
+        if not page["results"]:
+            return None, FetchError(f"{current} is an empty page that is not the last")
+        return following, None
+
+    def _check_origin(self, url: str, what: str) -> None:
+        if _origin(url) != self.origin:
+            raise FetchError(
+                f"{what} {url}, outside {self.origin[0]}://{self.origin[1]}: not followed "
+                "(an import reads only from the host it was given)"
+            )
+
+    async def get_json(self, url: str) -> Any:
+        """GET `url` and parse its JSON, retrying transient failures; FetchError otherwise."""
+        assert self._client is not None
+        client = self._client
+        try:
+            async with self._limit:
+                for attempt in stamina.retry_context(
+                    on=(httpx.TransportError, _Retryable),
+                    attempts=self.attempts,
+                    timeout=None,
+                    wait_initial=0.2,
+                    wait_max=5.0,
+                    wait_jitter=0.5,
+                ):
+                    with attempt:
+                        response = await self._get(client, url)
+                        if response.status_code == 429 or response.status_code >= 500:
+                            raise _Retryable(response)
+        except _Retryable as error:
+            raise FetchError(
+                f"GET {url}: HTTP {error.response.status_code} after {self.attempts} attempts"
+            ) from None
+        except httpx.TransportError as error:
+            raise FetchError(
+                f"GET {url}: {type(error).__name__} {error} after {self.attempts} attempts"
+            ) from None
+        if response.status_code != 200:
+            raise FetchError(f"GET {url}: HTTP {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise FetchError(f"GET {url}: the answer is not JSON") from None
+
+    async def _get(self, client: httpx.AsyncClient, url: str) -> httpx.Response:
+        """GET, following up to 5 redirects that stay within the origin."""
+        for _ in range(5):
+            response = await client.get(url)
+            if not response.is_redirect:
+                return response
+            url = urljoin(url, response.headers["location"])
+            self._check_origin(url, "a redirect leads to")
+        raise FetchError(f"GET {url}: too many redirects")
+
+
+def _dict(data: Any) -> dict[str, Any]:
+    return dict(data) if isinstance(data, Mapping) else {}

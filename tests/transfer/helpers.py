@@ -1,0 +1,94 @@
+"""What the import/export tests share: the CLI, reading our API, looking into a database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import MetaData, select
+
+from app.config import Settings
+from app.db import create_engine
+from app.main import create_app
+from tests.test_cli import COMMAND_BOUND, EXECUTABLE, Result, packages_api
+
+
+async def run(url: str, *args: str, cwd: Path, stdin: str | None = None) -> Result:
+    """`packages-api ARGS` on the database at `url`, as a user runs it (optionally fed stdin)."""
+    if stdin is None:
+        return await packages_api(url, *args, cwd=cwd)
+    process = await asyncio.create_subprocess_exec(
+        str(EXECUTABLE),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "DATABASE_URL": url},
+        cwd=cwd,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), COMMAND_BOUND)
+    assert process.returncode is not None
+    return Result(process.returncode, stdout.decode(), stderr.decode())
+
+
+async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
+    target = tmp_path / name
+    result = await run(url, "export", str(target), cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    return await asyncio.to_thread(target.read_bytes)
+
+
+async def api_get(url: str, path: str) -> httpx.Response:
+    """A GET on our API serving the database at `url`."""
+    app = create_app(Settings(database_url=url))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        return await client.get(path)
+
+
+async def api_write(url: str, token: str, method: str, path: str, body: Any) -> httpx.Response:
+    app = create_app(Settings(database_url=url))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        return await client.request(
+            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+
+
+async def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, in id order: to show that nothing changed."""
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as connection:
+            metadata = MetaData()
+            await connection.run_sync(metadata.reflect)
+            tables = {}
+            for name, table in sorted(metadata.tables.items()):
+                if name == "alembic_version":
+                    continue
+                rows = await connection.execute(select(table).order_by(*table.primary_key))
+                tables[name] = [tuple(row) for row in rows]
+            return tables
+    finally:
+        await engine.dispose()
+
+
+def summary_rows(stdout: str) -> dict[str, tuple[int, int, int, int]]:
+    """The summary table: resource -> (created, updated, unchanged, refused)."""
+    rows = {}
+    lines = stdout.splitlines()
+    assert lines[0].split() == ["resource", "created", "updated", "unchanged", "refused"], stdout
+    for line in lines[1:7]:
+        name, *numbers = line.split()
+        created, updated, unchanged, refused = (int(number) for number in numbers)
+        rows[name] = (created, updated, unchanged, refused)
+    return rows

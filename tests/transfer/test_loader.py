@@ -1,0 +1,124 @@
+"""The bulk loader from Python (what a benchmark or another importer calls), on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.transfer import Summary, load_records
+from tests.conftest import StatementCounter, bound_sessionmaker
+
+STAMP = "2024-01-02T03:04:05Z"
+
+
+def _records() -> dict[str, list[dict[str, Any]]]:
+    category = {"id": 5, "title": "Apps", "slug": "apps", "created": STAMP, "modified": STAMP}
+    packages = [
+        {
+            "id": 10,
+            "title": "Old",
+            "slug": "old",
+            "category": 5,
+            "repo_url": "git@github.com:Owner/Old.git",
+            "created": STAMP,
+            "modified": STAMP,
+            # Names a package that comes later in the same run.
+            "deprecated_by": 11,
+        },
+        {
+            "id": 11,
+            "title": "New",
+            "slug": "new",
+            "category": 5,
+            "created": STAMP,
+            "modified": STAMP,
+        },
+        {
+            "id": 12,
+            "title": "Lost",
+            "slug": "lost",
+            "category": 99,
+            "created": STAMP,
+            "modified": STAMP,
+        },
+        {
+            "id": 13,
+            "title": "Bad",
+            "slug": "12",
+            "category": 5,
+            "created": STAMP,
+            "modified": STAMP,
+        },
+        {
+            "id": 14,
+            "title": "Twin",
+            "slug": "twin",
+            "category": 5,
+            "repo_url": "https://github.com/owner/old",
+            "created": STAMP,
+            "modified": STAMP,
+        },
+    ]
+    return {"categories": [category], "packages": packages}
+
+
+async def _load(connection: AsyncConnection, records: Any) -> Summary:
+    async with bound_sessionmaker(connection)() as session:
+        summary = await load_records(session, records)
+        await session.commit()
+    return summary
+
+
+async def test_records_are_loaded_or_refused_each_with_its_reason(
+    connection: AsyncConnection,
+) -> None:
+    summary = await _load(connection, _records())
+
+    counts = summary.counts["packages"]
+    assert (counts.created, counts.updated, counts.unchanged, counts.refused) == (2, 0, 0, 3)
+    reasons = {problem.label: problem.reason for problem in summary.refused}
+    assert reasons == {
+        "12 (lost)": "category 99 is neither in the source nor here (or it was refused)",
+        "13 (12)": "slug: Value error, cannot be only digits",
+        "14 (twin)": "repo_url 'https://github.com/owner/old' belongs to package 10 here",
+    }
+    async with bound_sessionmaker(connection)() as session:
+        from app.models import Package
+
+        old = await session.get(Package, 10)
+        assert old is not None
+        assert (old.repo_url, old.repo_host, old.deprecated_by_id) == (
+            "https://github.com/owner/old",
+            "github",
+            11,
+        )
+
+
+async def test_loading_the_same_records_again_writes_nothing(
+    connection: AsyncConnection, count_statements: StatementCounter
+) -> None:
+    await _load(connection, _records())
+    count_statements.statements.clear()
+
+    summary = await _load(connection, _records())
+
+    counts = summary.counts["packages"]
+    assert (counts.created, counts.updated, counts.unchanged) == (0, 0, 2)
+    writes = [
+        statement
+        for statement in count_statements.statements
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+    ]
+    assert writes == []
+
+
+async def test_an_id_under_another_slug_is_refused(connection: AsyncConnection) -> None:
+    await _load(connection, _records())
+    renamed = _records()
+    renamed["packages"][1]["slug"] = "newer"
+
+    summary = await _load(connection, renamed)
+
+    [problem] = [p for p in summary.refused if p.label == "11 (newer)"]
+    assert problem.reason.startswith("id 11 is 'new' here but 'newer' in the source")
