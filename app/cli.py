@@ -230,6 +230,7 @@ def search_rebuild() -> None:
     count = _run_in_session(work)
     typer.echo(f"search index rebuilt: {count} documents", err=True)
 
+
 # Import and export (app/transfer).
 cli.command("import")(import_command)
 cli.command("export")(export_command)
