@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.schemas.examples import SCHEMA_EXAMPLES
+
 TITLE = "packages-api"
 
 DESCRIPTION = """
@@ -142,9 +144,15 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def _error_content(status: int) -> dict[str, Any]:
+def _error_content(status: int, declared: dict[str, Any]) -> dict[str, Any]:
+    """ErrorBody, with the route's own example when it declares one, else ours."""
     media: dict[str, Any] = {"schema": {"$ref": ERROR_BODY_REF}}
-    if status in ERROR_EXAMPLES:
+    declared_media = declared.get("application/json", {})
+    if "example" in declared_media or "examples" in declared_media:
+        media.update(
+            {key: declared_media[key] for key in ("example", "examples") if key in declared_media}
+        )
+    elif status in ERROR_EXAMPLES:
         media["example"] = ERROR_EXAMPLES[status]
     return {"application/json": media}
 
@@ -165,7 +173,7 @@ def shape_errors(document: dict[str, Any]) -> dict[str, Any]:
                     responses["400"] = {"description": _PARAMETER_ERROR}
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
-                    response["content"] = _error_content(int(status))
+                    response["content"] = _error_content(int(status), response.get("content", {}))
             operation["responses"] = dict(sorted(responses.items()))
     schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
@@ -173,8 +181,17 @@ def shape_errors(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def add_examples(document: dict[str, Any]) -> dict[str, Any]:
+    """Each resource schema's examples, as the API serves them (app.schemas.examples)."""
+    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    for name, values in SCHEMA_EXAMPLES.items():
+        if name in schemas:
+            schemas[name]["examples"] = values
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Build the document once, on first request, reshaped by `shape_errors`."""
+    """Build the document once, on first use, then reshape it (errors, example order)."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -190,7 +207,7 @@ def install_openapi(app: FastAPI) -> None:
                 license_info=app.license_info,
                 separate_input_output_schemas=app.separate_input_output_schemas,
             )
-            app.openapi_schema = shape_errors(document)
+            app.openapi_schema = add_examples(shape_errors(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

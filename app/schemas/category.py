@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from app.links import Links
 from app.models import Category
 from app.schemas.common import LongText, PatchBody, Slug50, Title50, WriteBody
-from app.schemas.examples import CATEGORY, CATEGORY_IN, CATEGORY_PATCH, examples
 
 TitlePlural = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
 
 
 class CategoryOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(CATEGORY))
     id: int
     title: str
     slug: str
@@ -47,7 +45,6 @@ _READ_ONLY = frozenset({"id", "created", "modified", "url"})
 
 
 class CategoryIn(WriteBody):
-    model_config = ConfigDict(json_schema_extra=examples(CATEGORY_IN))
     read_only = _READ_ONLY
     kept_when_omitted = frozenset({"slug"})
     title: Title50
@@ -58,7 +55,6 @@ class CategoryIn(WriteBody):
 
 
 class CategoryPatch(PatchBody):
-    model_config = ConfigDict(json_schema_extra=examples(CATEGORY_PATCH))
     read_only = _READ_ONLY
     title: Title50 | None = None
     slug: Slug50 | None = None

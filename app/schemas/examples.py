@@ -198,6 +198,26 @@ API_ROOT: dict[str, Any] = {
 }
 
 
-def examples(*values: dict[str, Any]) -> dict[str, Any]:
-    """A model's `json_schema_extra`: the JSON Schema `examples` keyword."""
-    return {"examples": list(values)}
+# By the schema's name in the OpenAPI document (the model's class name). Added to the
+# document after FastAPI builds it (app.openapi): FastAPI drops every null from examples
+# and Pydantic sorts their keys, and these must show the keys and nulls the API serves.
+SCHEMA_EXAMPLES: dict[str, list[dict[str, Any]]] = {
+    "PackageOut": [DJANGO_SHOP, TWOSCOOPS],
+    "PackageIn": [PACKAGE_IN],
+    "PackagePatch": [PACKAGE_PATCH],
+    "CategoryOut": [CATEGORY],
+    "CategoryIn": [CATEGORY_IN],
+    "CategoryPatch": [CATEGORY_PATCH],
+    "GridOut": [GRID],
+    "GridIn": [GRID_IN],
+    "GridPatch": [GRID_PATCH],
+    "FeatureOut": [FEATURE],
+    "FeatureIn": [FEATURE_IN],
+    "FeaturePatch": [FEATURE_PATCH],
+    "MembershipOut": [MEMBERSHIP],
+    "MembershipIn": [MEMBERSHIP_IN],
+    "ElementOut": [ELEMENT],
+    "ElementIn": [ELEMENT_IN],
+    "GridTable": [TABLE],
+    "ApiRoot": [API_ROOT],
+}

@@ -5,32 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints
+from pydantic import BaseModel, Field, RootModel, StringConstraints
 
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
 from app.schemas.common import LongText, PatchBody, Ref, Slug100, Title100, WriteBody
-from app.schemas.examples import (
-    ELEMENT,
-    ELEMENT_IN,
-    FEATURE,
-    FEATURE_IN,
-    FEATURE_PATCH,
-    GRID,
-    GRID_IN,
-    GRID_PATCH,
-    MEMBERSHIP,
-    MEMBERSHIP_IN,
-    TABLE,
-    examples,
-)
 
 Description = Annotated[str, StringConstraints(max_length=1000)]
 MAX_GRID_PACKAGES = 1000
 
 
 class GridOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(GRID))
     id: int
     title: str
     slug: str
@@ -69,7 +54,6 @@ PackageRefs = Annotated[list[Ref], Field(max_length=MAX_GRID_PACKAGES)]
 
 
 class GridIn(WriteBody):
-    model_config = ConfigDict(json_schema_extra=examples(GRID_IN))
     read_only = _READ_ONLY
     kept_when_omitted = frozenset({"slug", "packages"})
     title: Title100
@@ -83,7 +67,6 @@ class GridIn(WriteBody):
 
 
 class GridPatch(PatchBody):
-    model_config = ConfigDict(json_schema_extra=examples(GRID_PATCH))
     read_only = _READ_ONLY
     title: Title100 | None = None
     slug: Slug100 | None = None
@@ -94,7 +77,6 @@ class GridPatch(PatchBody):
 
 
 class FeatureOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(FEATURE))
     id: int
     url: str
     grid: str
@@ -124,21 +106,18 @@ _FEATURE_READ_ONLY = frozenset({"id", "url", "grid", "created", "modified"})
 
 
 class FeatureIn(WriteBody):
-    model_config = ConfigDict(json_schema_extra=examples(FEATURE_IN))
     read_only = _FEATURE_READ_ONLY
     title: Title100
     description: LongText = ""
 
 
 class FeaturePatch(PatchBody):
-    model_config = ConfigDict(json_schema_extra=examples(FEATURE_PATCH))
     read_only = _FEATURE_READ_ONLY
     title: Title100 | None = None
     description: LongText | None = None
 
 
 class MembershipOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(MEMBERSHIP))
     url: str
     grid: str
     package: str
@@ -155,13 +134,11 @@ class MembershipOut(BaseModel):
 
 
 class MembershipIn(WriteBody):
-    model_config = ConfigDict(json_schema_extra=examples(MEMBERSHIP_IN))
     read_only = frozenset({"url", "grid", "created"})
     package: Ref
 
 
 class ElementOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(ELEMENT))
     url: str
     grid: str
     feature: str
@@ -184,7 +161,6 @@ class ElementOut(BaseModel):
 
 
 class ElementIn(WriteBody):
-    model_config = ConfigDict(json_schema_extra=examples(ELEMENT_IN))
     read_only = frozenset({"url", "grid", "feature", "package", "created", "modified"})
     text: LongText
 
@@ -229,7 +205,6 @@ class TableFeature(BaseModel):
 
 
 class GridTable(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(TABLE))
     grid: str
     title: str
     packages: list[TablePackage] = Field(description="The table's columns.")

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.links import Links
 from app.models import Package
 from app.schemas.common import Instant, PatchBody, Ref, Slug100, Title100, Url, WriteBody
-from app.schemas.examples import DJANGO_SHOP, PACKAGE_IN, PACKAGE_PATCH, TWOSCOOPS, examples
 
 
 class PackageOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(DJANGO_SHOP, TWOSCOOPS))
-
     category: str = Field(description="Hyperlink of the package's category.")
     grids: list[str] = Field(description="Hyperlinks of the grids the package is in.")
     id: int
@@ -96,7 +93,6 @@ _READ_ONLY = frozenset(PackageOut.model_fields) - {
 
 
 class PackageIn(WriteBody):
-    model_config = ConfigDict(json_schema_extra=examples(PACKAGE_IN))
     read_only = _READ_ONLY
     kept_when_omitted = frozenset({"slug"})
     title: Title100
@@ -121,7 +117,6 @@ class PackageIn(WriteBody):
 
 
 class PackagePatch(PatchBody):
-    model_config = ConfigDict(json_schema_extra=examples(PACKAGE_PATCH))
     read_only = _READ_ONLY
     nullable = frozenset({"deprecated_by", "date_deprecated"})
     title: Title100 | None = None

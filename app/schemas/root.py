@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
-from app.schemas.examples import API_ROOT, examples
+from pydantic import BaseModel
 
 
 class ApiRoot(BaseModel):
-    model_config = ConfigDict(json_schema_extra=examples(API_ROOT))
     categories: str
     grids: str
     packages: str
