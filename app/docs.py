@@ -40,10 +40,9 @@ ASSET_FILES: dict[str, tuple[str, str]] = {
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-# The pages' own policy, whatever the server's headers say: everything from this service.
-# Redoc's sidebar shows a logo from cdn.redoc.ly that no option turns off; under this
-# policy the browser never requests it, and Redoc hides the image when it fails to load.
-# Inline styles and blob: workers are what Swagger UI and Redoc need to run at all.
+# The pages' own policy, whatever the server's headers say: everything from this service,
+# so no future version of an asset can quietly reach a CDN (the browser test watches for
+# attempts). Inline styles and blob: workers are what Swagger UI and Redoc need to run.
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "

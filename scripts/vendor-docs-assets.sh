@@ -43,6 +43,15 @@ done
 for file in bundles/redoc.standalone.js bundles/redoc.standalone.js.LICENSE.txt LICENSE; do
   cp "$work/redoc/$file" "$DEST/redoc/$(basename "$file")"
 done
-# Byte for byte as published (the source maps are left out; only developer tools ask).
+# Byte for byte as published (the source maps are left out; only developer tools ask),
+# except for one patch: Redoc's sidebar shows a logo fetched from cdn.redoc.ly, with no
+# option to turn it off. It becomes an empty inline image, so the page asks no other host.
+logo='src:"https://cdn.redoc.ly/redoc/logo-mini.svg"'
+if [[ $(grep -o -F "$logo" "$DEST/redoc/redoc.standalone.js" | wc -l) -ne 1 ]]; then
+  echo "error: Redoc's CDN logo is not where this script expects it; check the new bundle" >&2
+  exit 1
+fi
+sed -i -e "s|$logo|src:\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E\"|" \
+  "$DEST/redoc/redoc.standalone.js"
 echo "swagger-ui-dist@$SWAGGER_UI_VERSION and redoc@$REDOC_VERSION are in $DEST:"
 (cd "$DEST" && sha256sum swagger-ui/* redoc/*)
