@@ -13,6 +13,7 @@ from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
+from app.observability import install_observability
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
 from app.routers import categories, grid_table, grids, packages, root
 
@@ -57,4 +58,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     plain_get_paths += install_docs(app)
     app.add_middleware(MethodsMiddleware, openapi=app.openapi, plain_get_paths=plain_get_paths)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Logs, metrics, probes, proxy, CORS, security headers, gzip: last, so outermost.
+    install_observability(app, settings)
     return app
