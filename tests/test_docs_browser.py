@@ -40,6 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-quic",
+    "--no-proxy-server",
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",
@@ -89,7 +90,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             if process.poll() is not None:
                 pytest.fail(f"serve exited: {(workdir / 'serve.log').read_text()}")
             try:
-                if httpx.get(f"{base}/openapi.json", timeout=2).status_code == 200:
+                if httpx.get(f"{base}/openapi.json", timeout=2, trust_env=False).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
@@ -158,7 +159,7 @@ async def offline(browser: Browser) -> AsyncIterator[tuple[BrowserContext, Offli
 
 
 def _operation_count(server: str) -> int:
-    paths = httpx.get(f"{server}/openapi.json", timeout=10).json()["paths"]
+    paths = httpx.get(f"{server}/openapi.json", timeout=10, trust_env=False).json()["paths"]
     return sum(len(operations) for operations in paths.values())
 
 
