@@ -280,9 +280,10 @@ def test_compose_configures_the_service_with_settings_it_reads() -> None:
 
 
 def test_the_wheel_carries_the_docs_assets(tmp_path: Path) -> None:
-    uv = shutil.which("uv")
+    # `uv run` names itself in UV, also when it was run as `python -m uv`.
+    uv = os.environ.get("UV") or shutil.which("uv")
     if uv is None:
-        message = "uv is not on PATH, so the wheel cannot be built"
+        message = "uv is not on PATH (nor in UV), so the wheel cannot be built"
         if os.environ.get("CI") == "true":
             pytest.fail(message + "; CI=true requires it")
         pytest.skip(message)
