@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from app.config import Settings
-from app.docs import STATIC_DIR
+from app.docs import STATIC_DIR, accepts_gzip
 from app.main import create_app
 
 PAGES = ["/docs", "/redoc"]
@@ -150,3 +150,47 @@ def test_the_vendored_files_are_the_versions_the_notes_and_the_script_name() -> 
     # The licences travel with the code they cover.
     assert (STATIC_DIR / "swagger-ui" / "LICENSE").is_file()
     assert (STATIC_DIR / "redoc" / "LICENSE").is_file()
+
+
+async def test_scripts_and_styles_are_sent_gzipped_when_the_client_accepts_it(
+    docs_client: httpx.AsyncClient,
+) -> None:
+    page = (await docs_client.get("/docs")).text
+    bundle = next(ref for ref in _references(page) if ref.endswith("swagger-ui-bundle.js"))
+    original = (STATIC_DIR / "swagger-ui" / "swagger-ui-bundle.js").read_bytes()
+
+    zipped = await docs_client.get(f"/{bundle}", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(original) // 3
+    assert zipped.content == original  # as decoded by the client
+    assert "Accept-Encoding" in zipped.headers["vary"]
+
+    plain = await docs_client.get(f"/{bundle}", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.content == original
+    # Two representations, two strong tags; each revalidates.
+    assert zipped.headers["etag"] != plain.headers["etag"]
+    for response, encoding in ((zipped, "gzip"), (plain, "identity")):
+        again = await docs_client.get(
+            f"/{bundle}",
+            headers={"Accept-Encoding": encoding, "If-None-Match": response.headers["etag"]},
+        )
+        assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.5", True),
+        ("*", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("gzip; q=0.000", False),
+        ("br, *;q=0", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header: str, expected: bool) -> None:
+    assert accepts_gzip(header) is expected
