@@ -158,8 +158,9 @@ async def offline(browser: Browser) -> AsyncIterator[tuple[BrowserContext, Offli
         await context.close()
 
 
-def _operation_count(server: str) -> int:
-    paths = httpx.get(f"{server}/openapi.json", timeout=10, trust_env=False).json()["paths"]
+async def _operation_count(server: str) -> int:
+    async with httpx.AsyncClient(trust_env=False) as client:
+        paths = (await client.get(f"{server}/openapi.json", timeout=10)).json()["paths"]
     return sum(len(operations) for operations in paths.values())
 
 
@@ -173,7 +174,7 @@ async def test_swagger_ui_renders_every_operation_offline_and_runs_one(
 
     listing = page.locator("#operations-packages-list_packages")
     await listing.wait_for()
-    assert await page.locator(".opblock").count() == _operation_count(server)
+    assert await page.locator(".opblock").count() == await _operation_count(server)
     paths = await page.locator(".opblock-summary-path").all_inner_texts()
     assert "/api/v4/packages/" in [path.strip() for path in paths]
     tags = await page.locator(".opblock-tag").all_inner_texts()
@@ -201,7 +202,7 @@ async def test_redoc_renders_every_operation_offline(
 
     await page.locator('[data-section-id="tag/packages/operation/list_packages"]').wait_for()
     operations = page.locator('[data-section-id*="/operation/"]')
-    assert await operations.count() == _operation_count(server)
+    assert await operations.count() == await _operation_count(server)
     assert await page.get_by_text("ErrorBody").count() > 0
 
     assert record.refused == [], "the Redoc page tried to reach beyond this service"
