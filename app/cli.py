@@ -94,6 +94,9 @@ def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             raise _fail(error.detail) from None
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> NoReturn:
     raise SystemExit(0)
 
@@ -142,6 +145,9 @@ def serve(
             server_header=False,
             # SIGTERM: stop accepting, give requests in flight this long, then stop.
             timeout_graceful_shutdown=settings.shutdown_timeout,
+            # A worker that has not answered the supervisor's ping in this long is killed;
+            # uvicorn's 5 s kills workers still importing on a busy or throttled machine.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         )
 
 

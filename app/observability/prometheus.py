@@ -14,12 +14,13 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
@@ -56,28 +57,38 @@ def observe_pool_after_request(scope: Scope) -> None:
     observe_pool(getattr(getattr(app, "state", None), "engine", None))
 
 
-def _render() -> bytes:
+def _render(encoder: Callable[[CollectorRegistry], bytes]) -> bytes:
     directory = multiprocess_dir()
     if directory is None:
-        return generate_latest(REGISTRY)
+        return encoder(REGISTRY)
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
-    return generate_latest(registry)
+    return encoder(registry)
 
 
 @router.get(
     "/metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Text format 0.0.4."}},
+    responses={
+        200: {
+            "content": {CONTENT_TYPE_PLAIN_0_0_4: {}},
+            "description": "Prometheus text format 0.0.4, or what the Accept header asks "
+            "for (OpenMetrics, text 1.0.0).",
+        }
+    },
 )
 async def metrics(request: Request) -> Response:
     """Requests by route template and status, their latency, the database pool, and the
     refresher's figures, summed over every worker process."""
     observe_pool(getattr(request.app.state, "engine", None))
+    encoder, content_type = choose_encoder(request.headers.get("accept", ""))
     # In multiprocess mode this reads every worker's files: off the event loop.
-    body = await asyncio.to_thread(_render) if multiprocess_dir() else _render()
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
+    if multiprocess_dir():
+        body = await asyncio.to_thread(_render, encoder)
+    else:
+        body = _render(encoder)
+    return Response(body, headers={"Content-Type": content_type})
 
 
 def forget_dead_workers() -> None:
