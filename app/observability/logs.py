@@ -38,7 +38,10 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\g<keep>***",
     ),
     (
-        re.compile(r"(?i)(?P<keep>authorization['\"]?\s*[:=,]\s*[(]?['\"b]*)[^'\"\s,)}\]]+"),
+        re.compile(
+            r"(?i)(?P<keep>authorization['\"]?\s*[:=,]\s*(?:b?['\"])?(?:(?:bearer|token|basic)\s+)?)"
+            r"[^'\"\s,)}\]]+"
+        ),
         r"\g<keep>***",
     ),
     (

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_response
 from app.metrics import REQUEST_SECONDS, REQUESTS
+from app.observability.headers import add_security_headers
 from app.observability.logs import request_id_var
 
 access_logger = logging.getLogger("packages_api.access")
@@ -134,6 +135,8 @@ class RequestMiddleware:
             # Our one error body, with this request's id, instead of the server's plain text.
             response = error_response(500, "internal_error", "Internal server error.")
             response.headers["X-Request-ID"] = request_id
+            # This answer bypasses the middleware inside, which would have added them.
+            add_security_headers(response.headers, scope)
             status = 500
             await response(scope, receive, send)
         finally:
