@@ -122,26 +122,49 @@ class RequestMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         except asyncio.CancelledError:
-            # The client went away (or the server is stopping) before we answered: nginx's 499.
-            if not started:
-                status = 499
-            raise
+            if started:
+                raise
+            # The server is stopping and SHUTDOWN_TIMEOUT ran out before this request
+            # finished. Everything below has unwound (its transaction rolled back), so say
+            # so: 503, retry, rather than the server's bare 500 and a logged traceback.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            error_logger.warning(
+                "request cut short by shutdown: %s %s", scope["method"], get_route_path(scope)
+            )
+            status = 503
+            await self._answer(scope, receive, send, request_id, status)
         except Exception:
             error_logger.exception(
                 "unhandled error in %s %s", scope["method"], get_route_path(scope)
             )
             if started:
                 raise
-            # Our one error body, with this request's id, instead of the server's plain text.
-            response = error_response(500, "internal_error", "Internal server error.")
-            response.headers["X-Request-ID"] = request_id
-            # This answer bypasses the middleware inside, which would have added them.
-            add_security_headers(response.headers, scope)
             status = 500
-            await response(scope, receive, send)
+            await self._answer(scope, receive, send, request_id, status)
         finally:
             self._record(scope, status, time.perf_counter() - start)
             request_id_var.reset(token)
+
+    @staticmethod
+    async def _answer(
+        scope: Scope, receive: Receive, send: Send, request_id: str, status: int
+    ) -> None:
+        """Our one error body, with this request's id, instead of the server's plain text."""
+        if status == 503:
+            response = error_response(
+                503,
+                "unavailable",
+                "The service is restarting; nothing was changed, retry shortly.",
+                headers={"Retry-After": "1", "Connection": "close"},
+            )
+        else:
+            response = error_response(500, "internal_error", "Internal server error.")
+        response.headers["X-Request-ID"] = request_id
+        # This answer bypasses the middleware inside, which would have added them.
+        add_security_headers(response.headers, scope)
+        await response(scope, receive, send)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in _METHODS else "other"
