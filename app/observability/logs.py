@@ -127,8 +127,11 @@ class TextFormatter(logging.Formatter):
         parts = [when, f"{record.levelname:<7}", record.name]
         if request_id:
             parts.append(f"[{request_id}]")
-        parts.append(record.getMessage())
-        extras = _extras(record)
+        message = record.getMessage()
+        parts.append(message)
+        # Extras the message already says (an access line's method, path, status) are not
+        # repeated; the rest (route, client, package...) follow as key=value.
+        extras = {k: v for k, v in _extras(record).items() if str(v) not in message}
         if extras:
             parts.append(" ".join(f"{key}={value}" for key, value in extras.items()))
         text = " ".join(parts)

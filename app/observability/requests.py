@@ -178,7 +178,7 @@ class RequestMiddleware:
             client = scope.get("client")
             access_logger.log(
                 level,
-                "%s %s %d %.1fms",
+                "%s %s %d %sms",
                 scope["method"],
                 path,
                 status,
