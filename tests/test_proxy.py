@@ -333,3 +333,20 @@ async def test_head_has_the_headers_of_a_gzipped_get(
     assert head.content == b""
     for name in ("content-encoding", "content-length", "etag", "vary"):
         assert head.headers[name] == get.headers[name], name
+
+
+# Settings
+
+
+def test_proxy_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOT_PATH", "/packages/")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example/ ,")
+    settings = Settings()
+    assert settings.root_path == "/packages"
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_a_root_path_must_be_a_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROOT_PATH", "packages")
+    with pytest.raises(ValueError, match="ROOT_PATH must start with /"):
+        Settings()
