@@ -39,12 +39,8 @@ async def _token(app: Any) -> str:
     return plain
 
 
-async def _timings(
-    client: httpx.AsyncClient, path: str, count: int, encoding: str = "gzip"
-) -> list[float]:
+async def _time(client: httpx.AsyncClient, path: str, count: int, encoding: str) -> list[float]:
     headers = {"Accept-Encoding": encoding}
-    for _ in range(50):  # warm-up: first-use caches, the route table
-        await client.get(path, headers=headers)
     timings = []
     for _ in range(count):
         start = time.perf_counter()
@@ -54,40 +50,58 @@ async def _timings(
     return timings
 
 
-async def measure(url: str, with_middleware: bool, count: int) -> dict[str, list[float]]:
+CASES = {
+    # Accept-Encoding as browsers and most clients send it: gzip is part of the cost.
+    "list page, gzip": ("/api/v4/packages/", "gzip"),
+    "list page, identity": ("/api/v4/packages/", "identity"),
+    "/healthz": ("/healthz", "gzip"),
+}
+
+
+async def _seed(client: httpx.AsyncClient, app: Any) -> None:
+    auth = {"Authorization": f"Bearer {await _token(app)}"}
+    category = await client.post("/api/v4/categories/", json={"title": "Apps"}, headers=auth)
+    for n in range(20):
+        created = await client.post(
+            "/api/v4/packages/",
+            json={
+                "title": f"Package {n}",
+                "category": category.json()["url"],
+                "repo_url": f"https://github.com/o/p{n}",
+            },
+            headers=auth,
+        )
+        assert created.status_code == 201, created.text
+
+
+async def measure(url: str, count: int) -> dict[str, dict[bool, list[float]]]:
+    """Both apps side by side, measured in alternating rounds of 100 requests, so a busy
+    machine's ups and downs fall on both alike."""
     # Access lines are written (to stderr: redirect it) as in production.
-    app = create_app(Settings(database_url=url, log_format="json"))
-    if not with_middleware:
-        app.user_middleware = [m for m in app.user_middleware if m.cls not in OURS]
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            if with_middleware:
-                token = await _token(app)
-                category = await client.post(
-                    "/api/v4/categories/",
-                    json={"title": "Apps"},
-                    headers={"Authorization": f"Bearer {token}"},
-                )
-                for n in range(20):
-                    created = await client.post(
-                        "/api/v4/packages/",
-                        json={
-                            "title": f"Package {n}",
-                            "category": category.json()["url"],
-                            "repo_url": f"https://github.com/o/p{n}",
-                        },
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    assert created.status_code == 201, created.text
-            return {
-                # Accept-Encoding as browsers and most clients send it: gzip is part of the cost.
-                "list page, gzip": await _timings(client, "/api/v4/packages/", count),
-                "list page, identity": await _timings(
-                    client, "/api/v4/packages/", count, "identity"
-                ),
-                "/healthz": await _timings(client, "/healthz", count),
-            }
+    settings = Settings(database_url=url, log_format="json")
+    apps = {True: create_app(settings), False: create_app(settings)}
+    apps[False].user_middleware = [m for m in apps[False].user_middleware if m.cls not in OURS]
+    results: dict[str, dict[bool, list[float]]] = {name: {True: [], False: []} for name in CASES}
+    async with (
+        apps[True].router.lifespan_context(apps[True]),
+        apps[False].router.lifespan_context(apps[False]),
+    ):
+        clients = {
+            installed: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            )
+            for installed, app in apps.items()
+        }
+        await _seed(clients[True], apps[True])
+        for name, (path, encoding) in CASES.items():
+            for installed in (True, False):  # warm-up: first-use caches, the route table
+                await _time(clients[installed], path, 50, encoding)
+            for _ in range(count // 100):
+                for installed in (True, False):
+                    results[name][installed] += await _time(clients[installed], path, 100, encoding)
+        for client in clients.values():
+            await client.aclose()
+    return results
 
 
 async def _body(url: str) -> str:
@@ -106,17 +120,16 @@ async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}"
         await asyncio.to_thread(upgrade, Settings(database_url=url))
-        with_ = await measure(url, True, count)
-        without = await measure(url, False, count)
+        results = await measure(url, count)
         body = await _body(url)
-    size = len(body.encode())
-    print(f"{count} requests each, in process; milliseconds; list body {size} bytes before gzip")
-    print(f"{'':26} {'p50 with':>9} {'p50 without':>12} {'overhead':>9} {'p95 with':>9}")
-    for name, timings in with_.items():
-        p50, p50_without = statistics.median(timings), statistics.median(without[name])
+    print(f"{count} requests each, in process; milliseconds; list body {len(body)} bytes")
+    print(f"{'':22} {'p50 with':>9} {'p50 without':>12} {'overhead':>9} {'p95 with':>9}")
+    for name, timings in results.items():
+        with_, without = timings[True], timings[False]
+        p50, p50_without = statistics.median(with_), statistics.median(without)
         print(
-            f"{name:26} {p50:9.3f} {p50_without:12.3f} {p50 - p50_without:9.3f} "
-            f"{_quantile(timings, 0.95):9.3f}"
+            f"{name:22} {p50:9.3f} {p50_without:12.3f} {p50 - p50_without:9.3f} "
+            f"{_quantile(with_, 0.95):9.3f}"
         )
 
 
