@@ -4,13 +4,16 @@ over every worker process when `serve --workers N` runs several."""
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.config import Settings
+from app.observability.prometheus import forget_dead_workers
 from app.observability.requests import UNMATCHED
 from tests.conftest import Databases
 from tests.test_cli import _stop, serving
@@ -149,3 +152,33 @@ async def test_counts_add_up_over_several_workers(databases: Databases, tmp_path
     assert counted == [sent] * 10
     # The private directory goes when serve stops.
     assert _metrics_dirs(tmp_path) == []
+
+
+async def test_connections_in_use_show_in_the_pool_gauges(
+    app: Any, client: httpx.AsyncClient
+) -> None:
+    async with app.state.engine.connect() as held:
+        busy = await scrape(client)
+        await held.close()
+    idle = await scrape(client)
+
+    assert value(busy, "packages_api_db_pool_checked_out") == 1
+    assert value(idle, "packages_api_db_pool_checked_out") == 0
+
+
+def test_a_dead_workers_pool_gauges_are_forgotten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    alive = os.getpid()
+    for pid in (dead, alive):
+        (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+        (tmp_path / f"counter_{pid}.db").write_bytes(b"")
+
+    forget_dead_workers()
+
+    # Counts stay (they are the service's history); the dead worker's live gauges go.
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"counter_{dead}.db", f"counter_{alive}.db", f"gauge_livesum_{alive}.db"]
+    )
