@@ -22,6 +22,8 @@ from app import migrate as migrations
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
+from app.observability.logs import configure_logging
+from app.observability.prometheus import private_multiprocess_dir
 from app.repositories.search import SearchRepository
 from app.repositories.tokens import SCOPES, TokenRepository
 from app.transfer.commands import export_command, import_command
@@ -96,6 +98,9 @@ def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
             raise _fail(error.detail) from None
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 def _exit_cleanly(_signum: int, _frame: FrameType | None) -> NoReturn:
     raise SystemExit(0)
 
@@ -118,24 +123,36 @@ def serve(
     SIGTERM or Ctrl+C shut it down gracefully: in-flight requests finish, then exit 0.
     """
     settings = _settings()
+    configure_logging(settings)
     if settings.migrate_on_start if migrate is None else migrate:
         with _database(settings):
             migrations.upgrade(settings)
+    workers = workers or settings.workers
     # uvicorn re-raises the stop signal after its graceful shutdown, so a plain SIGTERM would
     # end in "killed by signal" (143). A stop we were asked for and completed is a success.
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, _exit_cleanly)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port if port is not None else settings.port,
-        workers=workers or settings.workers,
-        log_level=settings.log_level,
-        # Forwarded headers are ours to judge (TRUSTED_PROXIES), in one place: app.links.
-        proxy_headers=False,
-        server_header=False,
-    )
+    # Several workers share their metrics through files (app.observability.prometheus).
+    with private_multiprocess_dir(workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port if port is not None else settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            # Our logging (app.observability.logs), one access line per request from the app.
+            log_config=None,
+            access_log=False,
+            # Forwarded headers are ours to judge (TRUSTED_PROXIES): app.observability.proxy.
+            proxy_headers=False,
+            server_header=False,
+            # SIGTERM: stop accepting, give requests in flight this long, then stop.
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+            # A worker that has not answered the supervisor's ping in this long is killed;
+            # uvicorn's 5 s kills workers still importing on a busy or throttled machine.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
 
 
 @cli.command()

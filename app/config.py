@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -84,6 +84,45 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.get_secret_value().startswith("sqlite")
+
+    # --- Operations (app/observability): logs, metrics, probes, proxy, shutdown ---
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="Log lines as JSON objects, readable text, or auto: text on a terminal, "
+        "JSON otherwise.",
+    )
+    root_path: str = Field(
+        default="",
+        description="Path prefix the service is published under by a proxy, e.g. /packages; "
+        "hyperlinks and the docs include it.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins browsers may call the API from (`*` any); "
+        "empty: CORS off.",
+    )
+    shutdown_timeout: int = Field(
+        default=30, ge=1, description="Seconds in-flight requests get to finish on SIGTERM."
+    )
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus figures at /metrics.")
+    readiness_timeout: float = Field(
+        default=2.0, gt=0, description="Seconds /readyz waits for the database."
+    )
+
+    @field_validator("root_path")
+    @classmethod
+    def _normalize_root_path(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("/"):
+            raise ValueError("ROOT_PATH must start with / (e.g. /packages)")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
 
 
 @lru_cache

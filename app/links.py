@@ -1,12 +1,11 @@
 """The one hyperlink builder: absolute URLs to our own resources, and parsing them back.
 
-The base is PUBLIC_BASE_URL when set; otherwise the request's scheme and host, where
-X-Forwarded-Proto/-Host count only when the peer is a configured trusted proxy.
+The base is PUBLIC_BASE_URL when set; otherwise the request's scheme and host (which
+X-Forwarded-Proto/-Host set only when the peer is a trusted proxy: app.observability.proxy).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Literal
 
@@ -20,20 +19,6 @@ Resource = Literal["packages", "categories", "grids"]
 
 # Used with fullmatch(): `$` would also match before a final newline.
 _FORWARDED_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
-
-
-def _first(value: str | None) -> str | None:
-    return value.split(",")[0].strip() if value else None
-
-
-def _from_trusted_proxy(request: Request, settings: Settings) -> bool:
-    if not settings.trusted_proxies or request.client is None:
-        return False
-    try:
-        peer = ipaddress.ip_address(request.client.host)
-    except ValueError:
-        return False
-    return any(peer in network for network in settings.trusted_proxies)
 
 
 def _host_allowed(host: str, allowed: list[str]) -> bool:
@@ -55,13 +40,10 @@ def request_base_url(request: Request, settings: Settings) -> str:
     A Host (or trusted X-Forwarded-Host) that is malformed or not in ALLOWED_HOSTS is a 400:
     it would otherwise end up in every hyperlink and Location we send (cache poisoning).
     """
+    # A trusted proxy's X-Forwarded-Proto/-Host are already applied to the scope
+    # (app.observability.proxy).
     scheme = request.url.scheme
     host = request.headers.get("host", "")
-    if _from_trusted_proxy(request, settings):
-        proto = _first(request.headers.get("x-forwarded-proto"))
-        if proto in {"http", "https"}:
-            scheme = proto
-        host = _first(request.headers.get("x-forwarded-host")) or host
     if not _FORWARDED_HOST.fullmatch(host) or not _host_allowed(host, settings.allowed_hosts):
         raise InvalidHost(f"Invalid Host header {host[:100]!r}; see ALLOWED_HOSTS.")
     if settings.public_base_url:

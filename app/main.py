@@ -9,21 +9,14 @@ from fastapi import APIRouter, FastAPI
 
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
+from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
+from app.observability import install_observability
+from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
 from app.routers import categories, grid_table, grids, packages, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
-
-DESCRIPTION = """
-A package directory: packages, the categories they belong to, and grids that compare them.
-
-Reads answer like [djangopackages.org](https://djangopackages.org)'s API v4: the same
-resources, keys, `limit`/`offset` pages and hyperlinks. Writes need a bearer token
-(`packages-api tokens create NAME --scope write`) and honour `If-Match` so no edit is lost.
-
-Every error has the same body: `{status, code, detail, errors}`.
-"""
 
 
 @asynccontextmanager
@@ -41,19 +34,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
-        title="packages-api",
-        version="0.1.0",
+        title=TITLE,
+        version=app_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
         # Our own APPEND_SLASH (app.middleware) answers with a path-only Location instead.
         redirect_slashes=False,
-        openapi_tags=[
-            {"name": "packages", "description": "Packages and their repository and PyPI metrics."},
-            {"name": "categories", "description": "What kind of thing a package is."},
-            {"name": "grids", "description": "Comparison grids: packages by features."},
-            {"name": "root", "description": "The API root."},
-            {"name": "search", "description": "Packages and grids ranked for a query."},
-        ],
+        # The docs pages are ours (app.docs): offline, no CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=TAGS,
+        generate_unique_id_function=operation_id,
+        license_info={"name": "MIT", "identifier": "MIT"},
     )
     app.state.settings = settings
     api = APIRouter(prefix=API_PREFIX)
@@ -62,9 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(search_router.router)  # search
     app.include_router(api)
     install_error_handlers(app)
-    plain_get_paths = [
-        path for path in (app.openapi_url, app.docs_url, app.redoc_url) if path is not None
-    ]
+    # OpenAPI document and docs pages (app.openapi, app.docs).
+    install_openapi(app)
+    plain_get_paths = [path for path in [app.openapi_url] if path is not None]
+    plain_get_paths += install_docs(app)
     app.add_middleware(MethodsMiddleware, openapi=app.openapi, plain_get_paths=plain_get_paths)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Logs, metrics, probes, proxy, CORS, security headers, gzip: last, so outermost.
+    install_observability(app, settings)
     return app

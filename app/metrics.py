@@ -40,3 +40,20 @@ REFRESH_LAST_SUCCESS = Gauge(
     "Unix time at which the last refresh run finished without a run-level failure.",
     multiprocess_mode="max",
 )
+
+# The database pool, per worker; summed over live workers in multiprocess mode.
+DB_POOL_SIZE = Gauge(
+    "packages_api_db_pool_size",
+    "Connections the database pool keeps open (DB_POOL_SIZE), summed over workers.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_CHECKED_OUT = Gauge(
+    "packages_api_db_pool_checked_out",
+    "Database connections in use by a request or job right now, summed over workers.",
+    multiprocess_mode="livesum",
+)
+DB_POOL_OVERFLOW = Gauge(
+    "packages_api_db_pool_overflow",
+    "Connections open beyond the pool size (at most DB_MAX_OVERFLOW per worker), summed.",
+    multiprocess_mode="livesum",
+)

@@ -18,7 +18,7 @@ from app.schemas.page import Page
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 
-@router.get("/", response_model=Page[CategoryOut], responses=error_responses(400))
+@router.get("/", response_model=Page[CategoryOut], responses=error_responses(400, 503))
 async def list_categories(
     request: Request,
     session: SessionDep,

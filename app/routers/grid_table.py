@@ -25,7 +25,7 @@ from app.schemas.grid import (
     TablePackage,
 )
 
-router = APIRouter(prefix="/grids", tags=["grids"])
+router = APIRouter(prefix="/grids", tags=["grid table"])
 
 # Text, read by the one id rule (ASCII digits): "+1" or "1_0" name no feature (404).
 FeatureId = Annotated[str, Path(description="The feature's id.")]

@@ -47,7 +47,7 @@ async def editable_grid(repository: GridRepository, key: str, token: ApiToken) -
     return grid
 
 
-@router.get("/", response_model=Page[GridOut], responses=error_responses(400))
+@router.get("/", response_model=Page[GridOut], responses=error_responses(400, 503))
 async def list_grids(
     request: Request,
     session: SessionDep,

@@ -18,7 +18,7 @@ from app.schemas.page import Page
 router = APIRouter(prefix="/packages", tags=["packages"])
 
 
-@router.get("/", response_model=Page[PackageOut], responses=error_responses(400))
+@router.get("/", response_model=Page[PackageOut], responses=error_responses(400, 503))
 async def list_packages(
     request: Request,
     session: SessionDep,

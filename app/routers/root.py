@@ -7,12 +7,15 @@ from fastapi.responses import Response
 
 from app.conditional import json_response
 from app.deps import LinksDep
+from app.errors import error_responses
 from app.schemas.root import ApiRoot
 
 router = APIRouter(tags=["root"])
 
 
-@router.get("/", response_model=ApiRoot, summary="List the resource URLs")
+@router.get(
+    "/", response_model=ApiRoot, responses=error_responses(400), summary="List the resource URLs"
+)
 async def api_root(request: Request, links: LinksDep) -> Response:
     return json_response(
         request,

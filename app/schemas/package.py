@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -11,34 +10,8 @@ from app.links import Links
 from app.models import Package
 from app.schemas.common import Instant, PatchBody, Ref, Slug100, Title100, Url, WriteBody
 
-SEED_EXAMPLE: dict[str, Any] = {
-    "category": "https://djangopackages.org/api/v4/categories/2/",
-    "grids": [
-        "https://djangopackages.org/api/v4/grids/41/",
-        "https://djangopackages.org/api/v4/grids/287/",
-    ],
-    "id": 631,
-    "title": "django SHOP",
-    "slug": "django-shop",
-    "last_updated": "2021-02-28T18:04:57Z",
-    "last_fetched": "2026-02-15T23:13:49.575476Z",
-    "repo_url": "https://github.com/awesto/django-shop",
-    "pypi_version": "1.2.4",
-    "created": "2011-02-13T01:04:57.388326Z",
-    "modified": "2026-01-28T19:34:12.564553Z",
-    "repo_forks": 1045,
-    "repo_description": "A Django based shop system",
-    "pypi_url": "http://pypi.python.org/pypi/django-shop",
-    "documentation_url": "https://readthedocs.org/projects/django-shop/",
-    "repo_watchers": 3310,
-    "commits_over_52": [0] * 52,
-    "participants": ["jrief", "rfleschenberg", "chrisglass"],
-}
-
 
 class PackageOut(BaseModel):
-    model_config = {"json_schema_extra": {"examples": [SEED_EXAMPLE]}}
-
     category: str = Field(description="Hyperlink of the package's category.")
     grids: list[str] = Field(description="Hyperlinks of the grids the package is in.")
     id: int
