@@ -257,7 +257,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, detail, headers=exc.headers)
 
     async def on_unexpected(_request: Request, exc: Exception) -> Response:
-        # Not logged here: Starlette re-raises after this answer and the server logs it.
+        # A fallback: the request middleware (app.observability.requests) sits inside this
+        # handler's ServerErrorMiddleware, answers unexpected errors with this same body
+        # and logs them with the request id; only an error raised outside it lands here.
         return error_response(500, "internal_error", "Internal server error.")
 
     async def on_database_error(_request: Request, exc: Exception) -> Response:
