@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
@@ -15,7 +17,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # Errors never echo the input: it may be a token or a database password.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     database_url: SecretStr = Field(
         default=SecretStr(DEFAULT_DATABASE_URL),
@@ -53,6 +58,128 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     log_level: str = "info"
 
+    # --- Upstreams: forges and PyPI (metrics refresher, issue #3) ---------------------
+    # Each base URL is a setting, so tests and GitHub Enterprise/self-hosted forges point
+    # elsewhere; a repository whose host is none of these is never contacted.
+    github_api_url: str = Field(default="https://api.github.com", description="GitHub REST base.")
+    github_graphql_url: str = Field(
+        default="https://api.github.com/graphql", description="GitHub GraphQL endpoint."
+    )
+    github_host: str = Field(
+        default="github.com", description="Host of the repo_url values the GitHub client serves."
+    )
+    github_token: SecretStr | None = Field(default=None, description="GitHub token (secret).")
+    github_batch_size: int = Field(
+        default=100, ge=1, le=100, description="Repositories asked for in one GraphQL query."
+    )
+    gitlab_url: str = Field(default="https://gitlab.com", description="GitLab instance URL.")
+    gitlab_token: SecretStr | None = Field(default=None, description="GitLab token (secret).")
+    forgejo_instances: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"codeberg.org": "https://codeberg.org/api/v1"},
+        description="Comma-separated `host=api-base` pairs of Forgejo/Gitea instances.",
+    )
+    forgejo_tokens: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict, description="Comma-separated `host=token` pairs (secret)."
+    )
+    bitbucket_api_url: str = Field(
+        default="https://api.bitbucket.org/2.0", description="Bitbucket Cloud API base."
+    )
+    bitbucket_host: str = Field(
+        default="bitbucket.org", description="Host of the repo_url values Bitbucket serves."
+    )
+    pypi_url: str = Field(default="https://pypi.org", description="PyPI (or a mirror) base URL.")
+    upstream_timeout: float = Field(default=20.0, gt=0, le=300, description="Seconds per request.")
+    upstream_max_in_flight: int = Field(
+        default=8, ge=1, le=100, description="Concurrent requests to one upstream."
+    )
+    upstream_user_agent: str = Field(
+        default="packages-api (metrics refresher)",
+        min_length=1,
+        description="User-Agent sent upstream (GitHub refuses requests without one).",
+    )
+    upstream_retry_attempts: int = Field(
+        default=4, ge=1, le=10, description="Tries per request on transport errors and 5xx."
+    )
+    upstream_max_wait: float = Field(
+        default=900.0,
+        ge=0,
+        le=86_400,
+        description="Longest pause, in seconds, for a rate limit; longer fails that request.",
+    )
+
+    @field_validator(
+        "github_api_url", "github_graphql_url", "gitlab_url", "bitbucket_api_url", "pypi_url"
+    )
+    @classmethod
+    def _upstream_url(cls, value: str) -> str:
+        return _check_base_url(value)
+
+    @field_validator("github_host", "bitbucket_host")
+    @classmethod
+    def _upstream_host(cls, value: str) -> str:
+        return _check_host(value)
+
+    @field_validator("forgejo_instances", mode="before")
+    @classmethod
+    def _parse_instances(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = _pairs(value, "FORGEJO_INSTANCES")
+        if isinstance(value, dict):
+            return {_check_host(str(k)): _check_base_url(str(v)) for k, v in value.items()}
+        return value
+
+    @field_validator("forgejo_tokens", mode="before")
+    @classmethod
+    def _parse_tokens(cls, value: object) -> object:
+        # Parsed leniently and checked after wrapping in SecretStr: pydantic's error shows
+        # the input, which must never be a token in clear.
+        if isinstance(value, str):
+            parts = (part.strip().partition("=") for part in value.split(",") if part.strip())
+            return {
+                (key.strip() if sep and val.strip() else ""): SecretStr(val.strip())
+                for key, sep, val in parts
+            }
+        return value
+
+    @field_validator("forgejo_tokens")
+    @classmethod
+    def _check_tokens(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if "" in value:
+            raise ValueError("FORGEJO_TOKENS must be comma-separated host=token pairs")
+        return {_check_host(host): token for host, token in value.items()}
+
+    @model_validator(mode="after")
+    def _distinct_forge_hosts(self) -> Settings:
+        # One host, one forge: otherwise the host of a repo_url could not pick a client.
+        seen: dict[str, str] = {}
+        claims = [("github", self.github_host), ("gitlab", self.gitlab_host)]
+        claims += [("bitbucket", self.bitbucket_host)]
+        claims += [("forgejo", host) for host in self.forgejo_instances]
+        for kind, host in claims:
+            if host in seen:
+                raise ValueError(f"host {host!r} is configured for both {seen[host]} and {kind}")
+            seen[host] = kind
+        unknown = set(self.forgejo_tokens) - set(self.forgejo_instances)
+        if unknown:
+            raise ValueError(
+                f"FORGEJO_TOKENS names hosts not in FORGEJO_INSTANCES: {sorted(unknown)}"
+            )
+        return self
+
+    @property
+    def gitlab_host(self) -> str:
+        return _host_of(self.gitlab_url)
+
+    @property
+    def forge_hosts(self) -> dict[str, str]:
+        """Each configured repo_url host and the forge kind that serves it."""
+        hosts = {self.github_host: "github", self.gitlab_host: "gitlab"}
+        hosts[self.bitbucket_host] = "bitbucket"
+        hosts.update(dict.fromkeys(self.forgejo_instances, "forgejo"))
+        return hosts
+
+    # --- end of upstream settings ---------------------------------------------------
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _parse_networks(cls, value: object) -> object:
@@ -84,6 +211,47 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.get_secret_value().startswith("sqlite")
+
+
+_HOST_NAME = re.compile(
+    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"
+)
+
+
+def _host_of(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _check_base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must not have a query or fragment")
+    return value
+
+
+def _check_host(value: str) -> str:
+    host = value.strip().lower()
+    if not _HOST_NAME.fullmatch(host):
+        raise ValueError(f"{value!r} is not a host name (like codeberg.org)")
+    return host
+
+
+def _pairs(text: str, name: str) -> dict[str, str]:
+    """`a=x, b=y` as a dict; a part without `=` is refused by name (values may be secret)."""
+    pairs: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        key, sep, val = part.partition("=")
+        if not sep or not key.strip() or not val.strip():
+            raise ValueError(f"{name} must be comma-separated host=value pairs")
+        pairs[key.strip()] = val.strip()
+    return pairs
 
 
 @lru_cache
