@@ -29,11 +29,19 @@ MAX_PARTICIPANTS = 500
 class Refusal(Exception):
     """Why a repository (or package) gets no figures this time."""
 
-    def __init__(self, outcome: Outcome, error: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        outcome: Outcome,
+        error: str,
+        retry_after: float | None = None,
+        *,
+        status: int | None = None,
+    ) -> None:
         super().__init__(error)
         self.outcome = outcome
         self.error = error
         self.retry_after = retry_after
+        self.status = status  # the upstream's HTTP status, when it gave one
 
 
 async def get(
@@ -66,13 +74,15 @@ async def get(
     if 200 <= status < 300:
         return response
     if status in {404, 410}:
-        raise Refusal(Outcome.NOT_FOUND, f"{what}: HTTP {status} (gone, private or renamed)")
+        raise Refusal(Outcome.NOT_FOUND, f"{what}: HTTP {status} (gone or private)", status=status)
     if 300 <= status < 400:
         where = response.headers.get("location", "?")
-        raise Refusal(Outcome.FAILED, f"{what}: redirected off the forge's host to {where}")
-    if status in {401, 403}:
-        raise Refusal(Outcome.FAILED, f"{what}: HTTP {status} (check the token's access)")
-    raise Refusal(Outcome.FAILED, f"{what}: unexpected HTTP {status}")
+        problem = f"{what}: redirected off the forge's host to {where}"
+    elif status in {401, 403}:
+        problem = f"{what}: HTTP {status} (check the token's access)"
+    else:
+        problem = f"{what}: unexpected HTTP {status}"
+    raise Refusal(Outcome.FAILED, problem, status=status)
 
 
 def etag_of(response: httpx.Response) -> str | None:
