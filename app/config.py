@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     bitbucket_host: str = Field(
         default="bitbucket.org", description="Host of the repo_url values Bitbucket serves."
     )
+    bitbucket_token: SecretStr | None = Field(
+        default=None, description="Bitbucket access token, sent as Bearer (secret)."
+    )
     pypi_url: str = Field(default="https://pypi.org", description="PyPI (or a mirror) base URL.")
     upstream_timeout: float = Field(default=20.0, gt=0, le=300, description="Seconds per request.")
     upstream_max_in_flight: int = Field(

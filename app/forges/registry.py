@@ -16,7 +16,10 @@ from pydantic import SecretStr
 
 from app.config import Settings
 from app.forges.base import ForgeClient, PypiClient, RepoKey
+from app.forges.bitbucket import BitbucketClient
+from app.forges.forgejo import ForgejoClient
 from app.forges.github import GitHubClient
+from app.forges.gitlab import GitLabClient
 from app.forges.http import Upstream, new_client
 
 
@@ -49,6 +52,10 @@ def _bearer(token: SecretStr | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
 
 
+def _secret(token: SecretStr | None) -> str | None:
+    return token.get_secret_value() if token else None
+
+
 @asynccontextmanager
 async def open_forges(settings: Settings) -> AsyncIterator[Forges]:
     """Every configured upstream's client, for the length of a refresh run (or the app)."""
@@ -73,8 +80,33 @@ async def open_forges(settings: Settings) -> AsyncIterator[Forges]:
             batch_size=settings.github_batch_size,
         )
 
-        # TODO(3c): GitLab, Forgejo, Bitbucket and PyPI clients, once app/forges/gitlab.py,
-        # forgejo.py, bitbucket.py and pypi.py exist.
+        gitlab_http = await stack.enter_async_context(new_client(settings))
+        by_host[settings.gitlab_host] = GitLabClient(
+            Upstream.from_settings("gitlab", gitlab_http, settings),
+            url=settings.gitlab_url,
+            token=_secret(settings.gitlab_token),
+            concurrency=settings.upstream_max_in_flight,
+        )
+
+        bitbucket_http = await stack.enter_async_context(new_client(settings))
+        by_host[settings.bitbucket_host] = BitbucketClient(
+            Upstream.from_settings("bitbucket", bitbucket_http, settings),
+            api_url=settings.bitbucket_api_url,
+            token=_secret(settings.bitbucket_token),
+            concurrency=settings.upstream_max_in_flight,
+        )
+
+        # Each Forgejo instance is its own upstream: its own budget, pauses and client.
+        for host, api_url in settings.forgejo_instances.items():
+            forgejo_http = await stack.enter_async_context(new_client(settings))
+            by_host[host] = ForgejoClient(
+                Upstream.from_settings("forgejo", forgejo_http, settings),
+                api_url=api_url,
+                token=_secret(settings.forgejo_tokens.get(host)),
+                concurrency=settings.upstream_max_in_flight,
+            )
+
+        # TODO(3c): the PyPI client once app/forges/pypi.py exists.
         pypi: PypiClient | None = None
 
         yield Forges(by_host=by_host, pypi=pypi)
