@@ -215,6 +215,35 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.get_secret_value().startswith("sqlite")
 
+    # --- Metrics refresher and its triggers (app/refresh/, issue #3) --------------------
+    # On by default: a fresh clone keeps its metrics current with no extra step, and a
+    # repository on a forge the settings cannot reach only records an error and backs off.
+    refresh_enabled: bool = Field(
+        default=True, description="`serve` runs the periodic refresher in each worker."
+    )
+    refresh_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between the end of one run and the next."
+    )
+    refresh_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Batches of packages fetched at once per process."
+    )
+    refresh_stale_hours: float = Field(
+        default=24.0, gt=0, description="A package fetched longer ago than this is due."
+    )
+    refresh_batch_size: int = Field(
+        default=50, ge=1, le=500, description="Packages claimed (and sent to a forge) at once."
+    )
+    refresh_lease_seconds: int = Field(
+        default=900,
+        ge=30,
+        description="How long a claim lasts; a replica that dies loses its packages after it.",
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret of GitHub push webhooks (X-Hub-Signature-256); unset: no webhooks.",
+    )
+    # --- end of refresher settings --------------------------------------------------------
+
 
 _HOST_NAME = re.compile(
     r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"

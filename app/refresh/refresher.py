@@ -1,0 +1,469 @@
+"""The refresher: claims due packages, fetches them upstream with no transaction open, and
+writes each package's results in its own short transaction.
+
+One `Refresher` per process serves three callers with the same code: the periodic loop
+started in the lifespan, `packages-api refresh`, and on-demand refreshes (the POST
+endpoint and the GitHub webhook). Concurrency is bounded by REFRESH_CONCURRENCY batches;
+every batch and every write has its own session. A package is never refreshed twice at
+once: the lease excludes other processes and `_in_flight` this one (even if a lease ran
+out while its fetch was slow).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import Counter
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings
+from app.db import utcnow
+from app.forges.base import (
+    ForgeClient,
+    Outcome,
+    PypiClient,
+    PypiResult,
+    RepoKey,
+    RepoRequest,
+    RepoResult,
+    Usage,
+)
+from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
+from app.refresh import repository
+from app.refresh.apply import PackageOutcome, moved_url, plan
+from app.refresh.repository import Claimed, Selection
+
+logger = logging.getLogger("packages_api.refresh")
+
+# How long a stopping refresher lets in-flight batches finish before abandoning them.
+STOP_GRACE_SECONDS = 10.0
+# On-demand refreshes (POST, webhooks) one process runs at once; more are refused (503),
+# so a flood of requests cannot start unbounded work.
+MAX_ON_DEMAND = 64
+# stuck(): no run finished and no batch completed for 3 intervals and this margin.
+STUCK_MARGIN = dt.timedelta(minutes=2)
+PYPI_HOSTS = frozenset({"pypi.org", "www.pypi.org", "pypi.python.org"})
+
+
+class ForgeDirectory(Protocol):
+    """What the refresher needs of app.forges.registry.Forges."""
+
+    @property
+    def pypi(self) -> PypiClient: ...
+
+    def for_repo(self, repo_url: str) -> tuple[ForgeClient, RepoKey] | None: ...
+
+
+class OnDemand(StrEnum):
+    STARTED = "started"
+    ALREADY_RUNNING = "already_running"
+
+
+class RefresherBusy(Exception):
+    """Too many on-demand refreshes are running in this process."""
+
+
+class Progress(Protocol):
+    def total(self, count: int) -> None: ...
+
+    def advance(self, slug: str, outcome: PackageOutcome) -> None: ...
+
+
+@dataclass(slots=True)
+class RunSummary:
+    started: dt.datetime
+    finished: dt.datetime | None = None
+    outcomes: Counter[PackageOutcome] = field(default_factory=Counter)
+    usage: Usage = field(default_factory=Usage)
+    failure: str | None = None  # run-level: the run could not go on (database, a bug)
+    interrupted: bool = False
+
+    @property
+    def packages(self) -> int:
+        return sum(self.outcomes.values())
+
+    @property
+    def requests(self) -> int:
+        return sum(self.usage.requests.values())
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished or utcnow()
+        return (end - self.started).total_seconds()
+
+
+def pypi_project(pypi_url: str, extra_hosts: frozenset[str] = frozenset()) -> str | None:
+    """The PyPI project a package's pypi_url names (`/project/NAME/` or `/pypi/NAME/`)."""
+    if not pypi_url:
+        return None
+    parts = urlsplit(pypi_url)
+    host = (parts.hostname or "").lower()
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if host not in PYPI_HOSTS and host not in extra_hosts:
+        return None
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if len(segments) >= 2 and segments[0] in {"project", "pypi"}:
+        return segments[1]
+    return None
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+@dataclass(slots=True)
+class _Fetched:
+    forge: str | None = None
+    repo: RepoResult | None = None
+    pypi: PypiResult | None = None
+
+
+class Refresher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        forges: ForgeDirectory,
+        settings: Settings,
+        *,
+        owner: str | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.forges = forges
+        self.settings = settings
+        # Unique per process and start, so a restarted replica never mistakes a dead
+        # predecessor's leases for its own.
+        self.owner = (owner or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")[:100]
+        self.last_success: dt.datetime | None = None
+        self._heartbeat = utcnow()
+        self._stopping = asyncio.Event()
+        self._in_flight: set[int] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._on_demand: set[asyncio.Task[None]] = set()
+        self._writes: set[asyncio.Task[PackageOutcome]] = set()
+        self._pypi_hosts = frozenset({_host(settings.pypi_url)})
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the periodic loop (REFRESH_INTERVAL apart) in the running event loop."""
+        if self._loop_task is None:
+            self._heartbeat = utcnow()
+            self._loop_task = asyncio.create_task(self._periodic(), name="refresher")
+
+    @property
+    def periodic(self) -> bool:
+        return self._loop_task is not None
+
+    def request_stop(self) -> None:
+        """Claim nothing more; batches in flight go on to the end."""
+        self._stopping.set()
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop gracefully: in-flight batches get `grace` seconds to finish, then are
+        abandoned (a write in progress still completes: it is shielded), and every lease
+        still ours is released so another refresher need not wait for it to expire."""
+        self._stopping.set()
+        tasks: list[asyncio.Task[Any]] = [*self._on_demand]
+        if self._loop_task is not None:
+            tasks.append(self._loop_task)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*self._writes, return_exceptions=True)
+        try:
+            async with self.sessionmaker() as session:
+                await session.connection(execution_options={"sqlite_write": True})
+                released = await repository.release(session, self.owner)
+                await session.commit()
+            if released:
+                logger.info("released %d unfinished claims", released)
+        except Exception:
+            logger.warning("could not release claims; they expire with their lease", exc_info=True)
+
+    def stuck(self) -> bool:
+        """True when the periodic loop runs but has not finished a run or a batch for
+        3 x REFRESH_INTERVAL (and a margin): for the readiness check."""
+        if self._loop_task is None:
+            return False
+        if self._loop_task.done():
+            return True
+        window = 3 * dt.timedelta(seconds=self.settings.refresh_interval) + STUCK_MARGIN
+        return utcnow() - self._heartbeat > window
+
+    async def _periodic(self) -> None:
+        stale = dt.timedelta(hours=self.settings.refresh_stale_hours)
+        while not self._stopping.is_set():
+            summary = await self.run(Selection(stale_after=stale))
+            if summary.packages or summary.failure:
+                _log_summary(summary)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.refresh_interval)
+
+    # --- runs ------------------------------------------------------------------------
+
+    async def run(self, selection: Selection, progress: Progress | None = None) -> RunSummary:
+        """Refresh every package the selection makes due, REFRESH_CONCURRENCY batches at a
+        time, each package at most once. Never raises for a package's problem; a problem
+        that stops the run (the database) is the summary's `failure`."""
+        summary = RunSummary(started=utcnow())
+        slots = asyncio.Semaphore(self.settings.refresh_concurrency)
+        batches: set[asyncio.Task[None]] = set()
+        try:
+            if progress is not None:
+                async with self.sessionmaker() as session:
+                    progress.total(
+                        await repository.count_due(session, selection, utcnow(), summary.started)
+                    )
+            while not self._stopping.is_set() and summary.failure is None:
+                await slots.acquire()
+                if self._stopping.is_set() or summary.failure is not None:
+                    slots.release()
+                    break
+                claimed = await self._claim(selection, run_started=summary.started)
+                if not claimed:
+                    slots.release()
+                    break
+                task = asyncio.create_task(self._batch(claimed, summary, progress))
+                batches.add(task)
+                task.add_done_callback(batches.discard)
+                task.add_done_callback(lambda _task: slots.release())
+            if batches:
+                await asyncio.gather(*batches)
+        except Exception as error:  # the run's own work failed: stop claiming, say why
+            logger.exception("refresh run failed")
+            summary.failure = summary.failure or _describe(error)
+            await asyncio.gather(*batches, return_exceptions=True)
+        summary.interrupted = self._stopping.is_set()
+        summary.finished = utcnow()
+        self._heartbeat = summary.finished
+        if summary.failure is None and not summary.interrupted:
+            self.last_success = summary.finished
+            REFRESH_LAST_SUCCESS.set(time.time())
+        return summary
+
+    async def refresh_now(self, package_id: int) -> OnDemand:
+        """Refresh one package now, in the background, whatever its age or back-off.
+        Coalesces: a package already being refreshed (here or by another replica) is not
+        started twice."""
+        if package_id in self._in_flight:
+            return OnDemand.ALREADY_RUNNING
+        if self._stopping.is_set() or len(self._on_demand) >= MAX_ON_DEMAND:
+            raise RefresherBusy
+        selection = Selection(stale_after=None, respect_backoff=False, ids=(package_id,))
+        claimed = await self._claim(selection, run_started=None)
+        if not claimed:
+            return OnDemand.ALREADY_RUNNING
+        summary = RunSummary(started=utcnow())
+        task = asyncio.create_task(self._on_demand_batch(claimed, summary))
+        self._on_demand.add(task)
+        task.add_done_callback(self._on_demand.discard)
+        return OnDemand.STARTED
+
+    async def _on_demand_batch(self, claimed: list[Claimed], summary: RunSummary) -> None:
+        await self._batch(claimed, summary, None)
+        if summary.failure:
+            logger.error("on-demand refresh failed: %s", summary.failure)
+
+    async def _claim(
+        self, selection: Selection, *, run_started: dt.datetime | None
+    ) -> list[Claimed]:
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options={"sqlite_write": True})
+            claimed = await repository.claim(
+                session,
+                owner=self.owner,
+                selection=selection,
+                now=utcnow(),
+                run_started=run_started,
+                lease=dt.timedelta(seconds=self.settings.refresh_lease_seconds),
+                limit=self.settings.refresh_batch_size,
+                exclude=frozenset(self._in_flight),
+            )
+            await session.commit()
+        # Before any await: nothing in this process can claim them again meanwhile.
+        self._in_flight.update(package.id for package in claimed)
+        return claimed
+
+    async def _batch(
+        self, claimed: list[Claimed], summary: RunSummary, progress: Progress | None
+    ) -> None:
+        written: set[int] = set()
+        try:
+            fetched = await self._fetch(claimed, summary.usage)
+            for package in claimed:
+                result = fetched[package.id]
+                outcome = await self._write_shielded(package, result)
+                written.add(package.id)
+                summary.outcomes[outcome] += 1
+                PACKAGES_REFRESHED.labels(outcome.value).inc()
+                if progress is not None:
+                    progress.advance(package.slug, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            logger.exception("refresh batch failed")
+            summary.failure = summary.failure or _describe(error)
+            await self._release_quietly([p.id for p in claimed if p.id not in written])
+        finally:
+            self._in_flight.difference_update(package.id for package in claimed)
+            self._heartbeat = utcnow()
+
+    async def _release_quietly(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+        try:
+            async with self.sessionmaker() as session:
+                await session.connection(execution_options={"sqlite_write": True})
+                await repository.release(session, self.owner, ids)
+                await session.commit()
+        except Exception:
+            logger.warning("could not release %d claims", len(ids), exc_info=True)
+
+    # --- fetching --------------------------------------------------------------------
+
+    async def _fetch(self, claimed: list[Claimed], usage: Usage) -> dict[int, _Fetched]:
+        """Every package's upstream results: one fetch_many per forge for the whole batch
+        (GitHub answers many repositories per GraphQL query) and PyPI per package, all at
+        once. A repository on a host that is not configured is not contacted at all."""
+        fetched = {package.id: _Fetched() for package in claimed}
+        groups: dict[int, tuple[ForgeClient, list[tuple[Claimed, RepoKey]]]] = {}
+        for package in claimed:
+            found = self.forges.for_repo(package.repo_url) if package.repo_url else None
+            if found is not None:
+                client, key = found
+                groups.setdefault(id(client), (client, []))[1].append((package, key))
+                fetched[package.id].forge = client.name
+        jobs: list[Awaitable[None]] = [
+            self._fetch_group(client, members, usage, fetched)
+            for client, members in groups.values()
+        ]
+        for package in claimed:
+            project = pypi_project(package.pypi_url, self._pypi_hosts)
+            if project is not None:
+                jobs.append(self._fetch_pypi(package, project, usage, fetched))
+        await asyncio.gather(*jobs)
+        return fetched
+
+    async def _fetch_group(
+        self,
+        client: ForgeClient,
+        members: list[tuple[Claimed, RepoKey]],
+        usage: Usage,
+        fetched: dict[int, _Fetched],
+    ) -> None:
+        requests = [RepoRequest(key, package.etags) for package, key in members]
+        try:
+            results = await client.fetch_many(requests, usage)
+            if len(results) != len(requests):
+                raise RuntimeError(
+                    f"{client.name} answered {len(results)} results "
+                    f"for {len(requests)} repositories"
+                )
+        except Exception as error:  # a client bug: its packages fail, the others go on
+            logger.exception("%s client failed", client.name)
+            results = [
+                RepoResult(key, Outcome.FAILED, error=f"internal error: {_describe(error)}")
+                for key in (request.key for request in requests)
+            ]
+        for (package, _key), result in zip(members, results, strict=True):
+            fetched[package.id].repo = result
+
+    async def _fetch_pypi(
+        self, package: Claimed, project: str, usage: Usage, fetched: dict[int, _Fetched]
+    ) -> None:
+        try:
+            result = await self.forges.pypi.fetch(project, package.pypi_etag, usage)
+        except Exception as error:
+            logger.exception("pypi client failed", extra={"package": package.slug})
+            result = PypiResult(
+                project, Outcome.FAILED, error=f"internal error: {_describe(error)}"
+            )
+        fetched[package.id].pypi = result
+
+    # --- writing ---------------------------------------------------------------------
+
+    async def _write_shielded(self, package: Claimed, result: _Fetched) -> PackageOutcome:
+        """Write one package; once started, a write completes even if the run is
+        cancelled (stop() waits for it), so no package is ever half-written."""
+        task = asyncio.create_task(self._write(package, result))
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return await asyncio.shield(task)
+
+    async def _write(self, claimed: Claimed, result: _Fetched) -> PackageOutcome:
+        taken_override: str | None = None
+        for _attempt in range(2):
+            try:
+                return await self._write_once(claimed, result, taken_override)
+            except IntegrityError:
+                # Another package took the URL the repository moved to, after our check.
+                taken_override = "another package"
+        raise RuntimeError("unreachable")  # pragma: no cover
+
+    async def _write_once(
+        self, claimed: Claimed, result: _Fetched, taken_override: str | None
+    ) -> PackageOutcome:
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options={"sqlite_write": True})
+            package = await repository.lock_if_ours(session, claimed.id, self.owner)
+            if package is None:
+                await session.rollback()
+                logger.warning("lease lost; results discarded", extra={"package": claimed.slug})
+                return PackageOutcome.SKIPPED
+            taken_by = taken_override
+            new_url = moved_url(package, result.repo)
+            if new_url and taken_by is None:
+                taken_by = await repository.repo_url_owner(session, new_url, package.id)
+            now = utcnow()
+            outcome = plan(
+                package,
+                forge=result.forge,
+                repo=result.repo,
+                pypi=result.pypi,
+                now=now,
+                moved_to_taken_by=taken_by,
+            )
+            await repository.write(session, package.id, outcome.values)
+            await session.commit()
+        if outcome.outcome is PackageOutcome.FAILED:
+            logger.warning("refresh failed: %s", outcome.error, extra={"package": claimed.slug})
+        else:
+            logger.debug("refresh %s", outcome.outcome.value, extra={"package": claimed.slug})
+        return outcome.outcome
+
+
+def _describe(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+def _log_summary(summary: RunSummary) -> None:
+    counts = ", ".join(f"{outcome.value} {summary.outcomes[outcome]}" for outcome in PackageOutcome)
+    if summary.failure:
+        logger.error("refresh run failed after %d packages: %s", summary.packages, summary.failure)
+    logger.info(
+        "refresh run: %s; %d requests, %d GitHub points, %.1f s",
+        counts,
+        summary.requests,
+        summary.usage.github_points,
+        summary.seconds,
+    )
