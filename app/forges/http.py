@@ -166,6 +166,7 @@ class Upstream:
             if follow_redirects and response.status_code in _REDIRECTS and location:
                 target = response.url.join(location)
                 if (target.scheme, target.host) != (response.url.scheme, response.url.host):
+                    response.history = hops
                     return response  # never follow a forge off its own host
                 if len(hops) >= _MAX_REDIRECTS:
                     raise UpstreamError(f"{self.name}: too many redirects from {url}")
