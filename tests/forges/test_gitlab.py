@@ -165,7 +165,7 @@ async def test_a_renamed_project_says_where_it_went(gitlab: World) -> None:
 
 
 async def test_server_errors_are_retried_then_answered(gitlab: World) -> None:
-    gitlab.fake.add(GitLabProject("g/p", stars=3))
+    gitlab.fake.add(GitLabProject("g/p", stars=3, commits=[Commit(weeks_ago(3))]))
     gitlab.fake.faults.add("/api/v4/projects/g/p", Fault(502), times=2)
     usage = Usage()
 
