@@ -22,6 +22,7 @@ from app import migrate as migrations
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
+from app.refresh.command import make_refresh_command
 from app.repositories.tokens import SCOPES, TokenRepository
 
 cli = typer.Typer(help="A package directory API, compatible with djangopackages.org API v4.")
@@ -211,6 +212,10 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
 
     newly = _run_in_session(work)
     typer.echo(f"revoked {name}" if newly else f"{name} was already revoked", err=True)
+
+
+# The metrics refresher's command (app/refresh/command.py).
+cli.command("refresh")(make_refresh_command(_settings, _database))
 
 
 def main() -> None:

@@ -12,7 +12,8 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
-from app.routers import categories, grid_table, grids, packages, root
+from app.refresh.lifespan import refresher_lifespan
+from app.routers import categories, grid_table, grids, packages, refresh, root
 
 DESCRIPTION = """
 A package directory: packages, the categories they belong to, and grids that compare them.
@@ -32,7 +33,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     try:
-        yield
+        # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
+        async with refresher_lifespan(app):
+            yield
     finally:
         await engine.dispose()
 
@@ -51,11 +54,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "categories", "description": "What kind of thing a package is."},
             {"name": "grids", "description": "Comparison grids: packages by features."},
             {"name": "root", "description": "The API root."},
+            {"name": "webhooks", "description": "Upstream events that trigger refreshes."},
         ],
     )
     app.state.settings = settings
     api = APIRouter(prefix=API_PREFIX)
-    for module in (root, packages, categories, grids, grid_table):
+    for module in (root, packages, categories, grids, grid_table, refresh):
         api.include_router(module.router)
     app.include_router(api)
     install_error_handlers(app)

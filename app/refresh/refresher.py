@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -62,14 +61,9 @@ class ForgeDirectory(Protocol):
     """What the refresher needs of app.forges.registry.Forges."""
 
     @property
-    def pypi(self) -> PypiClient: ...
+    def pypi(self) -> PypiClient | None: ...
 
     def for_repo(self, repo_url: str) -> tuple[ForgeClient, RepoKey] | None: ...
-
-
-class OnDemand(StrEnum):
-    STARTED = "started"
-    ALREADY_RUNNING = "already_running"
 
 
 class RefresherBusy(Exception):
@@ -170,6 +164,10 @@ class Refresher:
     def periodic(self) -> bool:
         return self._loop_task is not None
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def request_stop(self) -> None:
         """Claim nothing more; batches in flight go on to the end."""
         self._stopping.set()
@@ -219,11 +217,17 @@ class Refresher:
 
     # --- runs ------------------------------------------------------------------------
 
-    async def run(self, selection: Selection, progress: Progress | None = None) -> RunSummary:
+    async def run(
+        self,
+        selection: Selection,
+        progress: Progress | None = None,
+        summary: RunSummary | None = None,
+    ) -> RunSummary:
         """Refresh every package the selection makes due, REFRESH_CONCURRENCY batches at a
         time, each package at most once. Never raises for a package's problem; a problem
-        that stops the run (the database) is the summary's `failure`."""
-        summary = RunSummary(started=utcnow())
+        that stops the run (the database) is the summary's `failure`. Pass `summary` to
+        keep the counts of a run that gets cancelled."""
+        summary = summary or RunSummary(started=utcnow())
         slots = asyncio.Semaphore(self.settings.refresh_concurrency)
         batches: set[asyncio.Task[None]] = set()
         try:
@@ -259,23 +263,36 @@ class Refresher:
             REFRESH_LAST_SUCCESS.set(time.time())
         return summary
 
-    async def refresh_now(self, package_id: int) -> OnDemand:
-        """Refresh one package now, in the background, whatever its age or back-off.
-        Coalesces: a package already being refreshed (here or by another replica) is not
-        started twice."""
+    async def claim_on_demand(self, session: AsyncSession, package_id: int) -> list[Claimed]:
+        """Lease one package for an immediate refresh, whatever its age or back-off, in the
+        caller's transaction (the request's: on SQLite a second writer would wait for it).
+        Empty when it is being refreshed already, here or by another replica: coalesced.
+        Start it with `start_on_demand` once that transaction has committed."""
         if package_id in self._in_flight:
-            return OnDemand.ALREADY_RUNNING
+            return []
+        # Checked, not reserved: the overshoot is bounded by the requests in flight.
         if self._stopping.is_set() or len(self._on_demand) >= MAX_ON_DEMAND:
             raise RefresherBusy
-        selection = Selection(stale_after=None, respect_backoff=False, ids=(package_id,))
-        claimed = await self._claim(selection, run_started=None)
+        return await repository.claim(
+            session,
+            owner=self.owner,
+            selection=Selection(stale_after=None, respect_backoff=False, ids=(package_id,)),
+            now=utcnow(),
+            run_started=None,
+            lease=dt.timedelta(seconds=self.settings.refresh_lease_seconds),
+            limit=1,
+            exclude=frozenset(self._in_flight),
+        )
+
+    async def start_on_demand(self, claimed: list[Claimed]) -> None:
+        """Fetch and write packages claimed by `claim_on_demand`, in the background."""
+        claimed = [package for package in claimed if package.id not in self._in_flight]
         if not claimed:
-            return OnDemand.ALREADY_RUNNING
-        summary = RunSummary(started=utcnow())
-        task = asyncio.create_task(self._on_demand_batch(claimed, summary))
+            return
+        self._in_flight.update(package.id for package in claimed)
+        task = asyncio.create_task(self._on_demand_batch(claimed, RunSummary(started=utcnow())))
         self._on_demand.add(task)
         task.add_done_callback(self._on_demand.discard)
-        return OnDemand.STARTED
 
     async def _on_demand_batch(self, claimed: list[Claimed], summary: RunSummary) -> None:
         await self._batch(claimed, summary, None)
@@ -355,10 +372,11 @@ class Refresher:
             self._fetch_group(client, members, usage, fetched)
             for client, members in groups.values()
         ]
+        pypi = self.forges.pypi
         for package in claimed:
             project = pypi_project(package.pypi_url, self._pypi_hosts)
-            if project is not None:
-                jobs.append(self._fetch_pypi(package, project, usage, fetched))
+            if project is not None and pypi is not None:
+                jobs.append(self._fetch_pypi(pypi, package, project, usage, fetched))
         await asyncio.gather(*jobs)
         return fetched
 
@@ -387,10 +405,15 @@ class Refresher:
             fetched[package.id].repo = result
 
     async def _fetch_pypi(
-        self, package: Claimed, project: str, usage: Usage, fetched: dict[int, _Fetched]
+        self,
+        pypi: PypiClient,
+        package: Claimed,
+        project: str,
+        usage: Usage,
+        fetched: dict[int, _Fetched],
     ) -> None:
         try:
-            result = await self.forges.pypi.fetch(project, package.pypi_etag, usage)
+            result = await pypi.fetch(project, package.pypi_etag, usage)
         except Exception as error:
             logger.exception("pypi client failed", extra={"package": package.slug})
             result = PypiResult(
