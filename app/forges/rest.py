@@ -63,8 +63,9 @@ async def get(
     if etag:
         sent["If-None-Match"] = etag
     try:
+        # params=None, not {}: httpx replaces a URL's query (a page link's) with empty params.
         response = await upstream.request(
-            "GET", url, usage=usage, headers=sent, params=params, follow_redirects=True
+            "GET", url, usage=usage, headers=sent, params=params or None, follow_redirects=True
         )
     except UpstreamError as error:
         raise Refusal(Outcome.FAILED, f"{what}: {error}", error.retry_after) from None
@@ -137,7 +138,7 @@ async def fetch_each(
                     retry_after=refusal.retry_after,
                 )
             except PayloadError as error:
-                return RepoResult(request.key, Outcome.FAILED, error=f"{forge}: {error}")
+                return RepoResult(request.key, Outcome.FAILED, error=str(error))
             except Exception as error:  # a bug must not cost the other repositories
                 logger.exception("%s: fetching %s failed", forge, request.key.path)
                 return RepoResult(
