@@ -294,6 +294,11 @@ class Refresher:
         self._on_demand.add(task)
         task.add_done_callback(self._on_demand.discard)
 
+    async def drain(self) -> None:
+        """Wait until the on-demand refreshes started so far have finished."""
+        while self._on_demand:
+            await asyncio.gather(*self._on_demand, return_exceptions=True)
+
     async def _on_demand_batch(self, claimed: list[Claimed], summary: RunSummary) -> None:
         await self._batch(claimed, summary, None)
         if summary.failure:
