@@ -151,6 +151,8 @@ class Refresher:
         self._on_demand: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[PackageOutcome]] = set()
         self._pypi_hosts = frozenset({_host(settings.pypi_url)})
+        # Whether stop() may have leases to release (a process that never claimed has none).
+        self._claimed_any = False
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -186,6 +188,8 @@ class Refresher:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.gather(*self._writes, return_exceptions=True)
+        if not self._claimed_any:
+            return
         try:
             async with self.sessionmaker() as session:
                 await session.connection(execution_options={"sqlite_write": True})
@@ -270,6 +274,7 @@ class Refresher:
         Start it with `start_on_demand` once that transaction has committed."""
         if package_id in self._in_flight:
             return []
+        self._claimed_any = True
         # Checked, not reserved: the overshoot is bounded by the requests in flight.
         if self._stopping.is_set() or len(self._on_demand) >= MAX_ON_DEMAND:
             raise RefresherBusy
@@ -322,6 +327,7 @@ class Refresher:
             await session.commit()
         # Before any await: nothing in this process can claim them again meanwhile.
         self._in_flight.update(package.id for package in claimed)
+        self._claimed_any = self._claimed_any or bool(claimed)
         return claimed
 
     async def _batch(
