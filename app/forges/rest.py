@@ -69,6 +69,8 @@ async def get(
         )
     except UpstreamError as error:
         raise Refusal(Outcome.FAILED, f"{what}: {error}", error.retry_after) from None
+    except httpx.HTTPError as error:  # not retried: a body that cannot be decoded, say
+        raise Refusal(Outcome.FAILED, f"{what}: {type(error).__name__}: {error}") from None
     status = response.status_code
     if status == 304 and etag:
         return None

@@ -260,3 +260,14 @@ async def test_garbage_payloads_fail_without_figures(gitlab: World) -> None:
     assert "archived" in errors["null"]
     assert "Invalid JSON" in errors["html"]
     assert "committed_date" in errors["date"]
+
+
+async def test_an_undecodable_body_is_a_failure_not_a_crash(gitlab: World) -> None:
+    gitlab.fake.add(GitLabProject("g/p"))
+    gzip_lie = Fault(200, headers={"content-encoding": "gzip"}, body=b"plain text")
+    gitlab.fake.faults.add("/projects/g/p", gzip_lie)
+
+    [result] = await gitlab.client().fetch_many([ask(HOST, "g/p")], Usage())
+
+    assert result.outcome is Outcome.FAILED and "DecodingError" in result.error
+    assert "internal error" not in result.error  # an upstream fault, not a bug of ours
