@@ -4,8 +4,8 @@ Bitbucket has no stars: repo_watchers is the repository's watcher count (the `si
 `/watchers`), the nearest thing, and the number Bitbucket's own page shows beside forks
 (the `size` of `/forks`). Repositories cannot be archived there, so `archived` is left
 None (unchanged). The main branch's commits come newest first in pages linked by `next`
-in the body, with no `since` filter: the client walks them until a commit is older than
-the 52-week window, within a bound. Participants are the Bitbucket nicknames of those
+in the body, with no `since` filter: the client walks them until a page ends with a
+commit older than the 52-week window, within a bound. Participants are the Bitbucket nicknames of those
 commits' authors (a commit whose author matches no account has none), most commits
 first; when the window holds no commit, the authors of the newest page.
 """
@@ -213,8 +213,9 @@ class BitbucketClient:
             page = await parse(_COMMIT_PAGE, response, f"bitbucket {what}")
             newest_page = newest_page or page.values
             in_window += [c for c in page.values if c.date >= weeks.start]
-            # Newest first: a page reaching back past the window ends the walk.
-            reached_start = any(c.date < weeks.start for c in page.values)
+            # Git's order is newest first, roughly: a rebased commit keeps an old date, so
+            # only a page that ends before the window ends the walk.
+            reached_start = not page.values or page.values[-1].date < weeks.start
             following = None if reached_start else page.next
             if following is None or pages >= self._max_commit_pages:
                 break

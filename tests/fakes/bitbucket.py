@@ -32,6 +32,7 @@ class BitbucketRepo:
     mainbranch: str | None = "main"  # None: an empty repository
     commits: list[Commit] = field(default_factory=list)
     private: bool = False
+    as_listed: bool = False  # list `commits` in this order (git's), not sorted by date
 
 
 class FakeBitbucket:
@@ -138,7 +139,7 @@ class FakeBitbucket:
         _, pagelen = page_params(request, "pagelen", 30, 100)
         token = request.query_params.get("page", "c0")  # opaque to clients
         offset = int(token.removeprefix("c")) if token.removeprefix("c").isdigit() else 0
-        commits = newest_first(repo.commits)
+        commits = repo.commits if repo.as_listed else newest_first(repo.commits)
         chunk = commits[offset : offset + pagelen]
         payload: dict[str, Any] = {
             "values": [_commit_json(request, repo, commit) for commit in chunk],

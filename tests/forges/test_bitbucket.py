@@ -90,6 +90,21 @@ async def test_a_repository_maps_to_our_fields(bitbucket: World) -> None:
     assert set(result.etags) == {"watchers", "forks"}  # commits took two pages
 
 
+async def test_a_rebased_old_commit_does_not_end_the_walk(bitbucket: World) -> None:
+    # Git lists a rebased commit among the new ones, with its old author date.
+    recent = [Commit(weeks_ago(1), "new")] * 150
+    listed = [*recent[:50], Commit(weeks_ago(80), "rebased"), *recent[50:]]
+    listed += [Commit(weeks_ago(90), "old")] * 100
+    bitbucket.fake.add(BitbucketRepo("ws/rebased", commits=listed, as_listed=True))
+
+    [result] = await bitbucket.client().fetch_many([ask(HOST, "ws/rebased")], Usage())
+
+    assert result.figures.commits_over_52 is not None
+    assert sum(result.figures.commits_over_52) == 150
+    assert result.figures.participants == ["new"]
+    assert len(commit_requests(bitbucket)) == 2  # the second page ends in the old ones
+
+
 async def test_an_empty_repository_has_no_activity(bitbucket: World) -> None:
     bitbucket.fake.add(BitbucketRepo("ws/empty", description="", mainbranch=None))
 
@@ -168,7 +183,8 @@ async def test_garbage_payloads_fail_without_figures(bitbucket: World) -> None:
     for name in ("size", "offhost", "values"):
         bitbucket.fake.add(BitbucketRepo(f"ws/{name}", commits=[Commit(weeks_ago(1), "a")]))
     bitbucket.fake.faults.add("/ws/size/forks", Fault(200, body={"size": "lots", "values": []}))
-    off_host = {"values": [], "next": "https://evil.example/2.0/next"}
+    recent = {"date": "2026-11-19T10:00:00+00:00"}
+    off_host = {"values": [recent], "next": "https://evil.example/2.0/next"}
     bitbucket.fake.faults.add("/ws/offhost/commits/main", Fault(200, body=off_host))
     bitbucket.fake.faults.add("/ws/values/commits/main", Fault(200, body={"values": None}))
     names = ["size", "offhost", "values"]
