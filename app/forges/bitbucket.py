@@ -5,9 +5,10 @@ Bitbucket has no stars: repo_watchers is the repository's watcher count (the `si
 (the `size` of `/forks`). Repositories cannot be archived there, so `archived` is left
 None (unchanged). The main branch's commits come newest first in pages linked by `next`
 in the body, with no `since` filter: the client walks them until a page ends with a
-commit older than the 52-week window, within a bound. Participants are the Bitbucket nicknames of those
-commits' authors (a commit whose author matches no account has none), most commits
-first; when the window holds no commit, the authors of the newest page.
+commit older than the 52-week window, within a bound. Participants are the Bitbucket
+nicknames of those commits' authors (a commit whose author matches no account has
+none), most commits first; when the window holds no commit, the authors of the newest
+page.
 """
 
 from __future__ import annotations
