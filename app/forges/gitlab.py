@@ -254,14 +254,12 @@ class GitLabClient:
 
 
 def _next_page(response: httpx.Response) -> str | None:
-    """GitLab's Link rel="next", else its x-next-page header (empty on the last page)."""
-    following = next_link(response)
-    if following is not None:
-        return following
+    """The next page: x-next-page (empty on the last page) on the URL we asked, else the
+    Link rel="next". The first stays on our URL even when GitLab's external URL differs."""
     page = response.headers.get("x-next-page", "").strip()
     if page.isdigit():
         return str(response.url.copy_set_param("page", page))
-    return None
+    return next_link(response)
 
 
 def _remember(etags: dict[str, str], resource: str, response: httpx.Response) -> None:

@@ -51,7 +51,9 @@ class GitLabProject:
 class FakeGitLab:
     """State and ASGI app; `projects` by lowercase path, `renames` old path -> project."""
 
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, *, page_headers: bool = True) -> None:
+        # page_headers=False: only the Link header, as GitLab answers keyset pagination.
+        self.page_headers = page_headers
         self.projects: dict[str, GitLabProject] = {}
         self.renames: dict[str, GitLabProject] = {}
         self.token = token
@@ -137,6 +139,8 @@ class FakeGitLab:
             "x-prev-page": str(page - 1) if page > 1 else "",
             "link": link_header(request, page, last),
         }
+        if not self.page_headers:
+            headers = {"link": headers["link"]}
         chunk = items[(page - 1) * per_page : page * per_page]
         return json_answer(request, chunk, headers=headers)
 

@@ -85,6 +85,18 @@ async def test_a_project_maps_to_our_fields(gitlab: World) -> None:
     assert usage.requests["gitlab"] == 5
 
 
+async def test_pages_are_followed_by_the_link_header_alone() -> None:
+    fake = FakeGitLab(page_headers=False)
+    fake.add(typical())
+    async with served(fake.app, "gitlab") as serving:
+        client = GitLabClient(serving.upstream, url=serving.base, now=lambda: NOW)
+        [result] = await client.fetch_many([ask(HOST, "inkscape/extras/extensions")], Usage())
+
+    assert result.figures.commits_over_52 is not None
+    assert sum(result.figures.commits_over_52) == 250
+    assert len([p for p in serving.paths() if p.endswith("/repository/commits")]) == 3
+
+
 async def test_a_subgroup_path_sent_unencoded_would_find_nothing(gitlab: World) -> None:
     # The fake reads the raw path as GitLab does: proof the client encodes the slashes.
     gitlab.fake.add(GitLabProject("a/b/c"))
