@@ -187,6 +187,10 @@ class ForgejoClient:
             page: list[_Commit] = await parse(_COMMITS, response, f"forgejo {what}")
             commits += page
             following = _next_page(response)
+            # Instances older than `since` list the whole history: a page that ends before
+            # the window ends the walk.
+            if page and page[-1].commit.committer.date < weeks.start:
+                following = None
             if following is None or pages >= self._max_commit_pages:
                 break
             response = await self._require(following, usage, what)
@@ -196,11 +200,14 @@ class ForgejoClient:
         # else: more commits than the bound allows reading; the old totals stay.
         if pages == 1 and following is None and (etag := etag_of(first)):
             etags["commits"] = windowed_etag(etag, weeks)
-        if not commits:
+        authors = [c for c in commits if c.commit.committer.date >= weeks.start]
+        if not authors:
             # Nothing in 52 weeks: the newest page tells the last commit and its authors.
-            newest = await self._require(url, usage, what, params={"limit": PER_PAGE, **_LEAN})
-            commits = await parse(_COMMITS, newest, f"forgejo {what}")
-        figures.participants = rank_logins(_login(commit) for commit in commits)
+            if not commits:
+                newest = await self._require(url, usage, what, params={"limit": PER_PAGE, **_LEAN})
+                commits = await parse(_COMMITS, newest, f"forgejo {what}")
+            authors = commits[:PER_PAGE]
+        figures.participants = rank_logins(_login(commit) for commit in authors)
         if commits:
             figures.last_commit_at = max(c.commit.committer.date for c in commits)
 

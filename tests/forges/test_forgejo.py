@@ -86,6 +86,22 @@ async def test_a_repository_maps_to_our_fields(forgejo: World) -> None:
     assert usage.requests["forgejo"] == 4
 
 
+async def test_an_instance_without_since_is_walked_only_to_the_window() -> None:
+    fake = FakeForgejo(ignores_since=True)
+    repo = busy()
+    repo.commits += [Commit(weeks_ago(80), "ancient")] * 200
+    fake.add(repo)
+    async with served(fake.app, "forgejo") as serving:
+        world = World(fake, serving)
+        [result] = await world.client().fetch_many([ask(HOST, "forgejo/forgejo")], Usage())
+
+    assert result.figures.commits_over_52 is not None
+    assert sum(result.figures.commits_over_52) == 120
+    assert result.figures.participants == ["alice", "bob"]  # not the older authors
+    # 120 recent commits, then a third page that ends in older ones: seven pages unread.
+    assert serving.paths().count("/api/v1/repos/forgejo/forgejo/commits") == 3
+
+
 async def test_empty_repositories_have_no_activity(forgejo: World) -> None:
     forgejo.fake.add(ForgejoRepo("o/new"))  # Forgejo flags it `empty`
     forgejo.fake.add(ForgejoRepo("o/racy", commits=[Commit(weeks_ago(1), "a")]))
