@@ -21,6 +21,7 @@ from app.forges.forgejo import ForgejoClient
 from app.forges.github import GitHubClient
 from app.forges.gitlab import GitLabClient
 from app.forges.http import Upstream, new_client
+from app.forges.pypi import PyPIClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +107,9 @@ async def open_forges(settings: Settings) -> AsyncIterator[Forges]:
                 concurrency=settings.upstream_max_in_flight,
             )
 
-        # TODO(3c): the PyPI client once app/forges/pypi.py exists.
-        pypi: PypiClient | None = None
+        pypi_http = await stack.enter_async_context(new_client(settings))
+        pypi: PypiClient | None = PyPIClient(
+            Upstream.from_settings("pypi", pypi_http, settings), url=settings.pypi_url
+        )
 
         yield Forges(by_host=by_host, pypi=pypi)

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import pytest
 import pytest_asyncio
 
+from app.config import Settings
 from app.forges.base import Outcome, PypiResult, Usage
 from app.forges.pypi import PyPIClient
+from app.forges.registry import open_forges
 from tests.fakes import Fault
 from tests.fakes.pypi import FakePyPI, PypiProject
 from tests.forges.serving import Served, served
@@ -78,6 +80,18 @@ async def test_a_project_maps_to_our_fields(pypi: World) -> None:
     assert figures.documentation_url == "https://docs.djangoproject.com/"
     assert result.etag and result.etag.startswith('"')
     assert usage.requests["pypi"] == 1
+
+
+async def test_the_registry_points_the_client_at_pypi_url(pypi: World) -> None:
+    pypi.fake.add(django())
+    settings = Settings(pypi_url=pypi.served.base, upstream_retry_attempts=1)
+
+    async with open_forges(settings) as forges:
+        assert forges.pypi is not None
+        result = await forges.pypi.fetch("Django", None, Usage())
+
+    assert result.outcome is Outcome.OK and result.figures.version == "5.1"
+    assert pypi.served.recorder.seen[0].headers["user-agent"] == settings.upstream_user_agent
 
 
 async def test_a_name_not_spelled_as_registered_follows_the_301(pypi: World) -> None:
