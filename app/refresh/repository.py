@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Package
@@ -157,15 +157,17 @@ async def claim(
     ]
 
 
-async def lock_if_ours(session: AsyncSession, package_id: int, owner: str) -> Package | None:
-    """The package under a row lock, if we still hold its lease; None when another refresher
-    took it over (our lease expired) or it was deleted meanwhile."""
+async def lock_if_ours(
+    session: AsyncSession, package_ids: Sequence[int], owner: str
+) -> dict[int, Package]:
+    """The packages whose lease we still hold, by id, under row locks. Missing: another
+    refresher took it over (our lease expired) or it was deleted meanwhile."""
     stmt = (
         select(Package)
-        .where(Package.id == package_id, Package.refresh_claimed_by == owner)
+        .where(Package.id.in_(package_ids), Package.refresh_claimed_by == owner)
         .with_for_update(of=Package)
     )
-    return await session.scalar(stmt)
+    return {package.id: package for package in await session.scalars(stmt)}
 
 
 async def repo_url_owner(session: AsyncSession, repo_url: str, package_id: int) -> str | None:
@@ -175,15 +177,22 @@ async def repo_url_owner(session: AsyncSession, repo_url: str, package_id: int) 
     )
 
 
-async def write(session: AsyncSession, package_id: int, values: dict[str, Any]) -> None:
-    if "modified" not in values:
-        values = {**values, "modified": Package.modified}
-    await session.execute(
-        update(Package)
-        .where(Package.id == package_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+async def write_many(session: AsyncSession, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """One UPDATE per package (every column it changes at once), sent as one executemany
+    per set of changed columns. `modified` keeps its value unless a row sets it."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for package_id, values in rows:
+        # Bound names differ from column names, which SQLAlchemy reserves in SET clauses.
+        params = {"row_id": package_id, **{f"new_{name}": value for name, value in values.items()}}
+        groups.setdefault(tuple(sorted(values)), []).append(params)
+    table = cast(Table, Package.__table__)
+    for columns, params_list in groups.items():
+        assignments: dict[str, Any] = {
+            column: bindparam(f"new_{column}", type_=table.c[column].type) for column in columns
+        }
+        assignments.setdefault("modified", table.c.modified)
+        stmt = update(table).where(table.c.id == bindparam("row_id")).values(assignments)
+        await session.execute(stmt, params_list)
 
 
 async def release(session: AsyncSession, owner: str, ids: Sequence[int] | None = None) -> int:
