@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -35,7 +35,7 @@ from app.forges.payload import (
     describe,
     parse,
 )
-from app.forges.weeks import WEEKS
+from app.forges.weeks import WEEKS, window
 from app.normalize import normalize_repo_url
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,10 @@ STATS_RETRY_AFTER = 60.0
 # Contributors and commit activity, the two REST resources whose ETags we keep.
 CONTRIBUTORS = "contributors"
 COMMIT_ACTIVITY = "commit_activity"
+# Not an HTTP ETag: the default branch's head commit and the week it was seen in. While
+# both are the same, neither REST resource can have changed (contributors and weekly
+# totals both come from the default branch's history), so neither is asked.
+HEAD = "head"
 
 REPOSITORY_FRAGMENT = """
 fragment RepoFigures on Repository {
@@ -59,6 +63,7 @@ fragment RepoFigures on Repository {
   defaultBranchRef {
     target {
       __typename
+      oid
       ... on Commit {
         committedDate
       }
@@ -108,12 +113,14 @@ class GitHubClient:
         api_url: str,
         graphql_url: str,
         batch_size: int = 100,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.rest = rest
         self.graphql = graphql
         self.api_url = api_url.rstrip("/")
         self.graphql_url = graphql_url
         self.batch_size = batch_size
+        self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
         batches = [
@@ -124,19 +131,23 @@ class GitHubClient:
         return [result for answer in answers for result in answer]
 
     async def _fetch_batch(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
-        results = await self._graphql_batch(repos, usage)
+        answers = await self._graphql_batch(repos, usage)
+        week = window(self._now()).end.date().isoformat()
         await asyncio.gather(
             *(
-                self._complete(repo, result, usage)
-                for repo, result in zip(repos, results, strict=True)
+                self._complete(repo, result, f"{oid}@{week}" if oid else None, usage)
+                for repo, (result, oid) in zip(repos, answers, strict=True)
                 if result.outcome is Outcome.OK
             )
         )
-        return results
+        return [result for result, _ in answers]
 
     # --- GraphQL: the cheap figures of a whole batch -----------------------------------
 
-    async def _graphql_batch(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
+    async def _graphql_batch(
+        self, repos: Sequence[RepoRequest], usage: Usage
+    ) -> list[tuple[RepoResult, str | None]]:
+        """Each repository's result so far, and its default branch's head commit."""
         keys = [repo.key for repo in repos]
         bad = [key for key in keys if key.path.count("/") != 1]
         if bad:
@@ -148,30 +159,34 @@ class GitHubClient:
         except (UpstreamError, PayloadError) as error:
             logger.warning("github GraphQL batch of %d failed: %s", len(keys), error)
             return [
-                RepoResult(key, Outcome.FAILED, error=f"GitHub GraphQL: {error}") for key in keys
+                (RepoResult(key, Outcome.FAILED, error=f"GitHub GraphQL: {error}"), None)
+                for key in keys
             ]
         data = payload.get("data") or {}
         errors = _errors_by_alias(payload)
-        results: list[RepoResult] = []
+        results: list[tuple[RepoResult, str | None]] = []
         for i, key in enumerate(keys):
             alias = f"r{i}"
             node = data.get(alias) if isinstance(data, dict) else None
             alias_error = errors.get(alias)
             if node is None:
                 if alias_error and alias_error.get("type") == "NOT_FOUND":
-                    results.append(RepoResult(key, Outcome.NOT_FOUND, error=_message(alias_error)))
+                    results.append(
+                        (RepoResult(key, Outcome.NOT_FOUND, error=_message(alias_error)), None)
+                    )
                 else:
                     reason = _message(alias_error or errors.get(""))
                     results.append(
-                        RepoResult(key, Outcome.FAILED, error=f"GitHub GraphQL: {reason}")
+                        (RepoResult(key, Outcome.FAILED, error=f"GitHub GraphQL: {reason}"), None)
                     )
                 continue
             try:
-                figures = _figures_from_graphql(node, key)
+                figures, oid = _figures_from_graphql(node, key)
             except PayloadError as garbage:
-                results.append(RepoResult(key, Outcome.FAILED, error=f"GitHub GraphQL: {garbage}"))
+                failed = RepoResult(key, Outcome.FAILED, error=f"GitHub GraphQL: {garbage}")
+                results.append((failed, None))
                 continue
-            results.append(RepoResult(key, Outcome.OK, figures=figures))
+            results.append((RepoResult(key, Outcome.OK, figures=figures), oid))
         return results
 
     async def _post_graphql(self, body: dict[str, Any], usage: Usage) -> dict[str, Any]:
@@ -207,7 +222,14 @@ class GitHubClient:
 
     # --- REST: contributors and weekly commit activity --------------------------------
 
-    async def _complete(self, repo: RepoRequest, result: RepoResult, usage: Usage) -> None:
+    async def _complete(
+        self, repo: RepoRequest, result: RepoResult, head: str | None, usage: Usage
+    ) -> None:
+        kept = {name: repo.etags.get(name) for name in (CONTRIBUTORS, COMMIT_ACTIVITY, HEAD)}
+        if head and kept[HEAD] == head and kept[CONTRIBUTORS] and kept[COMMIT_ACTIVITY]:
+            # No new commit on the default branch this week: nothing REST says can differ.
+            result.etags = {name: etag for name, etag in kept.items() if etag}
+            return
         # After a rename, REST is asked under the new name (the old one answers 301).
         path = _path_of(result.figures.moved_to) or repo.key.path
         base = f"{self.api_url}/repos/{path}"
@@ -226,6 +248,12 @@ class GitHubClient:
                 # A bug must not cost the other repositories their figures.
                 logger.error("github %s: %r", repo.key.path, error, exc_info=error)
                 _fail(result, Outcome.FAILED, f"GitHub: internal error ({type(error).__name__})")
+        if (
+            result.outcome is Outcome.OK
+            and head
+            and {CONTRIBUTORS, COMMIT_ACTIVITY} <= set(result.etags)
+        ):
+            result.etags[HEAD] = head
         if result.outcome in {Outcome.FAILED, Outcome.NOT_FOUND}:
             # Nothing half-taken: the stored figures stay as they are, with their ETags.
             result.figures = RepoFigures()
@@ -313,6 +341,7 @@ class GitHubClient:
 
 class _Target(UpstreamModel):
     typename: Name = Field(alias="__typename")
+    oid: Name
     committedDate: UtcDatetime | None = None  # only on a Commit
 
 
@@ -344,7 +373,8 @@ _CONTRIBUTORS = TypeAdapter(list[_Contributor])
 _WEEKS = TypeAdapter(list[_Week])
 
 
-def _figures_from_graphql(node: Any, key: RepoKey) -> RepoFigures:
+def _figures_from_graphql(node: Any, key: RepoKey) -> tuple[RepoFigures, str | None]:
+    """Our fields from a repository node, and the oid of its default branch's head."""
     try:
         # Round-tripped through JSON so strict validation reads dates as GitHub sends them.
         repo = _REPOSITORY.validate_json(pydantic_core.to_json(node), strict=True)
@@ -364,7 +394,7 @@ def _figures_from_graphql(node: Any, key: RepoKey) -> RepoFigures:
             figures.moved_to = normalize_repo_url(repo.url)
         except ValueError as error:
             raise PayloadError(f"url of the renamed repository: {error}") from None
-    return figures
+    return figures, target.oid if target else None
 
 
 async def _logins(response: httpx.Response) -> list[str]:

@@ -64,6 +64,12 @@ class FakeRepo:
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
 
+    @property
+    def head(self) -> str:
+        """The default branch's head commit: any change to its history changes it."""
+        history = [self.contributors, self.weeks, str(self.last_commit)]
+        return hashlib.sha1(json.dumps(history).encode(), usedforsecurity=False).hexdigest()
+
 
 def _etag(payload: Any) -> str:
     digest = hashlib.sha1(json.dumps(payload).encode(), usedforsecurity=False).hexdigest()
@@ -204,6 +210,7 @@ class FakeGitHub:
         if repo.last_commit is not None:
             target = {
                 "__typename": "Commit",
+                "oid": repo.head,
                 "committedDate": repo.last_commit.isoformat().replace("+00:00", "Z"),
             }
         return {

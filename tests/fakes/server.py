@@ -54,6 +54,7 @@ async def serve_on_loopback(app: ASGIApp) -> AsyncIterator[str]:
     """Serve `app` on 127.0.0.1 at a free port for the block; yields its base URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(

@@ -48,34 +48,56 @@ async def test_figures_in_our_fields_meanings(github: GitHubWorld) -> None:
     assert figures.commits_over_52 == weeks  # oldest first, current week last
     assert figures.last_commit_at == dt.datetime(2026, 11, 21, 8, 30, tzinfo=dt.UTC)
     assert figures.moved_to is None  # only the case differs
-    assert set(django.etags) == {"contributors", "commit_activity"}
+    assert set(django.etags) == {"contributors", "commit_activity", "head"}
     assert plain.figures.description == ""  # none upstream
     assert plain.figures.archived is True
     assert plain.figures.last_commit_at is None  # an empty repository
     assert github.fake.invalid_queries == []
 
 
-async def test_warm_requests_are_conditional_and_cost_no_rest_points(github: GitHubWorld) -> None:
+async def test_warm_runs_ask_rest_only_for_repositories_with_new_commits(
+    github: GitHubWorld,
+) -> None:
     for i in range(30):
         github.fake.add(FakeRepo("o", f"r{i}", stars=i, contributors=["x"], weeks=[1] * 52))
     paths = [f"o/r{i}" for i in range(30)]
     cold, cold_usage = await fetch(github, ask(*paths))
     github.fake.repos["o/r3"].stars = 99
-    github.fake.repos["o/r4"].contributors = ["x", "newcomer"]
+    github.fake.repos["o/r4"].contributors = ["x", "newcomer"]  # a new commit
 
     warm, usage = await fetch(github, ask(*paths, etags={r.key.path: r.etags for r in cold}))
 
     assert cold_usage.github_points == 1 + 2 * 30  # one GraphQL batch, two REST each
     assert usage.github_points == 1 + 1  # the batch, and r4's changed contributors
-    assert usage.not_modified["github"] == 59
+    assert usage.requests["github"] == 1 + 2  # r4's REST, conditional: activity is a 304
+    assert usage.not_modified["github"] == 1
     assert all(r.outcome is Outcome.OK for r in warm)
     assert warm[3].figures.stars == 99  # GraphQL is always current
-    assert warm[3].figures.participants is None  # 304: unchanged
+    assert warm[3].figures.participants is None  # no new commit: unchanged
     assert warm[3].figures.commits_over_52 is None
     assert warm[3].etags == cold[3].etags  # still valid next time
     assert warm[4].figures.participants == ["x", "newcomer"]
-    sent = [s for s in github.recorder.seen if s.path == "/repos/o/r3/contributors"]
-    assert sent[-1].headers["if-none-match"] == cold[3].etags["contributors"]
+    assert warm[4].etags["head"] != cold[4].etags["head"]
+    sent = [s for s in github.recorder.seen if s.path == "/repos/o/r4/stats/commit_activity"]
+    assert sent[-1].headers["if-none-match"] == cold[4].etags["commit_activity"]
+
+
+async def test_a_new_week_asks_conditionally_and_304s_cost_nothing(github: GitHubWorld) -> None:
+    for i in range(5):
+        github.fake.add(FakeRepo("o", f"r{i}", contributors=["x"], weeks=[2] * 52))
+    paths = [f"o/r{i}" for i in range(5)]
+    cold, _ = await fetch(github, ask(*paths))
+    next_week = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
+    github.client._now = lambda: next_week
+
+    warm, usage = await fetch(github, ask(*paths, etags={r.key.path: r.etags for r in cold}))
+
+    # The weekly totals shift each Sunday, so each REST resource is asked again; GitHub's
+    # fake computes the same weeks (its clock did not move) and answers 304.
+    assert usage.not_modified["github"] == 10
+    assert usage.github_points == 1
+    assert all(r.outcome is Outcome.OK and r.figures.commits_over_52 is None for r in warm)
+    assert all(w.etags["head"] != c.etags["head"] for w, c in zip(warm, cold, strict=True))
 
 
 async def test_statistics_still_computing_keep_the_old_ones(github: GitHubWorld) -> None:
