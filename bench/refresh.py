@@ -19,14 +19,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import multiprocessing
 import os
 import sys
 import tempfile
 import time
 import uuid
+from multiprocessing.connection import Connection
 from pathlib import Path
 
+import httpx
 from sqlalchemy import insert, text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -136,14 +143,39 @@ def report(label: str, summary: RunSummary, count: int, requests: int, points: i
     )
 
 
-async def bench(args: argparse.Namespace) -> None:
-    count = args.packages
+def serve_fakes(count: int, latency: float, pipe: Connection) -> None:
+    """The fake upstreams, in a process of their own: the forges' CPU is not the
+    refresher's (in one process, serving the fakes took as much CPU as refreshing)."""
+    asyncio.run(_serve_fakes(count, latency, pipe))
+
+
+async def _serve_fakes(count: int, latency: float, pipe: Connection) -> None:
     github_schema()  # the fake parses GitHub's schema once: not the refresher's time
     github, pypi = world(count)
-    gh_recorder, pypi_recorder = (
-        Recorder(github.app, args.latency),
-        Recorder(pypi.app, args.latency),
-    )
+    github_recorder, pypi_recorder = Recorder(github.app, latency), Recorder(pypi.app, latency)
+
+    async def stats(_request: Request) -> JSONResponse:
+        seen = len(github_recorder.seen) + len(pypi_recorder.seen)
+        return JSONResponse({"points": github.points, "requests": seen})
+
+    stats_app = Starlette(routes=[Route("/stats", stats)])
+    async with (
+        serve_on_loopback(github_recorder) as github_base,
+        serve_on_loopback(pypi_recorder) as pypi_base,
+        serve_on_loopback(stats_app) as stats_base,
+    ):
+        pipe.send((github_base, pypi_base, stats_base))
+        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # until told to stop
+
+
+async def fake_stats(client: httpx.AsyncClient, base: str) -> tuple[int, int]:
+    answer = (await client.get(f"{base}/stats")).json()
+    return int(answer["points"]), int(answer["requests"])
+
+
+async def bench(args: argparse.Namespace, bases: tuple[str, str, str]) -> None:
+    count = args.packages
+    github_base, pypi_base, stats_base = bases
     database_name = None
     with tempfile.TemporaryDirectory() as workdir:
         if args.database == "sqlite":
@@ -153,48 +185,41 @@ async def bench(args: argparse.Namespace) -> None:
             await admin(f'CREATE DATABASE "{database_name}"')
             url = POSTGRES_SERVER.rsplit("/", 1)[0] + f"/{database_name}"
         try:
-            async with (
-                serve_on_loopback(gh_recorder) as gh_base,
-                serve_on_loopback(pypi_recorder) as pypi_base,
-            ):
-                settings = Settings(
-                    database_url=url,
-                    github_api_url=gh_base,
-                    github_graphql_url=f"{gh_base}/graphql",
-                    github_token="bench-token",  # noqa: S106 (the fake accepts any)
-                    pypi_url=pypi_base,
-                    refresh_concurrency=args.concurrency,
-                    refresh_batch_size=args.batch_size,
-                    upstream_max_in_flight=args.in_flight,
-                    db_pool_size=args.concurrency + 5,
-                )
-                await asyncio.to_thread(upgrade, settings)
-                await seed(settings, count)
-                print(
-                    f"{count} packages on {args.database}, {args.latency * 1000:.0f} ms per "
-                    f"request, concurrency {args.concurrency} x batch {args.batch_size}, "
-                    f"{args.in_flight} requests in flight per upstream"
-                )
-                engine = create_engine(settings)
-                try:
-                    maker = create_sessionmaker(engine)
-                    everything = Selection(stale_after=None, respect_backoff=False)
+            settings = Settings(
+                database_url=url,
+                github_api_url=github_base,
+                github_graphql_url=f"{github_base}/graphql",
+                github_token="bench-token",  # noqa: S106 (the fake accepts any)
+                pypi_url=pypi_base,
+                refresh_concurrency=args.concurrency,
+                refresh_batch_size=args.batch_size,
+                upstream_max_in_flight=args.in_flight,
+                db_pool_size=args.concurrency + 5,
+            )
+            await asyncio.to_thread(upgrade, settings)
+            await seed(settings, count)
+            print(
+                f"{count} packages on {args.database}, {args.latency * 1000:.0f} ms per "
+                f"request, concurrency {args.concurrency} x batch {args.batch_size}, "
+                f"{args.in_flight} requests in flight per upstream"
+            )
+            engine = create_engine(settings)
+            try:
+                maker = create_sessionmaker(engine)
+                everything = Selection(stale_after=None, respect_backoff=False)
+                async with httpx.AsyncClient() as stats_client:
                     for label in ("cold", "warm"):
-                        seen_before = len(gh_recorder.seen) + len(pypi_recorder.seen)
-                        points_before = github.points
+                        points_before, seen_before = await fake_stats(stats_client, stats_base)
                         async with open_forges(settings) as forges:
-                            if forges.pypi is None:
-                                print("  (the registry has no PyPI client yet: PyPI skipped)")
                             refresher = Refresher(maker, forges, settings)
                             started = time.perf_counter()
                             summary = await refresher.run(everything)
-                            summary.finished = summary.started + dt.timedelta(
-                                seconds=time.perf_counter() - started
-                            )
-                        requests = len(gh_recorder.seen) + len(pypi_recorder.seen) - seen_before
-                        report(label, summary, count, requests, github.points - points_before)
-                finally:
-                    await engine.dispose()
+                            elapsed = time.perf_counter() - started
+                        summary.finished = summary.started + dt.timedelta(seconds=elapsed)
+                        points, seen = await fake_stats(stats_client, stats_base)
+                        report(label, summary, count, seen - seen_before, points - points_before)
+            finally:
+                await engine.dispose()
         finally:
             if database_name:
                 await admin(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
@@ -225,7 +250,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("REFRESH_ENABLED", "false")
-    asyncio.run(bench(args))
+    ours, theirs = multiprocessing.Pipe()
+    fakes = multiprocessing.get_context("spawn").Process(
+        target=serve_fakes, args=(args.packages, args.latency, theirs), daemon=True
+    )
+    fakes.start()
+    try:
+        bases = ours.recv()
+        asyncio.run(bench(args, bases))
+    finally:
+        ours.send("stop")
+        fakes.join(timeout=10)
 
 
 if __name__ == "__main__":
