@@ -277,7 +277,7 @@ class GitHubClient:
                 return
             if status == 204:
                 break  # an empty repository has no contributors
-            if status == 403 and first:
+            if status == 403 and first and b"too large" in response.content.lower():
                 # "The history or contributor list is too large to list contributors for
                 # this repository via the API": keep the list we have.
                 logger.info("github %s: contributor list too large", repo.key.path)

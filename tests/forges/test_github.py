@@ -308,3 +308,36 @@ def test_the_schema_check_catches_a_query_github_would_refuse() -> None:
     errors = query_errors(build_batch_query(1).replace("stargazerCount", "stars"))
 
     assert errors and "stars" in errors[0].message
+
+
+async def test_a_403_that_is_not_too_large_fails_the_repository(github: GitHubWorld) -> None:
+    github.fake.add(FakeRepo("o", "r", contributors=["a"]))
+    github.fake.faults.add(
+        "/contributors", Fault(403, body={"message": "Resource not accessible by integration"})
+    )
+
+    (result,), _ = await fetch(github, ask("o/r"))
+
+    assert result.outcome is Outcome.FAILED
+    assert "403" in result.error
+
+
+async def test_graphql_rate_limited_waits_for_the_reset_and_asks_again(
+    github: GitHubWorld,
+) -> None:
+    github.fake.add(FakeRepo("o", "r", stars=11))
+    github.fake.faults.add(
+        "/graphql",
+        Fault(
+            200,
+            {"x-ratelimit-remaining": "0", "x-ratelimit-reset": f"{time.time() + 0.5:.2f}"},
+            {"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded"}]},
+        ),
+    )
+    started = time.monotonic()
+
+    (result,), _ = await fetch(github, ask("o/r"))
+
+    assert result.outcome is Outcome.OK and result.figures.stars == 11
+    assert time.monotonic() - started >= 0.4
+    assert github.recorder.paths().count("/graphql") == 2
