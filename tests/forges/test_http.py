@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from app.forges.base import Usage
 from app.forges.http import Upstream, UpstreamError
@@ -201,3 +202,19 @@ async def test_redirects_are_followed_on_the_same_host_only() -> None:
     assert response.status_code == 301  # the off-host hop is handed back, not followed
     assert response.url.path == "/new"
     assert [hop.url.path for hop in response.history] == ["/old"]
+
+
+async def test_requests_and_the_budget_are_exported_as_metrics() -> None:
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = sample("packages_api_upstream_requests_total", forge="github", status="502")
+    handler, _ = script(
+        httpx.Response(502), httpx.Response(200, headers={"x-ratelimit-remaining": "4321"})
+    )
+
+    await upstream(handler).request("GET", "/x", usage=Usage())
+
+    after = sample("packages_api_upstream_requests_total", forge="github", status="502")
+    assert after - before == 1
+    assert sample("packages_api_upstream_rate_limit_remaining", forge="github") == 4321
