@@ -123,12 +123,19 @@ class GitHubClient:
         self._now = now or (lambda: dt.datetime.now(dt.UTC))
 
     async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
+        # The registry only makes owner/name keys; any other is refused without a request.
+        valid = [repo for repo in repos if _is_owner_name(repo.key.path)]
         batches = [
-            repos[start : start + self.batch_size]
-            for start in range(0, len(repos), self.batch_size)
+            valid[start : start + self.batch_size]
+            for start in range(0, len(valid), self.batch_size)
         ]
         answers = await asyncio.gather(*(self._fetch_batch(batch, usage) for batch in batches))
-        return [result for answer in answers for result in answer]
+        found = {result.key: result for answer in answers for result in answer}
+        return [
+            found.get(repo.key)
+            or RepoResult(repo.key, Outcome.FAILED, error="GitHub: not an owner/name path")
+            for repo in repos
+        ]
 
     async def _fetch_batch(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
         answers = await self._graphql_batch(repos, usage)
@@ -149,10 +156,6 @@ class GitHubClient:
     ) -> list[tuple[RepoResult, str | None]]:
         """Each repository's result so far, and its default branch's head commit."""
         keys = [repo.key for repo in repos]
-        bad = [key for key in keys if key.path.count("/") != 1]
-        if bad:
-            # Callers get keys from the registry, which only makes owner/name paths.
-            raise ValueError(f"not GitHub owner/name paths: {bad}")
         body = {"query": build_batch_query(len(keys)), "variables": batch_variables(keys)}
         try:
             payload = await self._post_graphql(body, usage)
@@ -460,6 +463,11 @@ def _fail(result: RepoResult, outcome: Outcome, error: str) -> None:
         result.outcome = outcome
         result.error = error
         result.retry_after = None
+
+
+def _is_owner_name(path: str) -> bool:
+    owner, slash, name = path.partition("/")
+    return bool(owner and slash and name) and "/" not in name
 
 
 def _path_of(url: str | None) -> str | None:

@@ -341,3 +341,20 @@ async def test_graphql_rate_limited_waits_for_the_reset_and_asks_again(
     assert result.outcome is Outcome.OK and result.figures.stars == 11
     assert time.monotonic() - started >= 0.4
     assert github.recorder.paths().count("/graphql") == 2
+
+
+async def test_a_key_that_is_not_owner_name_fails_without_a_request(
+    github: GitHubWorld,
+) -> None:
+    github.fake.add(FakeRepo("o", "r", stars=2))
+
+    (bad, good), _ = await fetch(github, ask("group/sub/repo", "o/r"))
+
+    assert bad.outcome is Outcome.FAILED and "owner/name" in bad.error
+    assert good.outcome is Outcome.OK and good.figures.stars == 2
+    assert sorted(github.recorder.paths()) == [
+        "/graphql",
+        "/repos/o/r/contributors",
+        "/repos/o/r/stats/commit_activity",
+    ]
+    assert "$o1" not in github.fake.graphql_queries[0]  # a batch of one: only o/r
