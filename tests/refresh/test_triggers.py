@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from app.main import create_app
 from app.refresh.refresher import Refresher
@@ -22,15 +24,23 @@ SECRET = "s3cret"
 
 
 @asynccontextmanager
-async def serving(
+async def serving_app(
     db: Db, forges: ScriptedForges, **settings: Any
-) -> AsyncIterator[tuple[httpx.AsyncClient, Refresher]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
     app = create_app(db.settings(**settings))
     app.state.open_forges = forges.opened
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client, app.state.refresh_service
+            yield client, app
+
+
+@asynccontextmanager
+async def serving(
+    db: Db, forges: ScriptedForges, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, Refresher]]:
+    async with serving_app(db, forges, **settings) as (client, app):
+        yield client, app.state.refresh_service
 
 
 async def token(db: Db, scope: str = "write") -> dict[str, str]:
@@ -204,3 +214,45 @@ async def test_the_triggers_are_documented(db: Db) -> None:
     webhook = paths["/api/v4/webhooks/github/"]["post"]["responses"]
     assert set(refresh) >= {"202", "401", "403", "404", "503"}
     assert set(webhook) >= {"200", "202", "400", "401", "404", "503"}
+
+
+async def test_the_lifespan_runs_the_periodic_refresher_when_enabled(db: Db) -> None:
+    forges = ScriptedForges()
+    forges.github.answers["o/shop"] = ok(stars=7)
+    await db.add("shop", "https://github.com/o/shop")
+    async with serving_app(db, forges, refresh_enabled=True, refresh_interval=0.05) as (
+        client,
+        app,
+    ):
+        app_refresher = app.state.refresher
+        assert app_refresher is not None and app_refresher.periodic
+        for _ in range(200):
+            if app_refresher.last_success is not None and forges.github.calls:
+                break
+            await asyncio.sleep(0.05)
+        package = (await client.get("/api/v4/packages/shop/")).json()
+        assert app_refresher.stuck() is False
+    assert package["repo_watchers"] == 7
+    assert app_refresher.last_success is not None
+
+
+async def test_the_refresher_is_none_on_the_app_when_disabled(db: Db) -> None:
+    async with serving_app(db, ScriptedForges()) as (_, app):
+        assert app.state.refresher is None
+        assert app.state.refresh_service.stuck() is False  # no loop: never stuck
+
+
+async def test_a_loop_that_stops_making_progress_is_stuck(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forges = ScriptedForges()
+    forges.github.gate = asyncio.Event()  # the first batch never comes back
+    await db.add("shop", "https://github.com/o/shop")
+    async with serving(db, forges, refresh_enabled=True, refresh_interval=60) as (_, refresher):
+        await forges.github.entered.wait()
+        assert refresher.stuck() is False
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3 + 3)  # 3 intervals and the margin
+        monkeypatch.setattr("app.refresh.refresher.utcnow", lambda: later)
+        assert refresher.stuck() is True
+        monkeypatch.undo()
+        forges.github.gate.set()
