@@ -18,7 +18,8 @@ PYTHON2_PENALTY_CAP = 1000
 
 def whole_months_between(start: dt.datetime, end: dt.datetime) -> int:
     """Calendar months from `start` to `end` that have fully passed (relativedelta's
-    `years * 12 + months`): Jan 31 to Feb 28 is 0 months, Jan 15 to Feb 15 is 1."""
+    `years * 12 + months`): Jan 15 to Feb 14 is 0, Jan 15 to Feb 15 is 1, and Jan 31 to
+    Feb 28 is 1 (a day past the month's end clamps to it, as relativedelta does)."""
     if end < start:
         return -whole_months_between(end, start)
     months = (end.year - start.year) * 12 + (end.month - start.month)
