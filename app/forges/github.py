@@ -35,12 +35,12 @@ from app.forges.payload import (
     describe,
     parse,
 )
+from app.forges.rest import MAX_PARTICIPANTS, Refusal, next_link
 from app.forges.weeks import WEEKS, window
 from app.normalize import normalize_repo_url
 
 logger = logging.getLogger(__name__)
 
-MAX_PARTICIPANTS = 500
 CONTRIBUTORS_PAGE = 100
 # GitHub usually finishes computing statistics within a minute of the first 202.
 STATS_RETRY_AFTER = 60.0
@@ -299,8 +299,11 @@ class GitHubClient:
             if first and (new_etag := response.headers.get("etag")):
                 result.etags[CONTRIBUTORS] = new_etag
             first = False
-            next_link = response.links.get("next", {}).get("url")
-            url = next_link if next_link and _same_origin(next_link, self.api_url) else None
+            try:
+                url = next_link(response)
+            except Refusal as refusal:  # a pagination link off GitHub's host
+                _fail(result, refusal.outcome, f"GitHub contributors: {refusal.error}")
+                return
         result.figures.participants = logins[:MAX_PARTICIPANTS]
 
     async def _commit_activity(
@@ -474,8 +477,3 @@ def _path_of(url: str | None) -> str | None:
     if not url:
         return None
     return "/".join(httpx.URL(url).path.strip("/").split("/")[:2]) or None
-
-
-def _same_origin(url: str, base: str) -> bool:
-    a, b = httpx.URL(url), httpx.URL(base)
-    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)

@@ -358,3 +358,21 @@ async def test_a_key_that_is_not_owner_name_fails_without_a_request(
         "/repos/o/r/stats/commit_activity",
     ]
     assert "$o1" not in github.fake.graphql_queries[0]  # a batch of one: only o/r
+
+
+async def test_a_pagination_link_off_githubs_host_is_not_followed(github: GitHubWorld) -> None:
+    github.fake.add(FakeRepo("o", "r", contributors=["a"]))
+    github.fake.faults.add(
+        "/contributors",
+        Fault(
+            200,
+            {"link": '<http://169.254.169.254/latest/meta-data>; rel="next"'},
+            [{"login": "a"}],
+        ),
+    )
+
+    (result,), _ = await fetch(github, ask("o/r"))
+
+    assert result.outcome is Outcome.FAILED
+    assert "169.254.169.254" in result.error
+    assert not any("meta-data" in path for path in github.recorder.paths())
