@@ -137,6 +137,11 @@ def _pypi_values(package: Package, result: PypiResult) -> dict[str, Any]:
     return values
 
 
+def _named(upstream: str, error: str) -> str:
+    """The error, saying which upstream it came from (once: clients often say it already)."""
+    return error if error.lower().startswith(upstream.lower()) else f"{upstream}: {error}"
+
+
 def moved_url(package: Package, repo: RepoResult | None) -> str | None:
     """The normalized new repo_url when the forge says the repository moved, else None."""
     if repo is None or repo.outcome not in {Outcome.OK, Outcome.PENDING}:
@@ -187,7 +192,7 @@ def plan(
                 pending.append(_pending_delay(repo.retry_after))
         else:
             label = "not found" if repo.outcome is Outcome.NOT_FOUND else "failed"
-            errors.append(f"{forge}: {repo.error or label}")
+            errors.append(_named(forge or "forge", repo.error or label))
             retry_after = repo.retry_after
 
     if pypi is not None:
@@ -198,7 +203,7 @@ def plan(
                 pending.append(PENDING_DEFAULT)
         else:
             label = "not found" if pypi.outcome is Outcome.NOT_FOUND else "failed"
-            errors.append(f"pypi: {pypi.error or label}")
+            errors.append(_named("pypi", pypi.error or label))
 
     stars = values.get("repo_watchers", package.repo_watchers)
     last_commit = values.get("last_updated", package.last_updated)
