@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import os
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -290,3 +291,40 @@ async def test_the_selections_exclude_each_other(
 ) -> None:
     code, _stdout, stderr = await refresh_cli(db, upstreams, *option)
     assert code == 1 and "choose one of" in stderr
+
+
+async def test_ctrl_c_lets_the_batch_in_flight_finish_and_exits_130(
+    db: Db, upstreams: Upstreams
+) -> None:
+    await seed_mixed(db, upstreams)
+    upstreams.recorders["github"].latency = 1.0  # the batch is in flight when we interrupt
+    process = await asyncio.create_subprocess_exec(
+        str(EXECUTABLE),
+        "refresh",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={
+            **os.environ,
+            "DATABASE_URL": db.url,
+            **upstreams.env,
+            "REFRESH_BATCH_SIZE": "1",
+            "REFRESH_CONCURRENCY": "1",
+        },
+    )
+    for _ in range(600):
+        if upstreams.recorders["github"].seen:
+            break
+        await asyncio.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+
+    assert process.returncode == 130, stderr.decode()
+    assert "interrupted" in stderr.decode()
+    # The package in flight was finished whole; the others were not started.
+    shop = await db.get("shop")
+    assert shop.last_fetched is not None and shop.repo_watchers == 420
+    assert shop.pypi_version == "2.0"
+    assert (await db.get("berg")).refresh_attempted_at is None
+    for slug in ("shop", "lab", "berg", "elsewhere", "pypi-only"):
+        assert (await db.get(slug)).refresh_claimed_by is None
+    assert outcomes(stdout.decode())["refreshed"] == 1
