@@ -492,10 +492,17 @@ class Refresher:
                 session, [package.id for package in claimed], self.owner
             )
             now = utcnow()
+            released: list[int] = []
             for package in claimed:
                 row = ours.get(package.id)
                 if row is None:
                     outcomes[package.id] = PackageOutcome.SKIPPED
+                    continue
+                if (row.repo_url, row.pypi_url) != (package.repo_url, package.pypi_url):
+                    # Someone edited the URLs while we fetched: these figures are another
+                    # repository's. Nothing is written; the next run fetches the new one.
+                    outcomes[package.id] = PackageOutcome.SKIPPED
+                    released.append(package.id)
                     continue
                 result = fetched[package.id]
                 taken_by = taken_override
@@ -514,12 +521,14 @@ class Refresher:
             await repository.write_many(
                 session, [(package_id, item.values) for package_id, item in plans.items()]
             )
+            if released:
+                await repository.release(session, self.owner, released)
             await session.commit()
         for package in claimed:
             outcome = outcomes[package.id]
             extra = {"package": package.slug}
             if outcome is PackageOutcome.SKIPPED:
-                logger.warning("lease lost; results discarded", extra=extra)
+                logger.warning("lease lost or URLs edited; results discarded", extra=extra)
             elif outcome is PackageOutcome.FAILED:
                 logger.warning("refresh failed: %s", plans[package.id].error, extra=extra)
             else:

@@ -315,3 +315,20 @@ async def test_a_run_on_an_unreachable_database_is_a_run_failure() -> None:
 )
 def test_the_pypi_project_is_read_from_the_pypi_url(url: str, project: str | None) -> None:
     assert pypi_project(url) == project
+
+
+async def test_figures_fetched_for_a_url_edited_meanwhile_are_discarded(db: Db) -> None:
+    forges = ScriptedForges()
+    forges.github.gate = asyncio.Event()
+    forges.github.answers["o/before"] = ok(stars=999)
+    await db.add("edited", "https://github.com/o/before", repo_watchers=3)
+    run = asyncio.create_task(refresher(db, forges).run(DUE))
+    await forges.github.entered.wait()
+
+    await db.set("edited", repo_url="https://github.com/o/after")  # a user's PATCH
+    forges.github.gate.set()
+    summary = await run
+
+    assert summary.outcomes == {PackageOutcome.SKIPPED: 1}
+    edited = await db.get("edited")
+    assert (edited.repo_watchers, edited.last_fetched, edited.refresh_claimed_by) == (3, None, None)
