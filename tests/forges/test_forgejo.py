@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 import pytest_asyncio
 
-from app.forges.base import Outcome, Usage
+from app.config import Settings
+from app.forges.base import Outcome, RepoRequest, Usage
 from app.forges.forgejo import ForgejoClient
+from app.forges.registry import open_forges
 from tests.fakes import Fault
 from tests.fakes.answers import Commit
 from tests.fakes.forgejo import FakeForgejo, ForgejoRepo
@@ -100,6 +102,22 @@ async def test_an_instance_without_since_is_walked_only_to_the_window() -> None:
     assert result.figures.participants == ["alice", "bob"]  # not the older authors
     # 120 recent commits, then a third page that ends in older ones: seven pages unread.
     assert serving.paths().count("/api/v1/repos/forgejo/forgejo/commits") == 3
+
+
+async def test_an_instance_is_configured_by_host_with_its_token(forgejo: World) -> None:
+    forgejo.fake.add(ForgejoRepo("o/private", private=True, stars=4, commits=[Commit(NOW)]))
+    settings = Settings(
+        forgejo_instances=f"codeberg.org={forgejo.served.base}/api/v1",
+        forgejo_tokens="codeberg.org=cb-token",
+    )
+
+    async with open_forges(settings) as forges:
+        found = forges.for_repo("https://codeberg.org/o/private")
+        assert found is not None
+        client, key = found
+        [result] = await client.fetch_many([RepoRequest(key)], Usage())
+
+    assert result.outcome is Outcome.OK and result.figures.stars == 4  # the token was sent
 
 
 async def test_empty_repositories_have_no_activity(forgejo: World) -> None:
