@@ -233,8 +233,11 @@ class Settings(BaseSettings):
     refresh_batch_size: int = Field(
         default=50, ge=1, le=500, description="Packages claimed (and sent to a forge) at once."
     )
+    # Longer than a batch can take, rate-limit pauses included (UPSTREAM_MAX_WAIT, 900 s):
+    # a lease that ran out mid-fetch lets another replica fetch the package again (its
+    # write is still refused, but the work is done twice).
     refresh_lease_seconds: int = Field(
-        default=900,
+        default=1800,
         ge=30,
         description="How long a claim lasts; a replica that dies loses its packages after it.",
     )
