@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,10 @@ import pytest
 import pytest_asyncio
 
 from app.config import Settings
+from app.forges.registry import open_forges
 from app.main import create_app
+from app.refresh.refresher import Refresher
+from app.refresh.repository import Selection
 from app.repositories.tokens import TokenRepository
 from tests.fakes import FakeGitHub, FakeRepo, Fault, Recorder, serve_on_loopback
 from tests.fakes.answers import Commit
@@ -328,3 +332,32 @@ async def test_ctrl_c_lets_the_batch_in_flight_finish_and_exits_130(
     for slug in ("shop", "lab", "berg", "elsewhere", "pypi-only"):
         assert (await db.get(slug)).refresh_claimed_by is None
     assert outcomes(stdout.decode())["refreshed"] == 1
+
+
+async def test_two_refreshers_on_one_database_ask_the_fake_once_per_repository(
+    db: Db, upstreams: Upstreams
+) -> None:
+    names = [f"lib{number}" for number in range(40)]
+    for name in names:
+        upstreams.github.add(FakeRepo("many", name, stars=3, contributors=["x"]))
+        await db.add(name, f"https://github.com/many/{name}")
+    upstreams.recorders["github"].latency = 0.02
+    settings = upstreams.settings(db, refresh_batch_size=4, refresh_concurrency=2)
+
+    async def one_refresher() -> int:
+        async with open_forges(settings) as forges:
+            summary = await Refresher(db.sessionmaker, forges, settings).run(
+                Selection(stale_after=None)
+            )
+        assert summary.failure is None
+        return summary.packages
+
+    counts = await asyncio.gather(one_refresher(), one_refresher())
+
+    assert sum(counts) == len(names) and min(counts) > 0
+    contributors = Counter(
+        path.split("/")[3]
+        for path in upstreams.recorders["github"].paths()
+        if path.endswith("/contributors")
+    )
+    assert contributors == dict.fromkeys(names, 1)
