@@ -24,6 +24,7 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import AppError
 from app.observability.logs import configure_logging
 from app.observability.prometheus import private_multiprocess_dir
+from app.refresh.command import make_refresh_command
 from app.repositories.search import SearchRepository
 from app.repositories.tokens import SCOPES, TokenRepository
 from app.transfer.commands import export_command, import_command
@@ -251,6 +252,8 @@ def search_rebuild() -> None:
 # Import and export (app/transfer).
 cli.command("import")(import_command)
 cli.command("export")(export_command)
+# The metrics refresher's command (app/refresh/command.py).
+cli.command("refresh")(make_refresh_command(_settings, _database))
 
 
 def main() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
@@ -15,7 +17,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # Errors never echo the input: it may be a token or a database password.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     database_url: SecretStr = Field(
         default=SecretStr(DEFAULT_DATABASE_URL),
@@ -52,6 +57,131 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
     log_level: str = "info"
+
+    # --- Upstreams: forges and PyPI (metrics refresher, issue #3) ---------------------
+    # Each base URL is a setting, so tests and GitHub Enterprise/self-hosted forges point
+    # elsewhere; a repository whose host is none of these is never contacted.
+    github_api_url: str = Field(default="https://api.github.com", description="GitHub REST base.")
+    github_graphql_url: str = Field(
+        default="https://api.github.com/graphql", description="GitHub GraphQL endpoint."
+    )
+    github_host: str = Field(
+        default="github.com", description="Host of the repo_url values the GitHub client serves."
+    )
+    github_token: SecretStr | None = Field(default=None, description="GitHub token (secret).")
+    github_batch_size: int = Field(
+        default=100, ge=1, le=100, description="Repositories asked for in one GraphQL query."
+    )
+    gitlab_url: str = Field(default="https://gitlab.com", description="GitLab instance URL.")
+    gitlab_token: SecretStr | None = Field(default=None, description="GitLab token (secret).")
+    forgejo_instances: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: {"codeberg.org": "https://codeberg.org/api/v1"},
+        description="Comma-separated `host=api-base` pairs of Forgejo/Gitea instances.",
+    )
+    forgejo_tokens: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict, description="Comma-separated `host=token` pairs (secret)."
+    )
+    bitbucket_api_url: str = Field(
+        default="https://api.bitbucket.org/2.0", description="Bitbucket Cloud API base."
+    )
+    bitbucket_host: str = Field(
+        default="bitbucket.org", description="Host of the repo_url values Bitbucket serves."
+    )
+    bitbucket_token: SecretStr | None = Field(
+        default=None, description="Bitbucket access token, sent as Bearer (secret)."
+    )
+    pypi_url: str = Field(default="https://pypi.org", description="PyPI (or a mirror) base URL.")
+    upstream_timeout: float = Field(default=20.0, gt=0, le=300, description="Seconds per request.")
+    upstream_max_in_flight: int = Field(
+        default=8, ge=1, le=100, description="Concurrent requests to one upstream."
+    )
+    upstream_user_agent: str = Field(
+        default="packages-api (metrics refresher)",
+        min_length=1,
+        description="User-Agent sent upstream (GitHub refuses requests without one).",
+    )
+    upstream_retry_attempts: int = Field(
+        default=4, ge=1, le=10, description="Tries per request on transport errors and 5xx."
+    )
+    upstream_max_wait: float = Field(
+        default=900.0,
+        ge=0,
+        le=86_400,
+        description="Longest pause, in seconds, for a rate limit; longer fails that request.",
+    )
+
+    @field_validator(
+        "github_api_url", "github_graphql_url", "gitlab_url", "bitbucket_api_url", "pypi_url"
+    )
+    @classmethod
+    def _upstream_url(cls, value: str) -> str:
+        return _check_base_url(value)
+
+    @field_validator("github_host", "bitbucket_host")
+    @classmethod
+    def _upstream_host(cls, value: str) -> str:
+        return _check_host(value)
+
+    @field_validator("forgejo_instances", mode="before")
+    @classmethod
+    def _parse_instances(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = _pairs(value, "FORGEJO_INSTANCES")
+        if isinstance(value, dict):
+            return {_check_host(str(k)): _check_base_url(str(v)) for k, v in value.items()}
+        return value
+
+    @field_validator("forgejo_tokens", mode="before")
+    @classmethod
+    def _parse_tokens(cls, value: object) -> object:
+        # Parsed leniently and checked after wrapping in SecretStr: pydantic's error shows
+        # the input, which must never be a token in clear.
+        if isinstance(value, str):
+            parts = (part.strip().partition("=") for part in value.split(",") if part.strip())
+            return {
+                (key.strip() if sep and val.strip() else ""): SecretStr(val.strip())
+                for key, sep, val in parts
+            }
+        return value
+
+    @field_validator("forgejo_tokens")
+    @classmethod
+    def _check_tokens(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        if "" in value:
+            raise ValueError("FORGEJO_TOKENS must be comma-separated host=token pairs")
+        return {_check_host(host): token for host, token in value.items()}
+
+    @model_validator(mode="after")
+    def _distinct_forge_hosts(self) -> Settings:
+        # One host, one forge: otherwise the host of a repo_url could not pick a client.
+        seen: dict[str, str] = {}
+        claims = [("github", self.github_host), ("gitlab", self.gitlab_host)]
+        claims += [("bitbucket", self.bitbucket_host)]
+        claims += [("forgejo", host) for host in self.forgejo_instances]
+        for kind, host in claims:
+            if host in seen:
+                raise ValueError(f"host {host!r} is configured for both {seen[host]} and {kind}")
+            seen[host] = kind
+        unknown = set(self.forgejo_tokens) - set(self.forgejo_instances)
+        if unknown:
+            raise ValueError(
+                f"FORGEJO_TOKENS names hosts not in FORGEJO_INSTANCES: {sorted(unknown)}"
+            )
+        return self
+
+    @property
+    def gitlab_host(self) -> str:
+        return _host_of(self.gitlab_url)
+
+    @property
+    def forge_hosts(self) -> dict[str, str]:
+        """Each configured repo_url host and the forge kind that serves it."""
+        hosts = {self.github_host: "github", self.gitlab_host: "gitlab"}
+        hosts[self.bitbucket_host] = "bitbucket"
+        hosts.update(dict.fromkeys(self.forgejo_instances, "forgejo"))
+        return hosts
+
+    # --- end of upstream settings ---------------------------------------------------
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -123,6 +253,79 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
         return value
+
+    # --- Metrics refresher and its triggers (app/refresh/, issue #3) --------------------
+    # On by default: a fresh clone keeps its metrics current with no extra step, and a
+    # repository on a forge the settings cannot reach only records an error and backs off.
+    refresh_enabled: bool = Field(
+        default=True, description="`serve` runs the periodic refresher in each worker."
+    )
+    refresh_interval: float = Field(
+        default=300.0, gt=0, description="Seconds between the end of one run and the next."
+    )
+    refresh_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Batches of packages fetched at once per process."
+    )
+    refresh_stale_hours: float = Field(
+        default=24.0, gt=0, description="A package fetched longer ago than this is due."
+    )
+    refresh_batch_size: int = Field(
+        default=50, ge=1, le=500, description="Packages claimed (and sent to a forge) at once."
+    )
+    # Longer than a batch can take, rate-limit pauses included (UPSTREAM_MAX_WAIT, 900 s):
+    # a lease that ran out mid-fetch lets another replica fetch the package again (its
+    # write is still refused, but the work is done twice).
+    refresh_lease_seconds: int = Field(
+        default=1800,
+        ge=30,
+        description="How long a claim lasts; a replica that dies loses its packages after it.",
+    )
+    github_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret of GitHub push webhooks (X-Hub-Signature-256); unset: no webhooks.",
+    )
+    # --- end of refresher settings --------------------------------------------------------
+
+
+_HOST_NAME = re.compile(
+    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"
+)
+
+
+def _host_of(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def _check_base_url(value: str) -> str:
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must not have a query or fragment")
+    return value
+
+
+def _check_host(value: str) -> str:
+    host = value.strip().lower()
+    if not _HOST_NAME.fullmatch(host):
+        raise ValueError(f"{value!r} is not a host name (like codeberg.org)")
+    return host
+
+
+def _pairs(text: str, name: str) -> dict[str, str]:
+    """`a=x, b=y` as a dict; a part without `=` is refused by name (values may be secret)."""
+    pairs: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        key, sep, val = part.partition("=")
+        if not sep or not key.strip() or not val.strip():
+            raise ValueError(f"{name} must be comma-separated host=value pairs")
+        pairs[key.strip()] = val.strip()
+    return pairs
 
 
 @lru_cache

@@ -15,7 +15,8 @@ from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
 from app.observability import install_observability
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
-from app.routers import categories, grid_table, grids, packages, root
+from app.refresh.lifespan import refresher_lifespan
+from app.routers import categories, grid_table, grids, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
 
 
@@ -26,7 +27,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     try:
-        yield
+        # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
+        async with refresher_lifespan(app):
+            yield
     finally:
         await engine.dispose()
 
@@ -49,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     api = APIRouter(prefix=API_PREFIX)
-    for module in (root, packages, categories, grids, grid_table):
+    for module in (root, packages, categories, grids, grid_table, refresh):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search
     app.include_router(api)

@@ -77,6 +77,18 @@ class Package(TimestampMixin, Base):
     refresh_error: Mapped[str] = mapped_column(Text, default="")
     refresh_error_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     refresh_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # --- Refresher state (app/refresh/; migration 2026_11_22_1400) ---------------------------
+    # Nullable, so the migration only adds columns (no table rebuild on SQLite, which would
+    # drop other branches' triggers). ETags of the forge's resources by name, and PyPI's.
+    refresh_etags: Mapped[dict[str, str] | None] = mapped_column(JSONType)
+    refresh_pypi_etag: Mapped[str | None] = mapped_column(String(255))
+    # No attempt before this (back-off after a failure, a statistic still computing).
+    refresh_retry_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The last attempt whatever its outcome: one run never picks a package twice.
+    refresh_attempted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The lease: which refresher holds the package, and until when if it dies meanwhile.
+    refresh_claimed_by: Mapped[str | None] = mapped_column(String(100))
+    refresh_claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     # "all": the database's ON DELETE CASCADE removes memberships. With True, the ORM would
     # still set package_id to NULL on the memberships it loaded (every get() loads them).
@@ -96,7 +108,8 @@ class Package(TimestampMixin, Base):
         Index(None, "repo_forks", "id"),
         Index(None, "last_updated", "id"),
         Index(None, "score", "id"),
-        Index(None, "last_fetched"),
+        # The refresher's pick: least fresh first (never fetched, then oldest), id to break ties.
+        Index(None, "last_fetched", "id"),
         Index(None, "deprecated_by_id"),
     )
 

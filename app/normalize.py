@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-# The hosts whose forge we know. Self-hosted forges are not configurable yet: their
-# repositories are stored with an empty repo_host.
+# The public hosts whose forge we know. The settings add more (GITHUB_HOST, GITLAB_URL,
+# FORGEJO_INSTANCES, BITBUCKET_HOST: `Settings.forge_hosts`), passed in as `hosts`; a
+# repository on any other host is stored with an empty repo_host.
 KNOWN_HOSTS: dict[str, str] = {
     "github.com": "github",
     "gitlab.com": "gitlab",
@@ -29,17 +31,24 @@ _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _PYPI_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 
-def repo_host_of(url: str) -> str:
-    """The forge kind of a normalized repository URL ("" when unknown or empty)."""
+def _kinds(hosts: Mapping[str, str] | None) -> Mapping[str, str]:
+    return {**KNOWN_HOSTS, **hosts} if hosts else KNOWN_HOSTS
+
+
+def repo_host_of(url: str, hosts: Mapping[str, str] | None = None) -> str:
+    """The forge kind of a normalized repository URL ("" when unknown or empty), among
+    the known hosts and the configured `hosts` (host -> kind)."""
     if not url:
         return ""
-    return KNOWN_HOSTS.get(urlsplit(url).netloc, "")
+    return _kinds(hosts).get(urlsplit(url).netloc, "")
 
 
-def normalize_repo_url(raw: str) -> str:
+def normalize_repo_url(raw: str, hosts: Mapping[str, str] | None = None) -> str:
     """`https://host/owner/repo` in lowercase: no `.git`, no trailing slash, no subpage.
 
     Accepts http(s), git+https, ssh:// and scp-like `git@host:owner/repo.git` spellings.
+    `hosts` (host -> forge kind) adds configured forges to the known ones: a GitLab host
+    keeps its whole group/subgroup path, other forges' paths stop at owner/repo.
     Raises ValueError with a message fit for the client when it is not a repository URL.
     """
     text = raw.strip()
@@ -59,7 +68,7 @@ def normalize_repo_url(raw: str) -> str:
     if not host or not _HOST.fullmatch(host):
         raise ValueError("has no valid host name")
     segments = [segment for segment in parts.path.lower().split("/") if segment]
-    kind = KNOWN_HOSTS.get(host, "")
+    kind = _kinds(hosts).get(host, "")
     if kind == "gitlab":
         # GitLab nests groups; "/-/" starts a subpage (tree, issues, ...).
         if "-" in segments:

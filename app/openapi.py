@@ -60,6 +60,10 @@ TAGS: list[dict[str, Any]] = [
         "and popularity, current with every write.",
     },
     {"name": "root", "description": "The API root: where each collection lives."},
+    {
+        "name": "webhooks",
+        "description": "Upstream events (GitHub pushes) that refresh a package's metrics now.",
+    },
 ]
 
 ERROR_BODY_REF = "#/components/schemas/ErrorBody"

@@ -30,6 +30,10 @@ from app.migrate import upgrade
 from app.repositories.tokens import TokenRepository
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+# The metrics refresher stays off in tests (and in the servers they start) unless a test
+# turns it on: it would otherwise reach for the real forges.
+os.environ.setdefault("REFRESH_ENABLED", "false")
 DIALECTS = ["sqlite", "postgresql"]
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Awaitable, Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from app.config import Settings
 from app.errors import ErrorBody
@@ -88,6 +89,13 @@ def test_operation_ids_are_the_endpoint_names(document: dict[str, Any]) -> None:
 def test_writes_declare_the_bearer_scheme_and_reads_declare_none(
     document: dict[str, Any],
 ) -> None:
+    signature = document["components"]["securitySchemes"]["GitHubSignature"]
+    assert signature == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature-256",
+        "description": signature["description"],
+    }
     scheme = document["components"]["securitySchemes"]["BearerToken"]
     assert scheme["type"] == "http"
     assert scheme["scheme"] == "bearer"
@@ -96,7 +104,9 @@ def test_writes_declare_the_bearer_scheme_and_reads_declare_none(
     for method, path, operation in _api_operations(document):
         if method in WRITE_METHODS:
             writes += 1
-            assert operation.get("security") == [{"BearerToken": []}], (method, path)
+            # The GitHub webhook proves itself by its body's HMAC; every other write by a token.
+            expected = "GitHubSignature" if path == "/api/v4/webhooks/github/" else "BearerToken"
+            assert operation.get("security") == [{expected: []}], (method, path)
             assert "401" in operation["responses"], (method, path)
         else:
             assert "security" not in operation, (method, path)
@@ -105,15 +115,24 @@ def test_writes_declare_the_bearer_scheme_and_reads_declare_none(
 
 
 async def test_the_document_is_true_about_which_operations_need_a_token(
-    client: httpx.AsyncClient,
+    app_factory: Callable[[Settings], Awaitable[Any]], settings: Settings
 ) -> None:
-    document = (await client.get("/openapi.json")).json()
-    for method, path, operation in _api_operations(document):
-        url = re.sub(r"\{[^}]+\}", "1", path)
-        response = await client.request(method, url, json={})
-        if "security" in operation:
-            assert response.status_code == 401, (method, path)
-            assert response.json()["code"] == "unauthorized"
+    # With webhooks configured, so that the signed route refuses rather than being absent.
+    configured = settings.model_copy(update={"github_webhook_secret": SecretStr("hook")})
+    app = await app_factory(configured)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        document = (await client.get("/openapi.json")).json()
+        for method, path, operation in _api_operations(document):
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            response = await client.request(method, url, json={})
+            if "GitHubSignature" in str(operation.get("security")):
+                assert response.status_code == 401, (method, path)
+                assert response.json()["code"] == "bad_signature"
+                continue
+            if "security" in operation:
+                assert response.status_code == 401, (method, path)
+                assert response.json()["code"] == "unauthorized"
         else:
             assert response.status_code != 401, (method, path)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import String, select
@@ -48,11 +48,14 @@ _URL_FIELDS: dict[str, Callable[[str], str]] = {
 }
 
 
-def _stored_url(field: str, raw: str) -> str:
+def _stored_url(field: str, raw: str, forge_hosts: Mapping[str, str] | None = None) -> str:
     """A URL field's value as stored: normalized, then checked against its column's length,
     since normalizing can lengthen it (a bare PyPI name gains `https://pypi.org/project/`)."""
     try:
-        value = _URL_FIELDS[field](raw)
+        if field == "repo_url":
+            value = normalize_repo_url(raw, forge_hosts)
+        else:
+            value = _URL_FIELDS[field](raw)
     except ValueError as error:
         raise InvalidBody(field, str(error)) from error
     column_type = Package.__table__.c[field].type
@@ -65,8 +68,12 @@ def _stored_url(field: str, raw: str) -> str:
 
 
 class PackageRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(
+        self, session: AsyncSession, *, forge_hosts: Mapping[str, str] | None = None
+    ) -> None:
         self.session = session
+        # The configured forges (Settings.forge_hosts): they decide repo_host.
+        self.forge_hosts = forge_hosts
 
     async def list_page(
         self,
@@ -150,9 +157,9 @@ class PackageRepository:
                 many=False,
             )
         if "repo_url" in values:
-            repo_url = _stored_url("repo_url", values["repo_url"])
+            repo_url = _stored_url("repo_url", values["repo_url"], self.forge_hosts)
             package.repo_url = repo_url or None
-            package.repo_host = repo_host_of(repo_url)
+            package.repo_host = repo_host_of(repo_url, self.forge_hosts)
         if "pypi_url" in values:
             package.pypi_url = _stored_url("pypi_url", values["pypi_url"])
         if "documentation_url" in values:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.conditional import check_preconditions, created, json_response
-from app.deps import LinksDep, PageDep, SessionDep, WriteToken
+from app.deps import LinksDep, PageDep, SessionDep, SettingsDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.packages import PackageRepository
@@ -52,9 +52,14 @@ async def list_packages(
     summary="Create a package",
 )
 async def create_package(
-    request: Request, body: PackageIn, session: SessionDep, links: LinksDep, _token: WriteToken
+    request: Request,
+    body: PackageIn,
+    session: SessionDep,
+    links: LinksDep,
+    settings: SettingsDep,
+    _token: WriteToken,
 ) -> Response:
-    package = await PackageRepository(session).create(body, links)
+    package = await PackageRepository(session, forge_hosts=settings.forge_hosts).create(body, links)
     return created(request, PackageOut.of(package, links), links.package(package.id))
 
 
@@ -66,10 +71,15 @@ async def get_package(request: Request, key: Key, session: SessionDep, links: Li
 
 
 async def _update(
-    request: Request, key: str, changes: dict[str, Any], session: SessionDep, links: LinksDep
+    request: Request,
+    key: str,
+    changes: dict[str, Any],
+    session: SessionDep,
+    links: LinksDep,
+    settings: SettingsDep,
 ) -> Response:
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
-    repository = PackageRepository(session)
+    repository = PackageRepository(session, forge_hosts=settings.forge_hosts)
     package = await repository.get(key, for_update=True)
     check_preconditions(request, PackageOut.of(package, links))
     await repository.update(package, changes, links)
@@ -83,10 +93,11 @@ async def replace_package(
     body: PackageIn,
     session: SessionDep,
     links: LinksDep,
+    settings: SettingsDep,
     _token: WriteToken,
 ) -> Response:
     """Replace the editable fields; metrics are the refresher's and stay as they are."""
-    return await _update(request, key, body.changes(), session, links)
+    return await _update(request, key, body.changes(), session, links, settings)
 
 
 @router.patch("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
@@ -96,10 +107,11 @@ async def patch_package(
     body: PackagePatch,
     session: SessionDep,
     links: LinksDep,
+    settings: SettingsDep,
     _token: WriteToken,
 ) -> Response:
     """Change only the fields sent."""
-    return await _update(request, key, body.changes(), session, links)
+    return await _update(request, key, body.changes(), session, links, settings)
 
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)

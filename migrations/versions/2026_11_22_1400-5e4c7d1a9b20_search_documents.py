@@ -19,7 +19,7 @@ min(stars, 20); the time-dependent rules (recent commit, recent release) are add
 a query ranks, so they never go stale. Grid points follow searchv3's calc_grid_weight.
 
 Revision ID: 5e4c7d1a9b20
-Revises: eb8802af9215
+Revises: 5c1f0a7e9d21
 Create Date: 2026-11-22 14:00:00
 """
 
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "5e4c7d1a9b20"
-down_revision: str | None = "eb8802af9215"
+down_revision: str | None = "5c1f0a7e9d21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,188 @@
+"""PyPI's JSON API (`GET {PYPI_URL}/pypi/{name}/json`), conditional on the stored ETag.
+
+PyPI answers a name that is not in its normalized form (`Django`, `django_shop`) with a
+301 to the normalized one, followed here (same host only). What the fields mean:
+- version: the newest release by PEP 440 with at least one file that is not yanked; a
+  pre-release only when there is nothing else;
+- license: the PEP 639 License-Expression; else the legacy License field when it is a
+  name (one line, at most 100 characters: many packages pasted the whole license text
+  there); else the most specific "License ::" classifiers (several joined by " OR ");
+- supports_python3: a "Programming Language :: Python :: 3" classifier (or a 3.x one),
+  else a Requires-Python that admits some Python 3;
+- documentation_url: the project URL labelled Documentation or Docs (PEP 753's labels,
+  compared without case, spaces or punctuation), else the legacy docs_url.
+Values that do not fit our columns (255 characters, 100 for version and requires_python)
+are left None, meaning unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+from pydantic import Field, TypeAdapter
+
+from app.forges.base import Outcome, PypiFigures, PypiResult, Usage
+from app.forges.http import Upstream
+from app.forges.payload import PayloadError, UpstreamModel, parse
+from app.forges.rest import Refusal, etag_of, get
+
+logger = logging.getLogger(__name__)
+
+# Column widths of Package.pypi_version, pypi_requires_python, pypi_license, documentation_url.
+_SHORT = 100
+_LONG = 255
+_LICENSE_NAME_MAX = 100
+# A project name as PyPI accepts one (PEP 508); anything else cannot exist there.
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+_DOCS_LABELS = {"documentation", "docs"}
+_UNKNOWN_LICENSES = {"", "unknown", "none", "n/a", "license"}
+_PYTHON3 = "Programming Language :: Python :: 3"
+
+
+# --- PyPI's payload, and the one place it becomes our figures ------------------------
+
+Text = Annotated[str, Field(max_length=1_000_000)]
+
+
+class _File(UpstreamModel):
+    yanked: bool = False
+
+
+class _Info(UpstreamModel):
+    license: Text | None = None
+    license_expression: Text | None = None  # PEP 639 (core metadata 2.4)
+    requires_python: Text | None = None
+    classifiers: list[Text] = Field(default_factory=list)
+    project_urls: dict[Text, Text] | None = None
+    docs_url: Text | None = None
+
+
+class _Project(UpstreamModel):
+    info: _Info
+    releases: dict[Text, list[_File]] = Field(default_factory=dict)
+
+
+_PROJECT = TypeAdapter(_Project)
+
+
+def pypi_figures(project: _Project) -> PypiFigures:
+    info = project.info
+    requires_python = (info.requires_python or "").strip()
+    return PypiFigures(
+        version=_fits(latest_version(project.releases), _SHORT),
+        license=_fits(_license(info), _LONG),
+        requires_python=_fits(requires_python, _SHORT),
+        classifiers=list(info.classifiers),
+        supports_python3=_supports_python3(info.classifiers, requires_python),
+        documentation_url=_documentation_url(info),
+    )
+
+
+def latest_version(releases: Mapping[str, Sequence[_File]]) -> str | None:
+    """The newest installable release: final releases first, pre-releases only if alone.
+    Versions PEP 440 cannot order (legacy ones like "1.0-final-2") are passed over."""
+    installable: list[tuple[Version, str]] = []
+    for text, files in releases.items():
+        if not any(not file.yanked for file in files):
+            continue  # yanked entirely, or a release without files: nothing to install
+        try:
+            installable.append((Version(text), text))
+        except InvalidVersion:
+            continue
+    finals = [pair for pair in installable if not pair[0].is_prerelease]
+    candidates = finals or installable
+    return max(candidates)[1] if candidates else None
+
+
+def _license(info: _Info) -> str | None:
+    expression = (info.license_expression or "").strip()
+    if expression:
+        return expression
+    legacy = (info.license or "").strip()
+    if (
+        legacy.casefold() not in _UNKNOWN_LICENSES
+        and len(legacy) <= _LICENSE_NAME_MAX
+        and "\n" not in legacy
+    ):
+        return legacy
+    trails = [c.split("::") for c in info.classifiers if c.startswith("License ::")]
+    if not trails:
+        return None
+    # "License :: OSI Approved :: MIT License" says more than "License :: OSI Approved".
+    deepest = max(len(trail) for trail in trails)
+    names = [trail[-1].strip() for trail in trails if len(trail) == deepest]
+    return " OR ".join(dict.fromkeys(names))
+
+
+def _supports_python3(classifiers: Sequence[str], requires_python: str) -> bool:
+    if any(c == _PYTHON3 or c.startswith((f"{_PYTHON3}.", f"{_PYTHON3} ")) for c in classifiers):
+        return True
+    if not requires_python:
+        return False
+    try:
+        specifiers = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return False
+    # Every 3.x minor, and every version the specifiers name (==3.8.5, ~=3.10.2).
+    candidates = {f"3.{minor}" for minor in range(60)}
+    candidates |= {s.version.removesuffix(".*") for s in specifiers if s.version.startswith("3")}
+    return any(specifiers.contains(c, prereleases=True) for c in candidates)
+
+
+def _documentation_url(info: _Info) -> str | None:
+    for label, url in (info.project_urls or {}).items():
+        if re.sub(r"[^a-z0-9]", "", label.casefold()) in _DOCS_LABELS and _is_link(url):
+            return url.strip()
+    if info.docs_url and _is_link(info.docs_url):
+        return info.docs_url.strip()
+    return None
+
+
+def _is_link(url: str) -> bool:
+    url = url.strip()
+    return len(url) <= _LONG and urlsplit(url).scheme in {"http", "https"}
+
+
+def _fits(value: str | None, width: int) -> str | None:
+    return value if value is None or len(value) <= width else None
+
+
+# --- the client ---------------------------------------------------------------------
+
+
+class PyPIClient:
+    """`url` is PYPI_URL (https://pypi.org, or a mirror serving the same JSON API)."""
+
+    name = "pypi"
+
+    def __init__(self, upstream: Upstream, *, url: str) -> None:
+        self._upstream = upstream
+        self._base = url.rstrip("/")
+
+    async def fetch(self, name: str, etag: str | None, usage: Usage) -> PypiResult:
+        if not _PROJECT_NAME.fullmatch(name):
+            return PypiResult(name, Outcome.NOT_FOUND, error=f"pypi: {name!r} is not a name")
+        what = f"pypi project {name}"
+        try:
+            response = await get(
+                self._upstream, f"{self._base}/pypi/{name}/json", usage=usage, what=what, etag=etag
+            )
+            if response is None:
+                return PypiResult(name, Outcome.OK, etag=etag)
+            project = await parse(_PROJECT, response, what)
+        except Refusal as refusal:
+            return PypiResult(name, refusal.outcome, error=refusal.error)
+        except PayloadError as error:
+            return PypiResult(name, Outcome.FAILED, error=str(error))
+        except Exception as error:  # a bug must not stop the refresh of other packages
+            logger.exception("pypi: fetching %s failed", name)
+            return PypiResult(
+                name, Outcome.FAILED, error=f"pypi: internal error ({type(error).__name__})"
+            )
+        return PypiResult(name, Outcome.OK, pypi_figures(project), etag=etag_of(response))

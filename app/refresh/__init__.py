@@ -1,0 +1,1 @@
+"""The metrics refresher: keeps every package's repository and PyPI figures current."""

@@ -1,0 +1,146 @@
+"""A fake PyPI JSON API (`/pypi/{name}/json`), as Warehouse answers it.
+
+Quirks kept: a name that is not the project's own spelling (`django`, `Django_Shop`)
+finds the project by its PEP 503 normalized form and answers 301 to the project's own
+name; a trailing slash answers 301 too; unknown projects, and projects without
+releases, 404; strong ETags with 304 on If-None-Match; X-PyPI-Last-Serial; the legacy
+`releases` map with a `yanked` flag on every file; `license_expression` only where the
+metadata is PEP 639's. Other faults through `faults`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from tests.fakes.answers import error_answer, json_answer
+from tests.fakes.world import Faults
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass
+class PypiProject:
+    name: str  # as registered, e.g. "Django"
+    # Each release's files, as their yanked flags: [False, True] is two files, one yanked.
+    releases: dict[str, list[bool]] = field(default_factory=dict)
+    version: str | None = None  # info.version; the last release when None
+    license: str | None = None
+    license_expression: str | None = None  # absent from the payload when None
+    requires_python: str | None = None
+    classifiers: list[str] = field(default_factory=list)
+    project_urls: dict[str, str] | None = None
+    docs_url: str | None = None
+    serial: int = 1000
+
+
+class FakePyPI:
+    def __init__(self) -> None:
+        self.projects: dict[str, PypiProject] = {}
+        self.faults = Faults()
+        self.app = Starlette(
+            routes=[
+                Route("/pypi/{name}/json", self.project, methods=["GET"]),
+                Route("/pypi/{name}/json/", self.slash, methods=["GET"]),
+            ]
+        )
+
+    def add(self, project: PypiProject) -> PypiProject:
+        self.projects[normalize(project.name)] = project
+        return project
+
+    async def slash(self, request: Request) -> Response:
+        return RedirectResponse(f"/pypi/{request.path_params['name']}/json", 301)
+
+    async def project(self, request: Request) -> Response:
+        fault = self.faults.take(request.url.path)
+        if fault:
+            return fault.response()
+        asked = request.path_params["name"]
+        project = self.projects.get(normalize(asked))
+        if project is None or not project.releases:
+            return error_answer(404, {"message": "Not Found"})
+        if asked != project.name:
+            return RedirectResponse(f"/pypi/{project.name}/json", 301)
+        headers = {"x-pypi-last-serial": str(project.serial), "cache-control": "max-age=900"}
+        return json_answer(request, self.payload(project), headers=headers, weak=False)
+
+    def payload(self, project: PypiProject) -> dict[str, Any]:
+        version = project.version or list(project.releases)[-1]
+        info: dict[str, Any] = {
+            "author": "A. Author",
+            "author_email": "author@example.org",
+            "bugtrack_url": None,
+            "classifiers": project.classifiers,
+            "description": "A long description.",
+            "description_content_type": "text/markdown",
+            "docs_url": project.docs_url,
+            "download_url": "",
+            "downloads": {"last_day": -1, "last_month": -1, "last_week": -1},
+            "dynamic": None,
+            "home_page": "",
+            "keywords": "",
+            "license": project.license,
+            "license_files": None,
+            "maintainer": "",
+            "maintainer_email": "",
+            "name": project.name,
+            "package_url": f"https://pypi.example/project/{project.name}/",
+            "platform": None,
+            "project_url": f"https://pypi.example/project/{project.name}/",
+            "project_urls": project.project_urls,
+            "provides_extra": None,
+            "release_url": f"https://pypi.example/project/{project.name}/{version}/",
+            "requires_dist": None,
+            "requires_python": project.requires_python,
+            "summary": "A package",
+            "version": version,
+            "yanked": False,
+            "yanked_reason": None,
+        }
+        if project.license_expression is not None:
+            info["license_expression"] = project.license_expression
+        releases = {
+            number: [
+                _file(project.name, number, index, yanked) for index, yanked in enumerate(files)
+            ]
+            for number, files in project.releases.items()
+        }
+        return {
+            "info": info,
+            "last_serial": project.serial,
+            "releases": releases,
+            "urls": releases.get(version, []),
+            "vulnerabilities": [],
+        }
+
+
+def _file(name: str, version: str, index: int, yanked: bool) -> dict[str, Any]:
+    filename = f"{normalize(name).replace('-', '_')}-{version}" + (
+        "-py3-none-any.whl" if index == 0 else ".tar.gz"
+    )
+    return {
+        "comment_text": "",
+        "digests": {"md5": "0" * 32, "sha256": "0" * 64, "blake2b_256": "0" * 64},
+        "downloads": -1,
+        "filename": filename,
+        "has_sig": False,
+        "md5_digest": "0" * 32,
+        "packagetype": "bdist_wheel" if index == 0 else "sdist",
+        "python_version": "py3" if index == 0 else "source",
+        "requires_python": None,
+        "size": 12345,
+        "upload_time": "2026-01-01T00:00:00",
+        "upload_time_iso_8601": "2026-01-01T00:00:00.000000Z",
+        "url": f"https://files.pypi.example/{filename}",
+        "yanked": yanked,
+        "yanked_reason": "broken" if yanked else None,
+    }
