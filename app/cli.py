@@ -44,15 +44,18 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    """The settings, or what is wrong with them on stderr (not a traceback)."""
+    """The settings, or what is wrong with them on stderr (not a traceback). Every command
+    starts here, so every command logs as `serve` does (LOG_FORMAT, LOG_LEVEL, redaction)."""
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as error:
         problems = [
             f"{str(problem['loc'][0]).upper() if problem['loc'] else 'settings'}: {problem['msg']}"
             for problem in error.errors()
         ]
         raise _fail("invalid settings:\n  " + "\n  ".join(problems)) from None
+    configure_logging(settings)
+    return settings
 
 
 def _open_sqlite(settings: Settings) -> None:
@@ -124,7 +127,6 @@ def serve(
     SIGTERM or Ctrl+C shut it down gracefully: in-flight requests finish, then exit 0.
     """
     settings = _settings()
-    configure_logging(settings)
     if settings.migrate_on_start if migrate is None else migrate:
         with _database(settings):
             migrations.upgrade(settings)

@@ -12,6 +12,14 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
+# The schemes DATABASE_URL may use, and the async driver each one runs on.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,7 +64,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     workers: int = Field(default=1, ge=1)
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     # --- Upstreams: forges and PyPI (metrics refresher, issue #3) ---------------------
     # Each base URL is a setting, so tests and GitHub Enterprise/self-hosted forges point
@@ -210,6 +218,32 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _async_driver(cls, value: object) -> object:
+        """The plain spellings operators paste (`postgres://`, `postgresql://`, `sqlite://`)
+        get the async driver this service runs on; any other driver is refused here, in one
+        line, rather than by a traceback when the engine is first made."""
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(raw, str):
+            return value
+        scheme, sep, rest = raw.strip().partition("://")
+        if not sep:
+            raise ValueError("DATABASE_URL must look like sqlite+aiosqlite:///./packages.db")
+        driver = _ASYNC_DRIVERS.get(scheme.lower())
+        if driver is None:
+            raise ValueError(
+                f"DATABASE_URL scheme {scheme!r} is not supported: use sqlite+aiosqlite:// "
+                "or postgresql+asyncpg:// (postgres://, postgresql:// and sqlite:// are "
+                "read as those)"
+            )
+        return SecretStr(f"{driver}://{rest}")
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import MetaData, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -312,6 +313,19 @@ async def test_bad_settings_are_named_without_a_traceback(tmp_path: Path) -> Non
 
 
 # serve
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://u:hunter2@db/x", "postgresql+psycopg://u:hunter2@db/x", "packages.db"]
+)
+async def test_a_database_url_we_cannot_run_on_is_one_line(tmp_path: Path, url: str) -> None:
+    # Not the engine's traceback from deep inside SQLAlchemy, and never the password.
+    result = await packages_api(url, "tokens", "list", cwd=tmp_path)
+
+    assert result.code == 1
+    assert result.stderr.startswith("error: invalid settings:\n  DATABASE_URL: ")
+    assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr
 
 
 def _free_port() -> int:

@@ -41,3 +41,38 @@ def test_a_trusted_proxy_that_is_not_an_address_is_refused(
         ValidationError, match="'gateway' does not appear to be an IPv4 or IPv6 network"
     ):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgres://u:pw@db:5432/p", "postgresql+asyncpg://u:pw@db:5432/p"),
+        ("postgresql://u:pw@db/p", "postgresql+asyncpg://u:pw@db/p"),
+        ("postgresql+asyncpg://u@db/p", "postgresql+asyncpg://u@db/p"),
+        ("sqlite:///./x.db", "sqlite+aiosqlite:///./x.db"),
+        ("sqlite+aiosqlite:////data/p.db", "sqlite+aiosqlite:////data/p.db"),
+    ],
+)
+def test_plain_database_urls_run_on_the_async_drivers(
+    monkeypatch: pytest.MonkeyPatch, given: str, used: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", given)
+    assert Settings().database_url.get_secret_value() == used
+
+
+@pytest.mark.parametrize("given", ["mysql://u:secretpw@h/x", "postgresql+psycopg://u@h/x", "x"])
+def test_a_database_url_we_cannot_run_on_is_refused_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", given)
+    with pytest.raises(ValidationError, match="DATABASE_URL") as refused:
+        Settings()
+    assert "secretpw" not in str(refused.value)
+
+
+def test_log_level_is_one_of_the_levels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    assert Settings().log_level == "warning"
+    monkeypatch.setenv("LOG_LEVEL", "verbose")
+    with pytest.raises(ValidationError, match="log_level"):
+        Settings()

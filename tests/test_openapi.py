@@ -133,8 +133,8 @@ async def test_the_document_is_true_about_which_operations_need_a_token(
             if "security" in operation:
                 assert response.status_code == 401, (method, path)
                 assert response.json()["code"] == "unauthorized"
-        else:
-            assert response.status_code != 401, (method, path)
+            else:
+                assert response.status_code != 401, (method, path)
 
 
 def test_every_error_response_is_the_error_body_with_a_matching_example(

@@ -179,6 +179,12 @@ def configure_logging(settings: Settings) -> None:
     )
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     root.setLevel(level)
+    # httpx logs every request at INFO: thousands of lines per refresh run, each already
+    # counted in the metrics and, when it matters, logged by app.forges.http. Alembic logs
+    # its dialect on every command that migrates first. Debug shows them all.
+    quiet = logging.DEBUG if level <= logging.DEBUG else logging.WARNING
+    for chatty in ("httpx", "httpcore", "alembic"):
+        logging.getLogger(chatty).setLevel(quiet)
     # uvicorn's own handlers would print the same events again in their format; its access
     # log would double ours (app.observability.requests writes one line per request).
     for name in _UVICORN_LOGGERS:

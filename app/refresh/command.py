@@ -104,7 +104,10 @@ async def _refresh(settings: Settings, selection: Selection, console: Console) -
                 TimeElapsedColumn(),
             )
             try:
-                with RichProgress(*columns, console=console, transient=False) as bar:
+                # A bar is for people: in a pipe or a log it would only be noise.
+                with RichProgress(
+                    *columns, console=console, transient=False, disable=not console.is_terminal
+                ) as bar:
                     await refresher.run(selection, _Bar(bar), summary)
             except asyncio.CancelledError:
                 summary.interrupted = True

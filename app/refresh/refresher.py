@@ -52,7 +52,7 @@ STOP_GRACE_SECONDS = 10.0
 # On-demand refreshes (POST, webhooks) one process runs at once; more are refused (503),
 # so a flood of requests cannot start unbounded work.
 MAX_ON_DEMAND = 64
-# stuck(): no run finished and no batch completed for 3 intervals and this margin.
+# stuck(): no run or batch finished for 3 intervals or a lease, whichever is longer, + this.
 STUCK_MARGIN = dt.timedelta(minutes=2)
 PYPI_HOSTS = frozenset({"pypi.org", "www.pypi.org", "pypi.python.org"})
 
@@ -214,13 +214,20 @@ class Refresher:
             logger.warning("could not release claims; they expire with their lease", exc_info=True)
 
     def stuck(self) -> bool:
-        """True when the periodic loop runs but has not finished a run or a batch for
-        3 x REFRESH_INTERVAL (and a margin): for the readiness check."""
+        """True when the periodic loop has died, or has not finished a run or a batch for
+        longer than any healthy batch can take: for the readiness check.
+
+        A batch may legitimately wait out a rate limit (up to UPSTREAM_MAX_WAIT), and every
+        replica shares the token and waits together; the lease is set longer than that
+        wait, so only a batch that outlives its lease counts: a shorter window would take
+        every healthy replica out of service at once for a GitHub rate limit."""
         if self._loop_task is None:
             return False
         if self._loop_task.done():
             return True
-        window = 3 * dt.timedelta(seconds=self.settings.refresh_interval) + STUCK_MARGIN
+        interval = dt.timedelta(seconds=self.settings.refresh_interval)
+        lease = dt.timedelta(seconds=self.settings.refresh_lease_seconds)
+        window = max(3 * interval, lease) + STUCK_MARGIN
         return utcnow() - self._heartbeat > window
 
     async def _periodic(self) -> None:

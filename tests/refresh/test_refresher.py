@@ -332,3 +332,20 @@ async def test_figures_fetched_for_a_url_edited_meanwhile_are_discarded(db: Db) 
     assert summary.outcomes == {PackageOutcome.SKIPPED: 1}
     edited = await db.get("edited")
     assert (edited.repo_watchers, edited.last_fetched, edited.refresh_claimed_by) == (3, None, None)
+
+
+async def test_a_rate_limit_wait_is_not_stuck_but_a_batch_past_its_lease_or_a_dead_loop_is(
+    db: Db,
+) -> None:
+    # A 30 s interval must not make a GitHub rate-limit pause (up to UPSTREAM_MAX_WAIT,
+    # shared by every replica) look stuck: only a batch outliving its lease does.
+    machine = refresher(db, ScriptedForges(), refresh_interval=30, refresh_lease_seconds=1800)
+    assert not machine.stuck()  # not started: nothing to be stuck
+    machine._loop_task = asyncio.get_running_loop().create_future()  # type: ignore[assignment]
+    machine._heartbeat = ago(minutes=15)  # waiting out a rate limit
+    assert not machine.stuck()
+    machine._heartbeat = ago(minutes=33)  # past the 30 min lease and the margin
+    assert machine.stuck()
+    machine._heartbeat = ago(minutes=0)
+    machine._loop_task.set_result(None)  # the loop ended on its own
+    assert machine.stuck()
