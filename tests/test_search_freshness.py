@@ -157,7 +157,7 @@ async def test_an_update_of_any_searchable_column_writes_the_document_again(
     ]:
         await _tamper(connection, created["id"])
         await connection.execute(
-            text(f"UPDATE packages SET {assignment} WHERE id = :id"),
+            text(f"UPDATE packages SET {assignment} WHERE id = :id"),  # noqa: S608 (constants)
             {"id": created["id"], "later": later},
         )
         assert await _popularity(connection, created["id"]) != -1, assignment
@@ -170,6 +170,10 @@ async def test_an_update_of_any_searchable_column_writes_the_document_again(
         {"id": created["id"]},
     )
     assert await _popularity(connection, created["id"]) == -1
+
+    # A new key (raw SQL; the API never does it): the document follows, none is left behind.
+    await connection.execute(text("UPDATE packages SET id = 999 WHERE id = :id"), created)
+    assert [hit["id"] for hit in await search(client, "anvil")] == [999]
 
 
 async def test_an_importers_bulk_insert_is_searchable(

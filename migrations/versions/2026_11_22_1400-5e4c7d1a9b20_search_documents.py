@@ -231,14 +231,19 @@ BEGIN
 END
 $$
 """,
-    # Updates: only rows that changed a field or lack a document; an id that went (an UPDATE
-    # of the key) takes its document along.
+    # Updates: only rows that changed a field or lack a document.
     f"""
 CREATE FUNCTION search_packages_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed integer[] := ARRAY({_pg_changed("package", PACKAGE_FIELDS)});
 BEGIN
-    PERFORM search_index_packages(ARRAY({_pg_changed("package", PACKAGE_FIELDS)}));
-    DELETE FROM search_documents
-    WHERE item_type = 'package' AND item_id IN (SELECT id FROM gone EXCEPT SELECT id FROM written);
+    -- Nothing else when nothing changed: even an empty upsert costs ~0.3 ms per statement.
+    IF cardinality(changed) > 0 THEN
+        PERFORM search_index_packages(changed);
+        -- A new id is among the changed; the old one takes its document along.
+        DELETE FROM search_documents WHERE item_type = 'package'
+        AND item_id IN (SELECT id FROM gone EXCEPT SELECT id FROM written);
+    END IF;
     RETURN NULL;
 END
 $$
@@ -262,10 +267,16 @@ $$
 """,
     f"""
 CREATE FUNCTION search_grids_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed integer[] := ARRAY({_pg_changed("grid", GRID_FIELDS)});
 BEGIN
-    PERFORM search_index_grids(ARRAY({_pg_changed("grid", GRID_FIELDS)}));
-    DELETE FROM search_documents
-    WHERE item_type = 'grid' AND item_id IN (SELECT id FROM gone EXCEPT SELECT id FROM written);
+    -- Nothing else when nothing changed: even an empty upsert costs ~0.3 ms per statement.
+    IF cardinality(changed) > 0 THEN
+        PERFORM search_index_grids(changed);
+        -- A new id is among the changed; the old one takes its document along.
+        DELETE FROM search_documents WHERE item_type = 'grid'
+        AND item_id IN (SELECT id FROM gone EXCEPT SELECT id FROM written);
+    END IF;
     RETURN NULL;
 END
 $$
