@@ -144,8 +144,10 @@ def _pg_changed(item_type: str, fields: Sequence[str]) -> str:
         SELECT n.id FROM written n LEFT JOIN gone o ON o.id = n.id
         WHERE o.id IS NULL
            OR ({new}) IS DISTINCT FROM ({old})
-           OR NOT EXISTS (SELECT 1 FROM search_documents d
-                          WHERE d.item_type = '{item_type}' AND d.item_id = n.id)"""
+           -- A scalar subquery: one index probe per row. As NOT EXISTS the planner, which
+           -- has no statistics for transition tables, hashed all of search_documents.
+           OR (SELECT true FROM search_documents d
+               WHERE d.item_type = '{item_type}' AND d.item_id = n.id) IS NULL"""
 
 
 PG_FUNCTIONS = [
