@@ -16,7 +16,9 @@ from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
 from app.models import Category, Package
-from tests.conftest import Databases
+from app.refresh import repository as refresh_repository
+from app.refresh.repository import Selection
+from tests.conftest import Databases, bound_sessionmaker
 from tests.factories import create_category, create_grid, create_package
 from tests.test_cli import packages_api
 from tests.test_search import search, titles
@@ -64,6 +66,114 @@ async def test_a_refresher_update_in_plain_sql_is_searchable_before_it_commits(
     assert (after["repo_watchers"], after["repo_forks"]) == (50, 30)
     assert after["weight"] > before["weight"]
     assert after["last_committed"] is not None
+
+
+async def _tamper(connection: AsyncConnection, package_id: int) -> None:
+    # A mark no trigger writes: still there afterwards, the document was not written again.
+    await connection.execute(
+        text(
+            "UPDATE search_documents SET popularity = -1 WHERE item_type = 'package'"
+            " AND item_id = :id"
+        ),
+        {"id": package_id},
+    )
+
+
+async def _popularity(connection: AsyncConnection, package_id: int) -> int:
+    value = await connection.scalar(
+        text(
+            "SELECT popularity FROM search_documents WHERE item_type = 'package' AND item_id = :id"
+        ),
+        {"id": package_id},
+    )
+    return int(value)
+
+
+async def test_the_refreshers_bookkeeping_does_no_search_work(
+    client: httpx.AsyncClient, connection: AsyncConnection, write_headers: dict[str, str]
+) -> None:
+    await create_category(client, write_headers, slug="apps")
+    created = await create_package(client, write_headers, title="django-anvil", category="apps")
+    package_id = created["id"]
+    await _tamper(connection, package_id)
+    now = dt.datetime.now(dt.UTC)
+
+    async with bound_sessionmaker(connection)() as session:
+        [claimed] = await refresh_repository.claim(
+            session,
+            owner="refresher-1",
+            selection=Selection(stale_after=None),
+            now=now,
+            run_started=now,
+            lease=dt.timedelta(minutes=5),
+            limit=50,
+        )
+        assert claimed.id == package_id
+        # An unchanged result (all 304s): the same score and modified, new bookkeeping.
+        unchanged = {
+            "score": created["score"],
+            "last_fetched": now,
+            "refresh_etags": {"repo": '"abc"'},
+            "refresh_failures": 0,
+            "refresh_retry_at": None,
+            "refresh_claimed_by": None,
+            "refresh_claimed_until": None,
+        }
+        await refresh_repository.write_many(session, [(package_id, unchanged)])
+        await refresh_repository.claim(
+            session,
+            owner="refresher-1",
+            selection=Selection(stale_after=None),
+            now=now,
+            run_started=None,
+            lease=dt.timedelta(minutes=5),
+            limit=50,
+        )
+        assert await refresh_repository.release(session, "refresher-1") == 1
+        await session.commit()
+    assert await _popularity(connection, package_id) == -1
+
+    # A figure that changed is searchable at once, in the writer's transaction.
+    async with bound_sessionmaker(connection)() as session:
+        changed = {"repo_description": "Forges metal objects", "modified": now}
+        await refresh_repository.write_many(session, [(package_id, changed)])
+        await session.commit()
+    assert await _popularity(connection, package_id) == 40
+    assert titles(await search(client, "forges metal")) == ["django-anvil"]
+
+
+async def test_an_update_of_any_searchable_column_writes_the_document_again(
+    client: httpx.AsyncClient, connection: AsyncConnection, write_headers: dict[str, str]
+) -> None:
+    await create_category(client, write_headers, slug="apps")
+    created = await create_package(client, write_headers, title="django-anvil", category="apps")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    for assignment in [
+        "score = score + 1",
+        "modified = :later",
+        "date_deprecated = :later",
+        "participants = '[\"smith\"]'",
+        "last_updated = :later",
+    ]:
+        await _tamper(connection, created["id"])
+        await connection.execute(
+            text(f"UPDATE packages SET {assignment} WHERE id = :id"),  # noqa: S608 (constants)
+            {"id": created["id"], "later": later},
+        )
+        assert await _popularity(connection, created["id"]) != -1, assignment
+    # And a no-op write of every column does nothing.
+    await _tamper(connection, created["id"])
+    await connection.execute(
+        text(
+            "UPDATE packages SET title = title, score = score, modified = modified WHERE id = :id"
+        ),
+        {"id": created["id"]},
+    )
+    assert await _popularity(connection, created["id"]) == -1
+
+    # A new key (raw SQL; the API never does it): the document follows, none is left behind.
+    await connection.execute(text("UPDATE packages SET id = 999 WHERE id = :id"), created)
+    assert [hit["id"] for hit in await search(client, "anvil")] == [999]
 
 
 async def test_an_importers_bulk_insert_is_searchable(

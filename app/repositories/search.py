@@ -333,7 +333,8 @@ class SearchRepository:
         """Write every search document again (repair); the number of documents after."""
         dialect = self.session.get_bind().dialect.name
         await self.session.execute(text("DELETE FROM search_documents"))
-        # A no-op UPDATE fires each table's search trigger: the same code as every write.
+        # A no-op UPDATE fires each table's search trigger, which writes the document of every
+        # row that has none (all of them now): the same code as every write.
         await self.session.execute(text("UPDATE packages SET id = id"))
         await self.session.execute(text("UPDATE grids SET id = id"))
         if dialect == "sqlite":
