@@ -59,7 +59,7 @@ async def run_import(
         async with create_sessionmaker(engine)() as session:
             # SQLite: take the write lock now, not at the first write after many reads.
             await session.connection(execution_options={"sqlite_write": True})
-            loader = Loader(session)
+            loader = Loader(session, forge_hosts=settings.forge_hosts)
             error = None
             try:
                 await source.feed(loader, progress or NoProgress())

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
-from app.normalize import KNOWN_HOSTS
+from app.normalize import repo_host_of
+from app.refresh.apply import FIGURE_COLUMNS
 from app.repositories.sequences import advance_id_sequences
 from app.transfer.records import KINDS, Kind, RecordError, Row, label_of, validate
 from app.transfer.summary import Summary
@@ -54,6 +55,9 @@ SINGULAR: dict[Kind, str] = {
     "features": "feature",
     "elements": "element",
 }
+# What the refresher fetches (figures, and the URLs it fetches them from): an import that
+# changes any of them makes its ETags stale.
+REFRESHED_COLUMNS = frozenset(FIGURE_COLUMNS) | {"pypi_url"}
 # What a new package gets for the fields a source of the original's shape does not have.
 PACKAGE_DEFAULTS: dict[str, Any] = {
     "score": 0,
@@ -74,9 +78,16 @@ class Loader:
     """Feeds records, in dependency order (see records.KINDS), into one session."""
 
     def __init__(
-        self, session: AsyncSession, summary: Summary | None = None, *, batch_size: int = BATCH_SIZE
+        self,
+        session: AsyncSession,
+        summary: Summary | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+        forge_hosts: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session
+        # The configured forges (Settings.forge_hosts): they decide repo_url and repo_host.
+        self.forge_hosts = forge_hosts
         self.summary = summary or Summary()
         self.batch_size = batch_size
         self._pending: dict[Kind, list[Row]] = {kind: [] for kind in KINDS}
@@ -91,7 +102,7 @@ class Loader:
         """Validate records in the export shape and write them in batches."""
         for record in records:
             try:
-                row = validate(kind, record)
+                row = validate(kind, record, self.forge_hosts)
             except RecordError as error:
                 data = record if isinstance(record, Mapping) else {}
                 self.summary.refuse(kind, label_of(kind, data), str(error))
@@ -143,7 +154,9 @@ class Loader:
         updates: list[dict[str, Any]] = []
         for row in rows:
             values = row.values
-            deprecation = self._prepare_package(values) if kind == "packages" else None
+            deprecation = (
+                _prepare_package(values, self.forge_hosts) if kind == "packages" else None
+            )
             reason = self._conflict(kind, values, existing.get(values["id"]), holders, parents)
             if reason:
                 self.summary.refuse(kind, row.label, reason)
@@ -163,6 +176,8 @@ class Loader:
                 )
             elif any(current[name] != value for name, value in values.items()):
                 outcome = "updated"
+                if kind == "packages":
+                    values.update(_stale_refresh_state(current, values))
                 updates.append(values)
             else:
                 outcome = "unchanged"
@@ -200,17 +215,6 @@ class Loader:
                     f"{parent_kind} {values[parent]} is neither in the source nor here "
                     "(or it was refused)"
                 )
-        return None
-
-    @staticmethod
-    def _prepare_package(values: dict[str, Any]) -> int | None:
-        """Derive repo_host; take out deprecated_by (None: the source does not say)."""
-        if "repo_url" in values:
-            # Normalized URLs are https://HOST/...: the host without parsing the URL again.
-            url = values["repo_url"] or ""
-            values["repo_host"] = KNOWN_HOSTS.get(url[8:].split("/", 1)[0], "") if url else ""
-        if "deprecated_by_id" in values:
-            return int(values.pop("deprecated_by_id") or 0)
         return None
 
     async def _rows_by_id(self, table: Table, ids: Sequence[int]) -> dict[int, Any]:
@@ -438,6 +442,37 @@ class Loader:
         await self._write(table, inserts, updates)
 
 
+def _prepare_package(values: dict[str, Any], forge_hosts: Mapping[str, str] | None) -> int | None:
+    """Derive repo_host; take out deprecated_by (None: the source does not say)."""
+    if "repo_url" in values:
+        values["repo_host"] = repo_host_of(values["repo_url"] or "", forge_hosts)
+    if "deprecated_by_id" in values:
+        return int(values.pop("deprecated_by_id") or 0)
+    return None
+
+
+def _stale_refresh_state(current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """What of the refresher's bookkeeping an update of a package makes wrong.
+
+    Its ETags describe the figures it last fetched: once the import writes other figures,
+    a 304 would keep the imported ones as if they were upstream's, so they are dropped and
+    the next refresh fetches in full. Another repository or PyPI project also ends the old
+    one's back-off and error. last_fetched stays as the source says (an export round-trips).
+    """
+    changed = {name for name, value in values.items() if current[name] != value}
+    reset: dict[str, Any] = {}
+    if changed & REFRESHED_COLUMNS:
+        reset |= {"refresh_etags": None, "refresh_pypi_etag": None}
+    if changed & {"repo_url", "pypi_url"}:
+        reset |= {
+            "refresh_retry_at": None,
+            "refresh_failures": 0,
+            "refresh_error": "",
+            "refresh_error_at": None,
+        }
+    return reset
+
+
 def _missing(what: str, key: int) -> str:
     return f"{what} {key} is neither in the source nor here (or it was refused)"
 
@@ -455,13 +490,15 @@ async def load_records(
     records: Mapping[Kind, Iterable[Any]],
     *,
     batch_size: int = BATCH_SIZE,
+    forge_hosts: Mapping[str, str] | None = None,
 ) -> Summary:
     """Upsert records in the export shape (see docs/export-format.md) into `session`.
 
     `records` maps resource names to iterables of records; they are loaded in dependency
-    order whatever the mapping's order. The caller commits (or rolls back).
+    order whatever the mapping's order. `forge_hosts` are the configured forges
+    (Settings.forge_hosts). The caller commits (or rolls back).
     """
-    loader = Loader(session, batch_size=batch_size)
+    loader = Loader(session, batch_size=batch_size, forge_hosts=forge_hosts)
     for kind in KINDS:
         if kind in records:
             await loader.add(kind, records[kind])

@@ -330,7 +330,7 @@ class HttpSource:
         client = self._client
         try:
             async with self._limit:
-                for attempt in stamina.retry_context(
+                async for attempt in stamina.retry_context(
                     on=(httpx.TransportError, _Retryable),
                     attempts=self.attempts,
                     timeout=None,
