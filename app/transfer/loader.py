@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
@@ -152,11 +152,11 @@ class Loader:
         parents = await self._parents(kind, rows)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        # Packages whose refresher state the update makes wrong: ETags only, or all of it.
+        stale: dict[str, list[int]] = {"etags": [], "source": []}
         for row in rows:
             values = row.values
-            deprecation = (
-                _prepare_package(values, self.forge_hosts) if kind == "packages" else None
-            )
+            deprecation = _prepare_package(values, self.forge_hosts) if kind == "packages" else None
             reason = self._conflict(kind, values, existing.get(values["id"]), holders, parents)
             if reason:
                 self.summary.refuse(kind, row.label, reason)
@@ -177,7 +177,7 @@ class Loader:
             elif any(current[name] != value for name, value in values.items()):
                 outcome = "updated"
                 if kind == "packages":
-                    values.update(_stale_refresh_state(current, values))
+                    _note_stale_refresh_state(current, values, stale)
                 updates.append(values)
             else:
                 outcome = "unchanged"
@@ -185,6 +185,32 @@ class Loader:
             if kind == "packages" and values["id"] in self._deprecations:
                 self._outcomes[values["id"]] = outcome
         await self._write(table, inserts, updates)
+        await self._reset_refresh_state(table, stale)
+
+    async def _reset_refresh_state(self, table: Table, stale: dict[str, list[int]]) -> None:
+        """At most two statements a batch; SQL NULLs, as on a package never fetched."""
+        resets: list[tuple[list[int], dict[str, Any]]] = [
+            (stale["etags"], {"refresh_etags": null(), "refresh_pypi_etag": None}),
+            (
+                stale["source"],
+                {
+                    "refresh_etags": null(),
+                    "refresh_pypi_etag": None,
+                    "refresh_retry_at": None,
+                    "refresh_failures": 0,
+                    "refresh_error": "",
+                    "refresh_error_at": None,
+                },
+            ),
+        ]
+        for ids, values in resets:
+            if ids:
+                await self.session.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids))
+                    # Bookkeeping: `modified` stays the source's, not the column's onupdate.
+                    .values(**values, modified=table.c.modified)
+                )
 
     @staticmethod
     def _conflict(
@@ -451,8 +477,10 @@ def _prepare_package(values: dict[str, Any], forge_hosts: Mapping[str, str] | No
     return None
 
 
-def _stale_refresh_state(current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """What of the refresher's bookkeeping an update of a package makes wrong.
+def _note_stale_refresh_state(
+    current: Mapping[str, Any], values: Mapping[str, Any], stale: dict[str, list[int]]
+) -> None:
+    """Note what of the refresher's bookkeeping this update of a package makes wrong.
 
     Its ETags describe the figures it last fetched: once the import writes other figures,
     a 304 would keep the imported ones as if they were upstream's, so they are dropped and
@@ -460,17 +488,10 @@ def _stale_refresh_state(current: Mapping[str, Any], values: Mapping[str, Any]) 
     one's back-off and error. last_fetched stays as the source says (an export round-trips).
     """
     changed = {name for name, value in values.items() if current[name] != value}
-    reset: dict[str, Any] = {}
-    if changed & REFRESHED_COLUMNS:
-        reset |= {"refresh_etags": None, "refresh_pypi_etag": None}
     if changed & {"repo_url", "pypi_url"}:
-        reset |= {
-            "refresh_retry_at": None,
-            "refresh_failures": 0,
-            "refresh_error": "",
-            "refresh_error_at": None,
-        }
-    return reset
+        stale["source"].append(values["id"])
+    elif changed & REFRESHED_COLUMNS:
+        stale["etags"].append(values["id"])
 
 
 def _missing(what: str, key: int) -> str:

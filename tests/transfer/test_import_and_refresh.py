@@ -67,6 +67,8 @@ async def _state(connection: AsyncConnection) -> dict[str, Any]:
         await connection.execute(
             select(
                 Package.refresh_etags,
+                # SQL NULL, as on a package never fetched (not a JSON null).
+                Package.refresh_etags.is_(None).label("etags_null"),
                 Package.refresh_pypi_etag,
                 Package.refresh_retry_at,
                 Package.refresh_failures,
@@ -90,7 +92,7 @@ async def test_imported_figures_drop_the_etags_so_the_next_refresh_fetches_them(
 
     state = await _state(connection)
     # With the old ETags a 304 would keep 250 as if upstream had said so.
-    assert (state["refresh_etags"], state["refresh_pypi_etag"]) == (None, None)
+    assert (state["etags_null"], state["refresh_pypi_etag"]) == (True, None)
     assert state["repo_watchers"] == 250
     # Same repository: its back-off and error still stand.
     assert (state["refresh_retry_at"], state["refresh_failures"]) == (RETRY_AT, 3)
@@ -107,7 +109,7 @@ async def test_an_imported_repository_url_ends_the_old_ones_back_off(
     await _load(connection, _package(repo_url="https://github.com/owner/shop-ng"))
 
     state = await _state(connection)
-    assert (state["refresh_etags"], state["refresh_pypi_etag"]) == (None, None)
+    assert (state["etags_null"], state["refresh_pypi_etag"]) == (True, None)
     assert (state["refresh_retry_at"], state["refresh_failures"]) == (None, 0)
     assert (state["refresh_error"], state["refresh_error_at"]) == ("", None)
     # As the source says: an export imported elsewhere serves the same JSON.
@@ -123,7 +125,7 @@ async def test_an_imported_pypi_url_ends_the_old_ones_back_off(
     await _load(connection, _package(pypi_url="https://pypi.org/project/shop-ng/"))
 
     state = await _state(connection)
-    assert (state["refresh_etags"], state["refresh_pypi_etag"]) == (None, None)
+    assert (state["etags_null"], state["refresh_pypi_etag"]) == (True, None)
     assert (state["refresh_retry_at"], state["refresh_failures"]) == (None, 0)
 
 
