@@ -190,7 +190,7 @@ def _forget_refresh_state(package: Package) -> None:
     last_fetched puts it first in the refresher's order (never fetched first)."""
     package.last_fetched = None
     # SQL NULL as on a package never fetched (None would be stored as a JSON null).
-    package.refresh_etags = null()  # type: ignore[assignment]
+    package.refresh_etags = null()
     package.refresh_pypi_etag = None
     package.refresh_retry_at = None
     package.refresh_failures = 0
