@@ -9,8 +9,9 @@ package). A record equal to what is stored is counted unchanged and not written 
 Each batch costs a handful of statements whatever its size: a SELECT of the rows it touches,
 a SELECT of the holders of its unique values, one executemany INSERT and one executemany
 UPDATE, and when updated packages need it, one or two UPDATEs resetting the refresher's
-state (see _note_stale_refresh_state). Nothing here commits: the caller owns the transaction (app.transfer.run, or a
-benchmark), so a run commits all it accepted or, rolled back, nothing.
+state (see _note_stale_refresh_state). Nothing here commits: the caller owns the
+transaction (app.transfer.run, or a benchmark), so a run commits all it accepted or,
+rolled back, nothing.
 
     async with sessionmaker() as session, session.begin():
         summary = await load_records(session, {"categories": [...], "packages": [...]})
