@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
+from app.models import Package
+from app.refresh.repository import Selection, claim
 from app.repositories.tokens import TokenRepository
 from tests.conftest import Databases, bound_sessionmaker
 from tests.factories import create_category, create_grid, create_package
@@ -895,3 +898,116 @@ async def test_concurrent_creations_with_the_same_slug_one_wins_one_is_409(
             loser = next(r for r in responses if r.status_code == 409)
             assert _field_of(loser) == "slug"
         assert await _count(bob) == 5
+
+
+# A new repository or PyPI project starts the refresher afresh.
+
+
+async def _refreshed_long_ago_then_failing(connection: AsyncConnection, package_id: int) -> None:
+    """What a refresher leaves: a recent fetch's ETags, then failures and a back-off."""
+    now = dt.datetime.now(dt.UTC)
+    await connection.execute(
+        update(Package)
+        .where(Package.id == package_id)
+        .values(
+            last_fetched=now - dt.timedelta(hours=1),
+            refresh_etags={"repo": '"old"'},
+            refresh_pypi_etag='"old-pypi"',
+            refresh_retry_at=now + dt.timedelta(days=7),
+            refresh_failures=8,
+            refresh_error="HTTP 404 (the old repository is gone)",
+            refresh_error_at=now,
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("repo_url", "https://github.com/owner/corrected"), ("pypi_url", "corrected")],
+)
+async def test_a_corrected_url_is_the_refreshers_next_package(
+    client: httpx.AsyncClient,
+    write_headers: Headers,
+    connection: AsyncConnection,
+    field: str,
+    value: str,
+) -> None:
+    category = await _category_id(client, write_headers)
+    older = await create_package(client, write_headers, title="Older", category=category)
+    stale = await create_package(client, write_headers, title="Stale", category=category)
+    typo = await create_package(
+        client,
+        write_headers,
+        title="Typo",
+        category=category,
+        repo_url="https://github.com/owner/typo",
+        pypi_url="typo",
+    )
+    await connection.execute(
+        update(Package)
+        .where(Package.id.in_([older["id"], stale["id"]]))
+        .values(last_fetched=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    )
+    await _refreshed_long_ago_then_failing(connection, typo["id"])
+
+    response = await client.patch(typo["url"], json={field: value}, headers=write_headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["last_fetched"] is None
+    async with bound_sessionmaker(connection)() as session:
+        [first] = await claim(
+            session,
+            owner="test",
+            selection=Selection(),
+            now=dt.datetime.now(dt.UTC),
+            run_started=None,
+            lease=dt.timedelta(minutes=5),
+            limit=1,
+        )
+    assert first.id == typo["id"]
+    assert (first.etags, first.pypi_etag) == ({}, None)
+    row = (
+        await connection.execute(
+            select(
+                Package.refresh_etags.is_(None),
+                Package.refresh_retry_at,
+                Package.refresh_failures,
+                Package.refresh_error,
+                Package.refresh_error_at,
+            ).where(Package.id == typo["id"])
+        )
+    ).one()
+    # As a package never fetched: SQL NULL ETags, no back-off, no error.
+    assert tuple(row) == (True, None, 0, "", None)
+
+
+async def test_an_edit_that_keeps_the_urls_keeps_the_refreshers_state(
+    client: httpx.AsyncClient, write_headers: Headers, connection: AsyncConnection
+) -> None:
+    category = await _category_id(client, write_headers)
+    package = await create_package(
+        client,
+        write_headers,
+        title="Steady",
+        category=category,
+        repo_url="https://github.com/owner/steady",
+    )
+    await _refreshed_long_ago_then_failing(connection, package["id"])
+
+    # The same repository spelled differently is the same repository.
+    response = await client.put(
+        package["url"],
+        json={"title": "Steady!", "category": category, "repo_url": "git@github.com:Owner/Steady"},
+        headers=write_headers,
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["last_fetched"] is not None
+    etags, failures = (
+        await connection.execute(
+            select(Package.refresh_etags, Package.refresh_failures).where(
+                Package.id == package["id"]
+            )
+        )
+    ).one()
+    assert (etags, failures) == ({"repo": '"old"'}, 8)

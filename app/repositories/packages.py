@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, select
+from sqlalchemy import String, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -142,6 +142,8 @@ class PackageRepository:
     async def _apply(
         self, package: Package, values: dict[str, Any], links: Links, *, creating: bool
     ) -> None:
+        # Where the metrics come from, before this edit.
+        sources = (package.repo_url, package.pypi_url) if not creating else None
         if "title" in values:
             package.title = values["title"]
         if "slug" in values or creating:
@@ -166,6 +168,8 @@ class PackageRepository:
             package.documentation_url = _stored_url(
                 "documentation_url", values["documentation_url"]
             )
+        if not creating and (package.repo_url, package.pypi_url) != sources:
+            _forget_refresh_state(package)
         if "deprecated_by" in values:
             ref = values["deprecated_by"]
             replacement_id = None
@@ -178,3 +182,17 @@ class PackageRepository:
             package.deprecated_by_id = replacement_id
         if "date_deprecated" in values:
             package.date_deprecated = values["date_deprecated"]
+
+
+def _forget_refresh_state(package: Package) -> None:
+    """A package pointed at another repository or PyPI project: what the refresher knew
+    about the old one (ETags, back-off, the last error) no longer applies, and NULL
+    last_fetched puts it first in the refresher's order (never fetched first)."""
+    package.last_fetched = None
+    # SQL NULL as on a package never fetched (None would be stored as a JSON null).
+    package.refresh_etags = null()
+    package.refresh_pypi_etag = None
+    package.refresh_retry_at = None
+    package.refresh_failures = 0
+    package.refresh_error = ""
+    package.refresh_error_at = None

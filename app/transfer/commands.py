@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from stamina.instrumentation import RetryDetails, RetryHook, set_on_retry_hooks
 
 from app import migrate as migrations
-from app.transfer.jobs import ImportResult, open_source, run_export, run_import
+from app.transfer.format import FormatError
+from app.transfer.jobs import ImportResult, OutputError, open_source, run_export, run_import
 from app.transfer.records import KINDS, Kind
 from app.transfer.summary import Summary
 
@@ -138,21 +139,35 @@ def import_command(
 ) -> None:
     """Import a whole directory from an API root URL or an export file.
 
-    Categories, grids and packages (with their metrics), and from another packages-api
-    also the grids' features and cells. An upsert by id: a second run changes nothing.
-    Conflicting records are refused, each with its reason. Exit 0: all loaded; 2: loaded,
-    some records refused; 1: stopped by an error (or rolled back with --atomic).
+    Loads categories, grids, packages and their metrics; from a packages-api, features and cells.
+
+    An upsert by id: a second run changes nothing. Conflicts are refused, each with its reason.
+
+    Exit status:
+    0  all loaded
+    2  loaded, but some records were refused
+    1  stopped by an error (with --atomic: nothing changed)
     """
-    from app.cli import _database, _settings  # app.cli registers this module's commands
+    # Typer's rich help keeps a docstring's single line breaks: one paragraph, one line.
+    from app.cli import _database, _fail, _settings  # app.cli registers this module's commands
 
     settings = _settings()
     loader_source = open_source(source, attempts=retries + 1)
+    try:
+        # A file that cannot be read (or is no export) loads nothing: one line, no table.
+        loader_source.check()
+    except FormatError as error:
+        raise _fail(str(error)) from None
     set_on_retry_hooks([_say_retry(Console(stderr=True))])
     with _database(settings):
         if settings.migrate_on_start:
             migrations.upgrade(settings)
         with ProgressBars(quiet=quiet) as bars:
             result = asyncio.run(run_import(settings, loader_source, atomic=atomic, progress=bars))
+    if result.error and result.summary.is_empty:
+        # Stopped before its first record (an unreachable root): a table of zeros and advice
+        # to continue would say nothing true.
+        raise _fail(f"{result.error}; nothing was imported")
     typer.echo(summary_text(result.summary))
     message, code = _outcome(result)
     typer.echo(message, err=code != 0)
@@ -174,8 +189,9 @@ def export_command(
             migrations.upgrade(settings)
         try:
             counts = asyncio.run(run_export(settings, file))
-        except OSError as error:
-            typer.echo(f"error: cannot write {file}: {error.strerror}", err=True)
+        except OutputError as error:
+            # Only the file's own errors: a database failure is _database's to report.
+            typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
     written = ", ".join(f"{count} {kind}" for kind, count in counts.items())
     target = "stdout" if file == "-" else file

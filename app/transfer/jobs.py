@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -26,6 +27,9 @@ from app.transfer.summary import Summary
 
 class Source(Protocol):
     def describe(self) -> str: ...
+
+    def check(self) -> None:
+        """What can be checked before the database is opened; FormatError if it fails."""
 
     async def feed(self, loader: Loader, progress: Progress) -> None: ...
 
@@ -59,7 +63,7 @@ async def run_import(
         async with create_sessionmaker(engine)() as session:
             # SQLite: take the write lock now, not at the first write after many reads.
             await session.connection(execution_options={"sqlite_write": True})
-            loader = Loader(session)
+            loader = Loader(session, forge_hosts=settings.forge_hosts)
             error = None
             try:
                 await source.feed(loader, progress or NoProgress())
@@ -75,9 +79,41 @@ async def run_import(
         await engine.dispose()
 
 
+class OutputError(Exception):
+    """The export's destination cannot be written; the database is not to blame.
+
+    asyncpg reports a refused connection as a plain OSError too, so file errors are told
+    apart where they happen, not by their type."""
+
+    def __init__(self, target: str, error: OSError) -> None:
+        super().__init__(f"cannot write {target}: {error.strerror or error}")
+
+
+@contextlib.contextmanager
+def _output(target: str) -> Iterator[None]:
+    """Around file operations only: their OSErrors are the destination's."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(target, error) from error
+
+
+def _writer(write: Callable[[str], object], target: str) -> Callable[[str], None]:
+    """`write`, its OSErrors the destination's (the export's reads run in between)."""
+
+    def guarded(text: str) -> None:
+        with _output(target):
+            write(text)
+
+    return guarded
+
+
 async def run_export(settings: Settings, path: str) -> dict[Kind, int]:
     """Export the whole directory to `path` (`-`: stdout). A file appears only complete:
-    it is written next to its destination and renamed into place."""
+    it is written next to its destination and renamed into place.
+
+    Raises OutputError when the destination cannot be written; a database failure comes
+    out as it is (the CLI names the database for it)."""
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
@@ -91,8 +127,9 @@ async def run_export(settings: Settings, path: str) -> dict[Kind, int]:
                 )
             # One read transaction (SQLite: a WAL snapshot from the first read), never committed.
             if path == "-":
-                counts = await export(session, sys.stdout.write)
-                sys.stdout.flush()
+                counts = await export(session, _writer(sys.stdout.write, "stdout"))
+                with _output("stdout"):
+                    sys.stdout.flush()
                 return counts
             return await _export_to_file(session, Path(path))
     finally:
@@ -100,15 +137,20 @@ async def run_export(settings: Settings, path: str) -> dict[Kind, int]:
 
 
 async def _export_to_file(session: AsyncSession, path: Path) -> dict[Kind, int]:
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    target = str(path)
+    with _output(target):
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as stream:
-            counts = await export(session, stream.write)
-        # mkstemp makes it private (0600); a finished export gets a plain file's mode.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
+            counts = await export(session, _writer(stream.write, target))
+            with _output(target):
+                stream.flush()
+        with _output(target):
+            # mkstemp makes it private (0600); a finished export gets a plain file's mode.
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)
+            os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)

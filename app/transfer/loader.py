@@ -8,8 +8,10 @@ package). A record equal to what is stored is counted unchanged and not written 
 
 Each batch costs a handful of statements whatever its size: a SELECT of the rows it touches,
 a SELECT of the holders of its unique values, one executemany INSERT and one executemany
-UPDATE. Nothing here commits: the caller owns the transaction (app.transfer.run, or a
-benchmark), so a run commits all it accepted or, rolled back, nothing.
+UPDATE, and when updated packages need it, one or two UPDATEs resetting the refresher's
+state (see _note_stale_refresh_state). Nothing here commits: the caller owns the
+transaction (app.transfer.run, or a benchmark), so a run commits all it accepted or,
+rolled back, nothing.
 
     async with sessionmaker() as session, session.begin():
         summary = await load_records(session, {"categories": [...], "packages": [...]})
@@ -20,12 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, bindparam, insert, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
-from app.normalize import KNOWN_HOSTS
+from app.normalize import repo_host_of
+from app.refresh.apply import FIGURE_COLUMNS
 from app.repositories.sequences import advance_id_sequences
 from app.transfer.records import KINDS, Kind, RecordError, Row, label_of, validate
 from app.transfer.summary import Summary
@@ -54,6 +57,9 @@ SINGULAR: dict[Kind, str] = {
     "features": "feature",
     "elements": "element",
 }
+# What the refresher fetches (figures, and the URLs it fetches them from): an import that
+# changes any of them makes its ETags stale.
+REFRESHED_COLUMNS = frozenset(FIGURE_COLUMNS) | {"pypi_url"}
 # What a new package gets for the fields a source of the original's shape does not have.
 PACKAGE_DEFAULTS: dict[str, Any] = {
     "score": 0,
@@ -74,9 +80,16 @@ class Loader:
     """Feeds records, in dependency order (see records.KINDS), into one session."""
 
     def __init__(
-        self, session: AsyncSession, summary: Summary | None = None, *, batch_size: int = BATCH_SIZE
+        self,
+        session: AsyncSession,
+        summary: Summary | None = None,
+        *,
+        batch_size: int = BATCH_SIZE,
+        forge_hosts: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session
+        # The configured forges (Settings.forge_hosts): they decide repo_url and repo_host.
+        self.forge_hosts = forge_hosts
         self.summary = summary or Summary()
         self.batch_size = batch_size
         self._pending: dict[Kind, list[Row]] = {kind: [] for kind in KINDS}
@@ -91,7 +104,7 @@ class Loader:
         """Validate records in the export shape and write them in batches."""
         for record in records:
             try:
-                row = validate(kind, record)
+                row = validate(kind, record, self.forge_hosts)
             except RecordError as error:
                 data = record if isinstance(record, Mapping) else {}
                 self.summary.refuse(kind, label_of(kind, data), str(error))
@@ -141,9 +154,11 @@ class Loader:
         parents = await self._parents(kind, rows)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        # Packages whose refresher state the update makes wrong: ETags only, or all of it.
+        stale: dict[str, list[int]] = {"etags": [], "source": []}
         for row in rows:
             values = row.values
-            deprecation = self._prepare_package(values) if kind == "packages" else None
+            deprecation = _prepare_package(values, self.forge_hosts) if kind == "packages" else None
             reason = self._conflict(kind, values, existing.get(values["id"]), holders, parents)
             if reason:
                 self.summary.refuse(kind, row.label, reason)
@@ -163,6 +178,8 @@ class Loader:
                 )
             elif any(current[name] != value for name, value in values.items()):
                 outcome = "updated"
+                if kind == "packages":
+                    _note_stale_refresh_state(current, values, stale)
                 updates.append(values)
             else:
                 outcome = "unchanged"
@@ -170,6 +187,32 @@ class Loader:
             if kind == "packages" and values["id"] in self._deprecations:
                 self._outcomes[values["id"]] = outcome
         await self._write(table, inserts, updates)
+        await self._reset_refresh_state(table, stale)
+
+    async def _reset_refresh_state(self, table: Table, stale: dict[str, list[int]]) -> None:
+        """At most two statements a batch; SQL NULLs, as on a package never fetched."""
+        resets: list[tuple[list[int], dict[str, Any]]] = [
+            (stale["etags"], {"refresh_etags": null(), "refresh_pypi_etag": None}),
+            (
+                stale["source"],
+                {
+                    "refresh_etags": null(),
+                    "refresh_pypi_etag": None,
+                    "refresh_retry_at": None,
+                    "refresh_failures": 0,
+                    "refresh_error": "",
+                    "refresh_error_at": None,
+                },
+            ),
+        ]
+        for ids, values in resets:
+            if ids:
+                await self.session.execute(
+                    update(table)
+                    .where(table.c.id.in_(ids))
+                    # Bookkeeping: `modified` stays the source's, not the column's onupdate.
+                    .values(**values, modified=table.c.modified)
+                )
 
     @staticmethod
     def _conflict(
@@ -200,17 +243,6 @@ class Loader:
                     f"{parent_kind} {values[parent]} is neither in the source nor here "
                     "(or it was refused)"
                 )
-        return None
-
-    @staticmethod
-    def _prepare_package(values: dict[str, Any]) -> int | None:
-        """Derive repo_host; take out deprecated_by (None: the source does not say)."""
-        if "repo_url" in values:
-            # Normalized URLs are https://HOST/...: the host without parsing the URL again.
-            url = values["repo_url"] or ""
-            values["repo_host"] = KNOWN_HOSTS.get(url[8:].split("/", 1)[0], "") if url else ""
-        if "deprecated_by_id" in values:
-            return int(values.pop("deprecated_by_id") or 0)
         return None
 
     async def _rows_by_id(self, table: Table, ids: Sequence[int]) -> dict[int, Any]:
@@ -438,6 +470,32 @@ class Loader:
         await self._write(table, inserts, updates)
 
 
+def _prepare_package(values: dict[str, Any], forge_hosts: Mapping[str, str] | None) -> int | None:
+    """Derive repo_host; take out deprecated_by (None: the source does not say)."""
+    if "repo_url" in values:
+        values["repo_host"] = repo_host_of(values["repo_url"] or "", forge_hosts)
+    if "deprecated_by_id" in values:
+        return int(values.pop("deprecated_by_id") or 0)
+    return None
+
+
+def _note_stale_refresh_state(
+    current: Mapping[str, Any], values: Mapping[str, Any], stale: dict[str, list[int]]
+) -> None:
+    """Note what of the refresher's bookkeeping this update of a package makes wrong.
+
+    Its ETags describe the figures it last fetched: once the import writes other figures,
+    a 304 would keep the imported ones as if they were upstream's, so they are dropped and
+    the next refresh fetches in full. Another repository or PyPI project also ends the old
+    one's back-off and error. last_fetched stays as the source says (an export round-trips).
+    """
+    changed = {name for name, value in values.items() if current[name] != value}
+    if changed & {"repo_url", "pypi_url"}:
+        stale["source"].append(values["id"])
+    elif changed & REFRESHED_COLUMNS:
+        stale["etags"].append(values["id"])
+
+
 def _missing(what: str, key: int) -> str:
     return f"{what} {key} is neither in the source nor here (or it was refused)"
 
@@ -455,13 +513,15 @@ async def load_records(
     records: Mapping[Kind, Iterable[Any]],
     *,
     batch_size: int = BATCH_SIZE,
+    forge_hosts: Mapping[str, str] | None = None,
 ) -> Summary:
     """Upsert records in the export shape (see docs/export-format.md) into `session`.
 
     `records` maps resource names to iterables of records; they are loaded in dependency
-    order whatever the mapping's order. The caller commits (or rolls back).
+    order whatever the mapping's order. `forge_hosts` are the configured forges
+    (Settings.forge_hosts). The caller commits (or rolls back).
     """
-    loader = Loader(session, batch_size=batch_size)
+    loader = Loader(session, batch_size=batch_size, forge_hosts=forge_hosts)
     for kind in KINDS:
         if kind in records:
             await loader.add(kind, records[kind])

@@ -175,17 +175,19 @@ def _reason(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-# Column length of each URL field, and how it is normalized; as the API's writes do.
-_URLS: dict[str, tuple[Callable[[str], str], int]] = {
+# Column length of each URL field, and how it is normalized (with the configured forge
+# hosts, which decide how much of a path is the repository); as the API's writes do.
+_URLS: dict[str, tuple[Callable[[str, Mapping[str, str] | None], str], int]] = {
     "repo_url": (normalize_repo_url, 255),
-    "pypi_url": (normalize_pypi_url, 255),
-    "documentation_url": (validate_http_url, 255),
+    "pypi_url": (lambda raw, _hosts: normalize_pypi_url(raw), 255),
+    "documentation_url": (lambda raw, _hosts: validate_http_url(raw), 255),
 }
 
 
-def validate(kind: Kind, data: Any) -> Row:
+def validate(kind: Kind, data: Any, forge_hosts: Mapping[str, str] | None = None) -> Row:
     """A record in the export shape, checked and turned into column values.
 
+    `forge_hosts` are the configured forges (Settings.forge_hosts), as the API passes them.
     Raises RecordError with the reason when it cannot be stored.
     """
     if not isinstance(data, Mapping):
@@ -199,7 +201,7 @@ def validate(kind: Kind, data: Any) -> Row:
     given = record.model_fields_set
     row = Row(kind, label_of(kind, values), {})
     if kind == "packages":
-        _package_values(values, given, row)
+        _package_values(values, given, row, forge_hosts)
     elif kind == "memberships":
         row.values = {"grid_id": values["grid"], "package_id": values["package"]}
         if values["created"] is not None:
@@ -222,11 +224,13 @@ def validate(kind: Kind, data: Any) -> Row:
     return row
 
 
-def _package_values(values: dict[str, Any], given: set[str], row: Row) -> None:
+def _package_values(
+    values: dict[str, Any], given: set[str], row: Row, forge_hosts: Mapping[str, str] | None
+) -> None:
     for name, (normalize, length) in _URLS.items():
         raw = values[name]
         try:
-            normal = normalize(raw)
+            normal = normalize(raw, forge_hosts)
             if len(normal) > length:
                 raise ValueError(f"is longer than {length} characters")
         except ValueError as error:

@@ -11,11 +11,13 @@ from typing import Any
 from app.transfer.format import FormatError, read_document
 from app.transfer.loader import Loader
 from app.transfer.progress import Progress
+from app.transfer.records import Kind
 
 
 class FileSource:
     def __init__(self, path: str) -> None:
         self.path = path
+        self._sections: list[tuple[Kind, list[Any]]] | None = None
 
     def describe(self) -> str:
         return "standard input" if self.path == "-" else self.path
@@ -33,9 +35,18 @@ class FileSource:
         except OSError as error:
             raise FormatError(f"cannot read {self.describe()}: {error.strerror}") from None
 
+    def check(self) -> None:
+        """Read and check the whole document now (blocking): an unreadable file or one that
+        is not an export stops the import before the database is touched. FormatError."""
+        if self._sections is None:
+            self._sections = read_document(self._read())
+
     async def feed(self, loader: Loader, progress: Progress) -> None:
-        # Parsing blocks for as long as the file is large: off the event loop.
-        sections = read_document(await asyncio.to_thread(self._read))
+        sections = self._sections
+        if sections is None:
+            # Parsing blocks for as long as the file is large: off the event loop.
+            sections = read_document(await asyncio.to_thread(self._read))
+        self._sections = None  # the records are the loader's now; free them once loaded
         for kind, records in sections:
             progress.total(kind, len(records))
             for start in range(0, len(records), loader.batch_size):

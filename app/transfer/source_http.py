@@ -85,6 +85,9 @@ class HttpSource:
     def describe(self) -> str:
         return self.root_url
 
+    def check(self) -> None:
+        """Nothing to check before the database: the root is read by feed()."""
+
     async def feed(self, loader: Loader, progress: Progress) -> None:
         async with httpx.AsyncClient(
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
@@ -330,7 +333,7 @@ class HttpSource:
         client = self._client
         try:
             async with self._limit:
-                for attempt in stamina.retry_context(
+                async for attempt in stamina.retry_context(
                     on=(httpx.TransportError, _Retryable),
                     attempts=self.attempts,
                     timeout=None,
@@ -344,11 +347,11 @@ class HttpSource:
                             raise _Retryable(response)
         except _Retryable as error:
             raise FetchError(
-                f"GET {url}: HTTP {error.response.status_code} after {self.attempts} attempts"
+                f"GET {url}: HTTP {error.response.status_code} after {_attempts(self.attempts)}"
             ) from None
         except httpx.TransportError as error:
             raise FetchError(
-                f"GET {url}: {type(error).__name__} {error} after {self.attempts} attempts"
+                f"GET {url}: {type(error).__name__} {error} after {_attempts(self.attempts)}"
             ) from None
         if response.status_code != 200:
             raise FetchError(f"GET {url}: HTTP {response.status_code}")
@@ -366,6 +369,10 @@ class HttpSource:
             url = urljoin(url, response.headers["location"])
             self._check_origin(url, "a redirect leads to")
         raise FetchError(f"GET {url}: too many redirects")
+
+
+def _attempts(count: int) -> str:
+    return "1 attempt" if count == 1 else f"{count} attempts"
 
 
 def _dict(data: Any) -> dict[str, Any]:

@@ -36,3 +36,12 @@ class Summary:
 
     def warn(self, kind: Kind, label: str, reason: str) -> None:
         self.warnings.append(Problem(kind, label, reason))
+
+    @property
+    def is_empty(self) -> bool:
+        """Not one record read: none counted, refused or warned about."""
+        if self.refused or self.warnings:
+            return False
+        return not any(
+            counts.created or counts.updated or counts.unchanged for counts in self.counts.values()
+        )

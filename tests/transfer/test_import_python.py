@@ -3,6 +3,12 @@ what a second run, a changed source, faults and refusals do to the database."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+
+import pytest
+
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.repositories.tokens import TokenRepository
@@ -67,6 +73,31 @@ async def test_a_passing_server_error_is_retried(
     assert result.error is None
     assert _counts(result, "grids") == (4, 0, 0, 0)
     assert fake_api.faults[("grids", 2)].hits == 2
+
+
+async def test_waiting_to_retry_does_not_block_the_event_loop(
+    databases: Databases, fake_root: str, fake_api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A blocking sleep in the event loop's thread stops every other task (the progress
+    # bars, the other page fetches) for the whole back-off: record any such call.
+    blocking: list[float] = []
+    real_sleep = time.sleep
+
+    def watched_sleep(seconds: float) -> None:
+        with contextlib.suppress(RuntimeError):
+            asyncio.get_running_loop()
+            blocking.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", watched_sleep)
+    url = await databases.fresh()
+    fake_api.faults[("grids", 2)] = Fault("flaky")
+
+    result = await _import(url, fake_root)
+
+    assert fake_api.faults[("grids", 2)].hits == 2  # it did wait and retry
+    assert result.error is None
+    assert blocking == []
 
 
 async def test_a_next_link_to_another_host_is_not_followed(

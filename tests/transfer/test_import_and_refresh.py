@@ -1,0 +1,167 @@
+"""An import next to the refresher: what an update does to its bookkeeping (ETags, back-off),
+and the configured forge hosts an import honours as the API does. Both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.models import Package
+from app.transfer import load_records
+from tests.conftest import Databases, bound_sessionmaker
+from tests.test_cli import packages_api
+from tests.transfer.helpers import api_get
+
+STAMP = "2024-01-02T03:04:05Z"
+FETCHED = "2024-05-06T07:08:09Z"
+RETRY_AT = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+CATEGORY = {"id": 5, "title": "Apps", "slug": "apps", "created": STAMP, "modified": STAMP}
+
+
+def _package(**changes: Any) -> dict[str, Any]:
+    return {
+        "id": 10,
+        "title": "Shop",
+        "slug": "shop",
+        "category": 5,
+        "repo_url": "https://github.com/owner/shop",
+        "pypi_url": "https://pypi.org/project/shop/",
+        "repo_watchers": 100,
+        "last_fetched": FETCHED,
+        "created": STAMP,
+        "modified": STAMP,
+        **changes,
+    }
+
+
+async def _load(connection: AsyncConnection, package: dict[str, Any]) -> None:
+    async with bound_sessionmaker(connection)() as session:
+        summary = await load_records(session, {"categories": [CATEGORY], "packages": [package]})
+        await session.commit()
+    assert not summary.refused, summary.refused
+
+
+async def _refreshed_once_then_failing(connection: AsyncConnection) -> None:
+    """What a refresher leaves: the ETags of what it fetched, and a back-off after a failure."""
+    await connection.execute(
+        update(Package)
+        .where(Package.id == 10)
+        .values(
+            refresh_etags={"repo": '"abc"'},
+            refresh_pypi_etag='"pypi-1"',
+            refresh_retry_at=RETRY_AT,
+            refresh_failures=3,
+            refresh_error="HTTP 502",
+            refresh_error_at=RETRY_AT,
+        )
+    )
+
+
+async def _state(connection: AsyncConnection) -> dict[str, Any]:
+    row = (
+        await connection.execute(
+            select(
+                Package.refresh_etags,
+                # SQL NULL, as on a package never fetched (not a JSON null).
+                Package.refresh_etags.is_(None).label("etags_null"),
+                Package.refresh_pypi_etag,
+                Package.refresh_retry_at,
+                Package.refresh_failures,
+                Package.refresh_error,
+                Package.refresh_error_at,
+                Package.last_fetched,
+                Package.repo_watchers,
+            ).where(Package.id == 10)
+        )
+    ).one()
+    return dict(row._mapping)
+
+
+async def test_imported_figures_drop_the_etags_so_the_next_refresh_fetches_them(
+    connection: AsyncConnection,
+) -> None:
+    await _load(connection, _package())
+    await _refreshed_once_then_failing(connection)
+
+    await _load(connection, _package(repo_watchers=250))
+
+    state = await _state(connection)
+    # With the old ETags a 304 would keep 250 as if upstream had said so.
+    assert (state["etags_null"], state["refresh_pypi_etag"]) == (True, None)
+    assert state["repo_watchers"] == 250
+    # Same repository: its back-off and error still stand.
+    assert (state["refresh_retry_at"], state["refresh_failures"]) == (RETRY_AT, 3)
+    assert state["refresh_error"] == "HTTP 502"
+    assert state["last_fetched"] == dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+
+
+async def test_an_imported_repository_url_ends_the_old_ones_back_off(
+    connection: AsyncConnection,
+) -> None:
+    await _load(connection, _package())
+    await _refreshed_once_then_failing(connection)
+
+    await _load(connection, _package(repo_url="https://github.com/owner/shop-ng"))
+
+    state = await _state(connection)
+    assert (state["etags_null"], state["refresh_pypi_etag"]) == (True, None)
+    assert (state["refresh_retry_at"], state["refresh_failures"]) == (None, 0)
+    assert (state["refresh_error"], state["refresh_error_at"]) == ("", None)
+    # As the source says: an export imported elsewhere serves the same JSON.
+    assert state["last_fetched"] == dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+
+
+async def test_an_imported_pypi_url_ends_the_old_ones_back_off(
+    connection: AsyncConnection,
+) -> None:
+    await _load(connection, _package())
+    await _refreshed_once_then_failing(connection)
+
+    await _load(connection, _package(pypi_url="https://pypi.org/project/shop-ng/"))
+
+    state = await _state(connection)
+    assert (state["etags_null"], state["refresh_pypi_etag"]) == (True, None)
+    assert (state["refresh_retry_at"], state["refresh_failures"]) == (None, 0)
+
+
+async def test_an_import_that_changes_no_figure_keeps_the_refresh_state(
+    connection: AsyncConnection,
+) -> None:
+    await _load(connection, _package())
+    await _refreshed_once_then_failing(connection)
+
+    await _load(connection, _package(title="Shop (renamed)"))
+    await _load(connection, _package(title="Shop (renamed)"))
+
+    state = await _state(connection)
+    assert state["refresh_etags"] == {"repo": '"abc"'}
+    assert state["refresh_pypi_etag"] == '"pypi-1"'
+    assert (state["refresh_retry_at"], state["refresh_failures"]) == (RETRY_AT, 3)
+
+
+async def test_an_import_keeps_a_configured_gitlab_hosts_subgroups(
+    databases: Databases, tmp_path: Path
+) -> None:
+    url = await databases.fresh()
+    document = {
+        "format": "packages-api/export",
+        "version": 1,
+        "categories": [CATEGORY],
+        "packages": [_package(repo_url="https://git.example.org/Group/Sub/Shop.git")],
+    }
+    source = tmp_path / "export.json"
+    source.write_text(json.dumps(document))
+
+    result = await packages_api(
+        url, "import", str(source), cwd=tmp_path, GITLAB_URL="https://git.example.org"
+    )
+
+    assert result.code == 0, result.stderr
+    served = (await api_get(url, "/api/v4/packages/10/")).json()
+    assert served["repo_url"] == "https://git.example.org/group/sub/shop"
+    assert served["repo_host"] == "gitlab"
