@@ -14,7 +14,7 @@ page.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -25,16 +25,15 @@ from app.forges.base import Outcome, RepoFigures, RepoRequest, RepoResult, Usage
 from app.forges.http import Upstream
 from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime, parse
 from app.forges.rest import (
+    PerRepositoryClient,
     Refusal,
     etag_for_window,
     etag_of,
-    fetch_each,
-    get,
     rank_logins,
     same_origin,
     windowed_etag,
 )
-from app.forges.weeks import WEEKS, Window, window
+from app.forges.weeks import WEEKS, Window
 
 PER_PAGE = 100  # Bitbucket's largest pagelen
 
@@ -102,7 +101,7 @@ def _nickname(commit: _Commit) -> str | None:
 # --- the client ---------------------------------------------------------------------
 
 
-class BitbucketClient:
+class BitbucketClient(PerRepositoryClient):
     """`api_url` is BITBUCKET_API_URL (https://api.bitbucket.org/2.0); `token` a
     repository, project or workspace access token, sent as a Bearer token."""
 
@@ -118,36 +117,13 @@ class BitbucketClient:
         max_commit_pages: int = 10,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self._upstream = upstream
-        self._api = api_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._concurrency = concurrency
-        self._max_commit_pages = max_commit_pages
-        self._now = now or (lambda: dt.datetime.now(dt.UTC))
-
-    async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
-        weeks = window(self._now())
-        return await fetch_each(
-            self.name, repos, lambda request: self._fetch(request, usage, weeks), self._concurrency
-        )
-
-    async def _get(
-        self,
-        url: str,
-        usage: Usage,
-        what: str,
-        *,
-        params: dict[str, str | int] | None = None,
-        etag: str | None = None,
-    ) -> httpx.Response | None:
-        return await get(
-            self._upstream,
-            url,
-            usage=usage,
-            what=f"bitbucket {what}",
-            headers=self._headers,
-            params=params,
-            etag=etag,
+        super().__init__(
+            upstream,
+            api=api_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {token}"} if token else {},
+            concurrency=concurrency,
+            max_commit_pages=max_commit_pages,
+            now=now,
         )
 
     async def _fetch(self, request: RepoRequest, usage: Usage, weeks: Window) -> RepoResult:

@@ -13,7 +13,7 @@ of the newest page of commits. An empty repository answers its commits with 409.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from urllib.parse import quote
 
 import httpx
@@ -23,16 +23,15 @@ from app.forges.base import Outcome, RepoFigures, RepoRequest, RepoResult, Usage
 from app.forges.http import Upstream
 from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime, parse
 from app.forges.rest import (
+    PerRepositoryClient,
     Refusal,
     etag_for_window,
     etag_of,
-    fetch_each,
-    get,
     next_link,
     rank_logins,
     windowed_etag,
 )
-from app.forges.weeks import WEEKS, Window, window
+from app.forges.weeks import WEEKS, Window
 
 PER_PAGE = 50  # Forgejo's default MAX_RESPONSE_ITEMS; larger limits are cut to it
 # Only the listing is wanted: per-commit stats, signatures and file lists are costly.
@@ -89,7 +88,7 @@ def _login(commit: _Commit) -> str | None:
 # --- the client ---------------------------------------------------------------------
 
 
-class ForgejoClient:
+class ForgejoClient(PerRepositoryClient):
     """One Forgejo/Gitea instance: `api_url` its API base from FORGEJO_INSTANCES (e.g.
     https://codeberg.org/api/v1); `token` an access token with read:repository."""
 
@@ -105,30 +104,13 @@ class ForgejoClient:
         max_commit_pages: int = 20,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self._upstream = upstream
-        self._api = api_url.rstrip("/")
-        self._headers = {"Authorization": f"token {token}"} if token else {}
-        self._concurrency = concurrency
-        self._max_commit_pages = max_commit_pages
-        self._now = now or (lambda: dt.datetime.now(dt.UTC))
-
-    async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
-        weeks = window(self._now())
-        return await fetch_each(
-            self.name, repos, lambda request: self._fetch(request, usage, weeks), self._concurrency
-        )
-
-    async def _get(
-        self, url: str, usage: Usage, what: str, *, params: dict[str, str | int], etag: str | None
-    ) -> httpx.Response | None:
-        return await get(
-            self._upstream,
-            url,
-            usage=usage,
-            what=f"forgejo {what}",
-            headers=self._headers,
-            params=params,
-            etag=etag,
+        super().__init__(
+            upstream,
+            api=api_url.rstrip("/"),
+            headers={"Authorization": f"token {token}"} if token else {},
+            concurrency=concurrency,
+            max_commit_pages=max_commit_pages,
+            now=now,
         )
 
     async def _fetch(self, request: RepoRequest, usage: Usage, weeks: Window) -> RepoResult:

@@ -26,15 +26,14 @@ from app.forges.http import Upstream
 from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime, parse
 from app.forges.rest import (
     MAX_PARTICIPANTS,
+    PerRepositoryClient,
     Refusal,
     etag_for_window,
     etag_of,
-    fetch_each,
-    get,
     next_link,
     windowed_etag,
 )
-from app.forges.weeks import WEEKS, Window, window
+from app.forges.weeks import WEEKS, Window
 
 PER_PAGE = 100  # GitLab's largest page
 
@@ -89,7 +88,7 @@ def _participants(contributors: Sequence[_Contributor]) -> list[str]:
 # --- the client ---------------------------------------------------------------------
 
 
-class GitLabClient:
+class GitLabClient(PerRepositoryClient):
     """`url` is the instance (GITLAB_URL, e.g. https://gitlab.com); `token` a personal,
     group or project access token with read_api, sent as PRIVATE-TOKEN."""
 
@@ -105,36 +104,13 @@ class GitLabClient:
         max_commit_pages: int = 20,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
-        self._upstream = upstream
-        self._api = f"{url.rstrip('/')}/api/v4"
-        self._headers = {"PRIVATE-TOKEN": token} if token else {}
-        self._concurrency = concurrency
-        self._max_commit_pages = max_commit_pages
-        self._now = now or (lambda: dt.datetime.now(dt.UTC))
-
-    async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
-        weeks = window(self._now())
-        return await fetch_each(
-            self.name, repos, lambda request: self._fetch(request, usage, weeks), self._concurrency
-        )
-
-    async def _get(
-        self,
-        url: str,
-        usage: Usage,
-        what: str,
-        *,
-        params: dict[str, str | int] | None = None,
-        etag: str | None = None,
-    ) -> httpx.Response | None:
-        return await get(
-            self._upstream,
-            url,
-            usage=usage,
-            what=f"gitlab {what}",
-            headers=self._headers,
-            params=params,
-            etag=etag,
+        super().__init__(
+            upstream,
+            api=f"{url.rstrip('/')}/api/v4",
+            headers={"PRIVATE-TOKEN": token} if token else {},
+            concurrency=concurrency,
+            max_commit_pages=max_commit_pages,
+            now=now,
         )
 
     async def _fetch(self, request: RepoRequest, usage: Usage, weeks: Window) -> RepoResult:
