@@ -251,7 +251,12 @@ async def test_a_loop_that_stops_making_progress_is_stuck(
     async with serving(db, forges, refresh_enabled=True, refresh_interval=60) as (_, refresher):
         await forges.github.entered.wait()
         assert refresher.stuck() is False
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3 + 3)  # 3 intervals and the margin
+        # Past 3 intervals and the margin, a batch may still be waiting out a rate limit...
+        waiting = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3 + 3)
+        monkeypatch.setattr("app.refresh.refresher.utcnow", lambda: waiting)
+        assert refresher.stuck() is False
+        # ... but not past its lease (REFRESH_LEASE_SECONDS, 30 min) and the margin.
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30 + 3)
         monkeypatch.setattr("app.refresh.refresher.utcnow", lambda: later)
         assert refresher.stuck() is True
         monkeypatch.undo()
