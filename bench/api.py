@@ -1,0 +1,447 @@
+"""API throughput and latency under load: the service against a bare asyncpg baseline.
+
+    uv run python bench/api.py [--packages 100000] [--duration 10] [--connections 32]
+        [--workers 1[,2]] [--rounds 2] [--database-url postgresql://postgres@127.0.0.1/postgres]
+        [--keep | --reuse]
+
+Creates a database `packages_api_bench_...` on the PostgreSQL server of --database-url,
+migrates it and fills it with N packages (bench/dataset.py, by COPY); starts the service
+(`packages-api serve --workers W`) and the baseline (bench/baseline.py under uvicorn, one
+worker), each in its own process, on that database; then for each scenario drives them in
+alternation (service, baseline, service, baseline: --rounds pairs) with wrk on loopback,
+--connections connections, two wrk threads, and prints the medians as a markdown table:
+requests per second, p50 and p99 latency, the service/baseline ratio, and the service's
+peak RSS per worker. Paths are drawn at random from a list per scenario (bench/wrk_paths.lua),
+so no cache answers the same question all the time. The database is dropped at the end
+unless --keep; --reuse takes a kept one (same --packages) instead of generating it again.
+Needs wrk (Debian/Ubuntu: `apt-get install wrk`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dataset import WORDS, load  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "wrk_paths.lua"
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+SERVICE_PORT, BASELINE_PORT = 8781, 8782
+CURSOR_DEPTH = 20_000  # packages skipped before the cursor pages measured
+
+
+@dataclass
+class Scenario:
+    name: str
+    service: list[str]
+    # The baseline's paths for the same answer, or None when it has no such endpoint.
+    baseline: list[str] | None = None
+    note: str = ""
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+
+
+@dataclass
+class Result:
+    runs: dict[str, list[Run]] = field(default_factory=dict)
+
+    def median(self, target: str) -> Run | None:
+        runs = self.runs.get(target)
+        if not runs:
+            return None
+        return Run(
+            rps=statistics.median(r.rps for r in runs),
+            p50_ms=statistics.median(r.p50_ms for r in runs),
+            p99_ms=statistics.median(r.p99_ms for r in runs),
+            failures=sum(r.failures for r in runs),
+        )
+
+
+def _dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _admin(server: str, statement: str) -> None:
+    connection = await asyncpg.connect(_dsn(server))
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def _package_count(dsn: str) -> int | None:
+    try:
+        connection = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        return None
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM packages"))
+    except asyncpg.UndefinedTableError:
+        return None
+    finally:
+        await connection.close()
+
+
+async def prepare(server: str, name: str, packages: int, reuse: bool) -> str:
+    """The database's DSN, created, migrated and filled unless a kept one is reused."""
+    dsn = _dsn(server, name)
+    if reuse and await _package_count(dsn) == packages:
+        print(f"reusing database {name} ({packages:,} packages)", flush=True)
+        await asyncio.to_thread(upgrade, Settings(database_url=dsn))
+        return dsn
+    await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _admin(server, f'CREATE DATABASE "{name}"')
+    await asyncio.to_thread(upgrade, Settings(database_url=dsn))
+    print(f"generating {packages:,} packages into {name} ...", flush=True)
+    took = await load(dsn, packages)
+    print(f"generated in {took:.0f} s", flush=True)
+    return dsn
+
+
+async def sample_paths(dsn: str, packages: int) -> dict[str, list[str]]:
+    rng = random.Random(7)  # noqa: S311 (which rows to ask for, not secrets)
+    connection = await asyncpg.connect(dsn)
+    try:
+        ids = [rng.randint(1, packages) for _ in range(2000)]
+        slugs = await connection.fetch(
+            "SELECT slug FROM packages WHERE id = ANY($1::int[])", ids[:1000]
+        )
+        grids = await connection.fetch("SELECT id FROM grids ORDER BY random() LIMIT 500")
+        categories = await connection.fetch("SELECT id FROM categories")
+    finally:
+        await connection.close()
+    words = WORDS + [f"django {w}" for w in WORDS[:30]] + [w[:4] for w in WORDS[:30]]
+    return {
+        "ids": [f"/api/v4/packages/{i}/" for i in ids],
+        "slugs": [f"/api/v4/packages/{row['slug']}/" for row in slugs],
+        "grids": [f"/api/v4/grids/{row['id']}/" for row in grids],
+        "filtered": [
+            f"/api/v4/packages/?category={row['id']}&ordering=-repo_watchers" for row in categories
+        ],
+        "search": [f"/api/v4/search/?{urlencode({'q': w})}" for w in words],
+    }
+
+
+def _path_of(link: str) -> str:
+    parts = urlsplit(link)
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+
+def _with_limit(link: str, limit: int) -> str:
+    parts = urlsplit(link)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True)) | {"limit": str(limit)}
+    return f"{parts.path}?{urlencode(sorted(query.items()))}"
+
+
+def cursor_paths(base: str, depth: int) -> tuple[list[str] | None, str]:
+    """Pages `depth` packages deep reached by following `next` from `?cursor=`, or None
+    (and why) when the service has no cursor pages."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        response = client.get("/api/v4/packages/", params={"cursor": "", "limit": 100})
+        if response.status_code != 200:
+            return None, f"n/a (no cursor support: {response.status_code})"
+        link = response.json().get("next")
+        query = dict(parse_qsl(urlsplit(link or "").query))
+        if not query.get("cursor") or "offset" in query:
+            # An unknown parameter is ignored, and `next` then goes on by offset.
+            return None, "n/a (no cursor support)"
+        seen = 100
+        found: list[str] = []
+        while link and seen < depth + 2000:
+            if seen >= depth:
+                found.append(_with_limit(link, 20))
+            response = client.get(_path_of(link))
+            response.raise_for_status()
+            link = response.json().get("next")
+            seen += 100
+        return found, ""
+
+
+def wrk(base: str, paths: list[str], duration: int, connections: int, workdir: Path) -> Run:
+    listing = workdir / f"paths-{uuid.uuid4().hex[:6]}.txt"
+    listing.write_text("\n".join(paths) + "\n")
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
+    command += ["-s", str(LUA), base, "--", str(listing)]
+    done = subprocess.run(command, capture_output=True, text=True)  # noqa: S603
+    if done.returncode != 0 or not done.stdout.strip():
+        raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run(
+        rps=figures["requests"] / (figures["duration_us"] / 1e6),
+        p50_ms=figures["p50_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        failures=figures["non_2xx"] + figures["socket_errors"],
+    )
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *_descendants(int(child))]
+    except OSError:
+        pass
+    return found
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The largest peak RSS among the service's workers (the process itself with one)."""
+    workers = [p for p in _descendants(pid) if _status_kb(p, "VmHWM") > 0] or [pid]
+    return max(_status_kb(p, "VmHWM") for p in workers) / 1024
+
+
+@contextmanager
+def started(command: list[str], env: dict[str, str], url: str, log: Path) -> Iterator[int]:
+    with log.open("w") as out:
+        process = subprocess.Popen(  # noqa: S603
+            command, env=os.environ | env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"{command[0]} exited; its log:\n{log.read_text()[-3000:]}")
+            try:
+                if httpx.get(url, timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{url} did not answer in 120 s; log:\n{log.read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield process.pid
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def service_command(workers: int) -> list[str]:
+    executable = Path(sys.executable).parent / "packages-api"
+    return [str(executable), "serve", "--workers", str(workers), "--port", str(SERVICE_PORT)]
+
+
+def baseline_command() -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(BASELINE_PORT)]
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def table(scenarios: list[Scenario], results: dict[str, Result], workers: list[int]) -> str:
+    first = f"service w{workers[0]}"
+    head = ["scenario"]
+    for w in workers:
+        head += [f"service ({w} worker{'s' if w > 1 else ''}) req/s", "p50 ms", "p99 ms"]
+    head += ["baseline req/s", "p50 ms", "p99 ms", "ratio req/s", "ratio p99"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for scenario in scenarios:
+        result = results[scenario.name]
+        cells = [scenario.name]
+        for w in workers:
+            run = result.median(f"service w{w}")
+            if run is None:
+                cells += [scenario.note or "n/a", "", ""]
+            else:
+                flag = f" ({run.failures} failed)" if run.failures else ""
+                cells += [f"{run.rps:,.0f}{flag}", _ms(run.p50_ms), _ms(run.p99_ms)]
+        base, ours = result.median("baseline"), result.median(first)
+        if base is None:
+            cells += ["—", "", "", "", ""]
+        else:
+            flag = f" ({base.failures} failed)" if base.failures else ""
+            cells += [f"{base.rps:,.0f}{flag}", _ms(base.p50_ms), _ms(base.p99_ms)]
+            if ours is None:
+                cells += ["", ""]
+            else:
+                cells += [f"{ours.rps / base.rps:.2f}x", f"{ours.p99_ms / base.p99_ms:.2f}x"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = Path("/proc/meminfo").read_text().split()[1]
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {int(memory) / 1024 / 1024:.0f} GB RAM, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
+    paths = asyncio.run(sample_paths(dsn, arguments.packages))
+    scenarios = [
+        Scenario("list, page 1", ["/api/v4/packages/"], ["/api/v4/packages/"]),
+        Scenario("list, offset 4,000", ["/api/v4/packages/?offset=4000"])
+        if arguments.packages > 4020
+        else Scenario("list, offset 4,000", []),
+        Scenario(f"list by cursor, ~{CURSOR_DEPTH:,} deep", []),
+        Scenario("detail by id", paths["ids"], paths["ids"]),
+        Scenario("detail by slug", paths["slugs"], paths["slugs"]),
+        Scenario("grid detail (with its packages)", paths["grids"]),
+        Scenario("list, category filter, -repo_watchers", paths["filtered"]),
+        Scenario("search", paths["search"]),
+    ]
+    scenarios[1].baseline = scenarios[1].service
+    database = {"DATABASE_URL": dsn, "REFRESH_ENABLED": "false", "MIGRATE_ON_START": "false"}
+    pool = Settings(database_url=dsn)
+    baseline_env = {
+        "BASELINE_DATABASE_URL": dsn,
+        "BASELINE_POOL_SIZE": str(pool.db_pool_size + pool.db_max_overflow),
+    }
+    results = {scenario.name: Result() for scenario in scenarios}
+    service_url = f"http://127.0.0.1:{SERVICE_PORT}"
+    baseline_url = f"http://127.0.0.1:{BASELINE_PORT}"
+    rss: dict[int, float] = {}
+    with started(
+        baseline_command(), baseline_env, f"{baseline_url}/api/v4/packages/", workdir / "b.log"
+    ):
+        for workers in arguments.workers:
+            target = f"service w{workers}"
+            with started(
+                service_command(workers), database, f"{service_url}/readyz", workdir / "s.log"
+            ) as pid:
+                cursor = scenarios[2]
+                if workers == arguments.workers[0]:
+                    found, why = cursor_paths(service_url, CURSOR_DEPTH)
+                    cursor.service, cursor.note = found or [], why
+                    if found:
+                        cursor.baseline, _ = cursor_paths(baseline_url, CURSOR_DEPTH)
+                for scenario in scenarios:
+                    if not scenario.service:
+                        continue
+                    pairs = [(target, service_url, scenario.service)]
+                    if scenario.baseline and workers == arguments.workers[0]:
+                        pairs.append(("baseline", baseline_url, scenario.baseline))
+                    for _, url, scenario_paths in pairs:  # warm up: pools, caches, JITs
+                        wrk(url, scenario_paths, 2, arguments.connections, workdir)
+                    for _ in range(arguments.rounds):
+                        for name, url, scenario_paths in pairs:
+                            run = wrk(
+                                url, scenario_paths, arguments.duration, arguments.connections,
+                                workdir,
+                            )
+                            results[scenario.name].runs.setdefault(name, []).append(run)
+                    ours = results[scenario.name].median(target)
+                    assert ours is not None
+                    print(
+                        f"  {scenario.name} ({workers}w): {ours.rps:,.0f} req/s, "
+                        f"p50 {ours.p50_ms:.1f} ms, p99 {ours.p99_ms:.1f} ms",
+                        flush=True,
+                    )
+                rss[workers] = peak_rss_mb(pid)
+    print()
+    print(
+        f"{arguments.packages:,} packages, {arguments.connections} connections, "
+        f"wrk 2 threads, {arguments.duration:g} s per run, medians of {arguments.rounds} "
+        "runs in alternation; baseline: bench/baseline.py, 1 worker"
+    )
+    print()
+    print(table(scenarios, results, arguments.workers))
+    print()
+    for workers, peak in rss.items():
+        print(f"service peak RSS per worker ({workers} worker{'s' if workers > 1 else ''}): "
+              f"{peak:.0f} MB")
+    print(f"machine: {machine()}")
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--packages", type=int, default=100_000)
+    parser.add_argument("--duration", type=int, default=10, help="Seconds per wrk run.")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--workers",
+        type=lambda text: [int(part) for part in text.split(",")],
+        default=[1],
+        help="Service worker counts to measure, comma-separated (e.g. 1,2).",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="Service/baseline pairs per row.")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
+        help="A PostgreSQL server to create the benchmark database on.",
+    )
+    parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Use a kept database of the same size; implies --keep."
+    )
+    arguments = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit(
+            "bench/api.py needs wrk, the HTTP load generator: `sudo apt-get install wrk` "
+            "(Debian/Ubuntu) or `brew install wrk` (macOS)."
+        )
+    keep = arguments.keep or arguments.reuse
+    name = f"packages_api_bench_{arguments.packages}"
+    if not keep:
+        name += f"_{uuid.uuid4().hex[:6]}"
+    server = arguments.database_url
+    dsn = asyncio.run(prepare(server, name, arguments.packages, arguments.reuse))
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-api-") as workdir:
+            bench(arguments, dsn, Path(workdir))
+    finally:
+        if not keep:
+            asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        else:
+            print(f"kept database {name} (--reuse to use it again)")
+
+
+if __name__ == "__main__":
+    main()
