@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi import Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -36,6 +38,8 @@ JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # HTTP methods that may write; their SQLite transactions take the write lock up front.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A pooled connection idle longer than this is pinged before use (see _ping_after_idle).
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 class Base(DeclarativeBase):
@@ -82,11 +86,38 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout,
-        # A connection the server dropped (restart, failover) is replaced, not handed out.
-        "pool_pre_ping": True,
     }
     options.update(overrides)
-    return create_async_engine(url, **options)
+    engine = create_async_engine(url, **options)
+    _ping_after_idle(engine, PING_AFTER_IDLE_SECONDS)
+    return engine
+
+
+def _ping_after_idle(engine: AsyncEngine, seconds: float) -> None:
+    """A connection the server dropped (restart, failover, idle timeout) is replaced, not
+    handed out: checked when it has idled in the pool, where a drop goes unnoticed.
+
+    SQLAlchemy's pool_pre_ping checks every checkout, which on asyncpg is three round trips
+    (BEGIN, an empty query, ROLLBACK): under load, more than the request's own queries. A
+    connection back from a request moments ago was just seen alive; one the server drops
+    while busy fails that statement, and SQLAlchemy then invalidates the whole pool. This
+    is SQLAlchemy's documented custom pessimistic check (raise DisconnectionError on
+    checkout, and the pool retries with a new connection).
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:  # whatever the driver raises, the connection is gone
+            raise DisconnectionError("connection dropped while idle in the pool") from error
 
 
 def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
@@ -117,6 +148,16 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def _reads_without_transaction(session: AsyncSession) -> bool:
+    """Reads on PostgreSQL run outside a transaction block: each statement of READ
+    COMMITTED sees its own snapshot anyway, so BEGIN and COMMIT bought nothing but two
+    round trips per request. SQLite keeps its transaction, whose snapshot spans the
+    request's statements. A session bound to a caller's connection (tests) keeps the
+    caller's transaction."""
+    bind = session.bind
+    return isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: commit when the handler returns, roll back when it raises.
 
@@ -127,6 +168,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with maker() as session:
         if request.method in UNSAFE_METHODS:
             await session.connection(execution_options={"sqlite_write": True})
+        elif _reads_without_transaction(session):
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             yield session
         except BaseException:

@@ -36,7 +36,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
@@ -44,10 +43,10 @@ import httpx
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dataset import WORDS, load  # noqa: E402
+from dataset import WORDS, load
 
-from app.config import Settings  # noqa: E402
-from app.migrate import upgrade  # noqa: E402
+from app.config import Settings
+from app.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk_paths.lua"
@@ -372,7 +371,10 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                     for _ in range(arguments.rounds):
                         for name, url, scenario_paths in pairs:
                             run = wrk(
-                                url, scenario_paths, arguments.duration, arguments.connections,
+                                url,
+                                scenario_paths,
+                                arguments.duration,
+                                arguments.connections,
                                 workdir,
                             )
                             results[scenario.name].runs.setdefault(name, []).append(run)
@@ -394,8 +396,10 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
     print(table(scenarios, results, arguments.workers))
     print()
     for workers, peak in rss.items():
-        print(f"service peak RSS per worker ({workers} worker{'s' if workers > 1 else ''}): "
-              f"{peak:.0f} MB")
+        print(
+            f"service peak RSS per worker ({workers} worker{'s' if workers > 1 else ''}): "
+            f"{peak:.0f} MB"
+        )
     print(f"machine: {machine()}")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 

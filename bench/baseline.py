@@ -114,7 +114,9 @@ async def _list(pool: asyncpg.Pool, api: str, query: dict[str, str]) -> tuple[in
         if offset + limit < total:
             next_link = _link(self_url, {"limit": str(limit), "offset": str(offset + limit)})
         if offset > 0:
-            back = {"limit": str(limit)} | ({"offset": str(offset - limit)} if offset > limit else {})
+            back = {"limit": str(limit)}
+            if offset > limit:
+                back["offset"] = str(offset - limit)
             previous = _link(self_url, back)
     body = {"count": total, "next": next_link, "previous": previous, "results": results}
     return 200, orjson.dumps(body, option=orjson.OPT_UTC_Z)
@@ -132,7 +134,10 @@ async def _detail(pool: asyncpg.Pool, api: str, key: str) -> tuple[int, bytes]:
 
 async def _jsonb(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
-        "jsonb", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        "jsonb",
+        encoder=lambda value: orjson.dumps(value).decode(),
+        decoder=orjson.loads,
+        schema="pg_catalog",
     )
 
 

@@ -201,8 +201,11 @@ async def load(dsn: str, packages: int, *, seed: int = 20261122, echo: bool = Tr
     try:
         await connection.copy_records_to_table(
             "categories",
-            columns=["id", "title", "slug", "description", "title_plural", "show_pypi"]
-            + ["created", "modified"],
+            columns=[
+                *("id", "title", "slug", "description", "title_plural", "show_pypi"),
+                "created",
+                "modified",
+            ],
             records=[
                 (c, w.capitalize(), w, f"Packages for {w}", f"{w.capitalize()}s", True, now, now)
                 for c, w in enumerate(WORDS[:CATEGORIES], 1)
@@ -224,8 +227,11 @@ async def load(dsn: str, packages: int, *, seed: int = 20261122, echo: bool = Tr
         grids = max(1, packages // 60)
         await connection.copy_records_to_table(
             "grids",
-            columns=["id", "title", "slug", "description", "is_locked", "header"]
-            + ["created", "modified"],
+            columns=[
+                *("id", "title", "slug", "description", "is_locked", "header"),
+                "created",
+                "modified",
+            ],
             records=[
                 (
                     g,

@@ -153,7 +153,8 @@ async def fetch_page(
     rows = await session.scalars(
         stmt.options(*options).order_by(*order).limit(page.limit).offset(page.offset)
     )
-    return total, rows.all()
+    # unique(): a joined collection load repeats each row once per related row.
+    return total, rows.unique().all()
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.errors import Conflict, NotFound
 from app.links import Links
@@ -26,7 +26,8 @@ from app.schemas.grid import FeatureIn, GridIn
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Grid.id, "title": Grid.title}
 
-_MEMBER_IDS = selectinload(Grid.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
+# In the same statement, as for packages (app.repositories.packages._GRID_IDS).
+_MEMBER_IDS = joinedload(Grid.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
 
 
 class GridRepository:
@@ -44,7 +45,7 @@ class GridRepository:
         stmt = select(Grid).options(_MEMBER_IDS).where(key_filter(Grid, key))
         if for_update:
             stmt = stmt.with_for_update(of=Grid)
-        grid = await self.session.scalar(stmt)
+        grid = (await self.session.scalars(stmt)).unique().one_or_none()
         if grid is None:
             raise NotFound(f"No grid matches {str(key)!r}.")
         return grid

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import String, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidBody, InvalidQuery, NotFound
 from app.links import Links
@@ -36,8 +36,9 @@ ORDERING_FIELDS: dict[str, Any] = {
 }
 
 
-# One extra statement for the grid links of a whole page, however long the page.
-_GRID_IDS = selectinload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
+# The grid links come in the same statement (a LEFT JOIN; a page's LIMIT goes in a
+# subquery): a second statement cost more than the rows a package's few grids repeat.
+_GRID_IDS = joinedload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
 
 
 # Client-typed URLs and how each is normalized before it is stored.
@@ -115,7 +116,7 @@ class PackageRepository:
         if for_update:
             # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
             stmt = stmt.with_for_update(of=Package)
-        package = await self.session.scalar(stmt)
+        package = (await self.session.scalars(stmt)).unique().one_or_none()
         if package is None:
             raise NotFound(f"No package matches {str(key)!r}.")
         return package
