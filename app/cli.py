@@ -138,7 +138,7 @@ def serve(
     # Several workers share their metrics through files (app.observability.prometheus).
     with private_multiprocess_dir(workers):
         uvicorn.run(
-            "app.main:create_app",
+            "app.main:create_served_app",
             factory=True,
             host=host or settings.host,
             port=port if port is not None else settings.port,

@@ -24,6 +24,9 @@ from app.schemas.page import Page
 
 # Far past any real table; keeps OFFSET inside a 64-bit integer on every database.
 MAX_OFFSET = 2**62
+# Held here: pydantic caches a parametrized generic only while something references it,
+# so `Page[Any]` written in paginated() rebuilt the class (about 2 ms) on most requests.
+AnyPage = Page[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,5 +103,5 @@ def paginated(
     """The list body `{count, next, previous, results}` as a response with an ETag."""
     self_url = base_url + get_route_path(request.scope)
     next_link, previous_link = page_links(page, count, self_url, request.url.query)
-    body = Page[Any](count=count, next=next_link, previous=previous_link, results=list(results))
+    body = AnyPage(count=count, next=next_link, previous=previous_link, results=list(results))
     return json_response(request, body)

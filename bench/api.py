@@ -70,6 +70,8 @@ class Run:
     p50_ms: float
     p99_ms: float
     failures: int
+    # CPU the server's processes spent per request: steadier than req/s on a shared machine.
+    cpu_ms: float = 0.0
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Result:
             p50_ms=statistics.median(r.p50_ms for r in runs),
             p99_ms=statistics.median(r.p99_ms for r in runs),
             failures=sum(r.failures for r in runs),
+            cpu_ms=statistics.median(r.cpu_ms for r in runs),
         )
 
 
@@ -191,12 +194,28 @@ def cursor_paths(base: str, depth: int) -> tuple[list[str] | None, str]:
         return found, ""
 
 
-def wrk(base: str, paths: list[str], duration: int, connections: int, workdir: Path) -> Run:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a server: the process and its workers."""
+    ticks = 0
+    for each in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    base: str, paths: list[str], duration: int, connections: int, workdir: Path, pid: int
+) -> Run:
     listing = workdir / f"paths-{uuid.uuid4().hex[:6]}.txt"
     listing.write_text("\n".join(paths) + "\n")
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", "10s"]
     command += ["-s", str(LUA), base, "--", str(listing)]
+    cpu_before = cpu_seconds(pid)
     done = subprocess.run(command, capture_output=True, text=True)  # noqa: S603
+    cpu = cpu_seconds(pid) - cpu_before
     if done.returncode != 0 or not done.stdout.strip():
         raise SystemExit(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -205,6 +224,7 @@ def wrk(base: str, paths: list[str], duration: int, connections: int, workdir: P
         p50_ms=figures["p50_us"] / 1000,
         p99_ms=figures["p99_us"] / 1000,
         failures=figures["non_2xx"] + figures["socket_errors"],
+        cpu_ms=cpu * 1000 / max(1, figures["requests"]),
     )
 
 
@@ -283,6 +303,7 @@ def table(scenarios: list[Scenario], results: dict[str, Result], workers: list[i
     for w in workers:
         head += [f"service ({w} worker{'s' if w > 1 else ''}) req/s", "p50 ms", "p99 ms"]
     head += ["baseline req/s", "p50 ms", "p99 ms", "ratio req/s", "ratio p99"]
+    head += ["CPU ms/req service", "baseline", "ratio"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for scenario in scenarios:
         result = results[scenario.name]
@@ -304,6 +325,11 @@ def table(scenarios: list[Scenario], results: dict[str, Result], workers: list[i
                 cells += ["", ""]
             else:
                 cells += [f"{ours.rps / base.rps:.2f}x", f"{ours.p99_ms / base.p99_ms:.2f}x"]
+        cells.append(f"{ours.cpu_ms:.2f}" if ours else "")
+        if base is None or ours is None:
+            cells += ["", ""]
+        else:
+            cells += [f"{base.cpu_ms:.2f}", f"{ours.cpu_ms / base.cpu_ms:.1f}x"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -348,7 +374,7 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
     rss: dict[int, float] = {}
     with started(
         baseline_command(), baseline_env, f"{baseline_url}/api/v4/packages/", workdir / "b.log"
-    ):
+    ) as baseline_pid:
         for workers in arguments.workers:
             target = f"service w{workers}"
             with started(
@@ -363,26 +389,28 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                 for scenario in scenarios:
                     if not scenario.service:
                         continue
-                    pairs = [(target, service_url, scenario.service)]
+                    pairs = [(target, service_url, scenario.service, pid)]
                     if scenario.baseline and workers == arguments.workers[0]:
-                        pairs.append(("baseline", baseline_url, scenario.baseline))
-                    for _, url, scenario_paths in pairs:  # warm up: pools, caches, JITs
-                        wrk(url, scenario_paths, 2, arguments.connections, workdir)
+                        pairs.append(("baseline", baseline_url, scenario.baseline, baseline_pid))
+                    for _, url, where, server in pairs:  # warm up: pools, caches, JITs
+                        wrk(url, where, 2, arguments.connections, workdir, server)
                     for _ in range(arguments.rounds):
-                        for name, url, scenario_paths in pairs:
+                        for name, url, where, server in pairs:
                             run = wrk(
                                 url,
-                                scenario_paths,
+                                where,
                                 arguments.duration,
                                 arguments.connections,
                                 workdir,
+                                server,
                             )
                             results[scenario.name].runs.setdefault(name, []).append(run)
                     ours = results[scenario.name].median(target)
                     assert ours is not None
                     print(
                         f"  {scenario.name} ({workers}w): {ours.rps:,.0f} req/s, "
-                        f"p50 {ours.p50_ms:.1f} ms, p99 {ours.p99_ms:.1f} ms",
+                        f"p50 {ours.p50_ms:.1f} ms, p99 {ours.p99_ms:.1f} ms, "
+                        f"CPU {ours.cpu_ms:.2f} ms/request",
                         flush=True,
                     )
                 rss[workers] = peak_rss_mb(pid)

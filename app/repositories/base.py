@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
@@ -22,6 +22,7 @@ MAX_ID = 2**31 - 1
 
 Sluggable = Category | Package | Grid
 Row = TypeVar("Row")
+Model = TypeVar("Model", Category, Package, Grid)
 NAMES: dict[type[Sluggable], str] = {Category: "category", Package: "package", Grid: "grid"}
 
 
@@ -50,6 +51,30 @@ def key_filter(model: type[Sluggable], key: str | int) -> ColumnElement[bool]:
         return false()
     number = id_of(text)
     return model.slug == text if number is None else model.id == number
+
+
+class KeyedSelect(Generic[Model]):
+    """`select(model)` by id or by slug (as key_filter reads a key), built once.
+
+    SQLAlchemy memoizes a statement's cache key on the statement, so one reused with a
+    bound key skips recomputing it on every request: with loader options, the costliest
+    part of a detail's Python work in SQLAlchemy.
+    """
+
+    def __init__(self, model: type[Model], *options: Any) -> None:
+        base: Select[Model] = select(model).options(*options)
+        self.by_id: Select[Model] = base.where(model.id == bindparam("key"))
+        self.by_slug: Select[Model] = base.where(model.slug == bindparam("key"))
+
+    def __call__(self, key: str | int) -> tuple[Select[Model], dict[str, Any]] | None:
+        """The statement and its parameters; None when no row can have the key."""
+        text = str(key)
+        if not storable(text):
+            return None
+        number = id_of(text)
+        if number is None:
+            return self.by_slug, {"key": text}
+        return self.by_id, {"key": number}
 
 
 def key_from_ref(ref: int | str, resource: Resource, links: Links, field: str) -> str:

@@ -14,6 +14,7 @@ from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
 from app.pagination import PageRequest
 from app.repositories.base import (
+    KeyedSelect,
     fetch_page,
     flush_or_conflict,
     id_of,
@@ -28,6 +29,7 @@ ORDERING_FIELDS: dict[str, Any] = {"id": Grid.id, "title": Grid.title}
 
 # In the same statement, as for packages (app.repositories.packages._GRID_IDS).
 _MEMBER_IDS = joinedload(Grid.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
+_BY_KEY = KeyedSelect(Grid, _MEMBER_IDS)
 
 
 class GridRepository:
@@ -42,10 +44,13 @@ class GridRepository:
         return await fetch_page(self.session, stmt, page, order, _MEMBER_IDS)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Grid:
-        stmt = select(Grid).options(_MEMBER_IDS).where(key_filter(Grid, key))
-        if for_update:
-            stmt = stmt.with_for_update(of=Grid)
-        grid = (await self.session.scalars(stmt)).unique().one_or_none()
+        query = _BY_KEY(key)
+        grid = None
+        if query is not None:
+            stmt, params = query
+            if for_update:
+                stmt = stmt.with_for_update(of=Grid)
+            grid = (await self.session.scalars(stmt, params)).unique().one_or_none()
         if grid is None:
             raise NotFound(f"No grid matches {str(key)!r}.")
         return grid

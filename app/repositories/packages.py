@@ -15,10 +15,10 @@ from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
 from app.pagination import PageRequest
 from app.repositories.base import (
+    KeyedSelect,
     fetch_page,
     filter_value,
     flush_or_conflict,
-    key_filter,
     ordering_clauses,
     pick_slug,
     resolve_filter,
@@ -39,6 +39,7 @@ ORDERING_FIELDS: dict[str, Any] = {
 # The grid links come in the same statement (a LEFT JOIN; a page's LIMIT goes in a
 # subquery): a second statement cost more than the rows a package's few grids repeat.
 _GRID_IDS = joinedload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
+_BY_KEY = KeyedSelect(Package, _GRID_IDS)
 
 
 # Client-typed URLs and how each is normalized before it is stored.
@@ -112,11 +113,14 @@ class PackageRepository:
         return await fetch_page(self.session, stmt, page, order, _GRID_IDS)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Package:
-        stmt = select(Package).options(_GRID_IDS).where(key_filter(Package, key))
-        if for_update:
-            # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE already does.
-            stmt = stmt.with_for_update(of=Package)
-        package = (await self.session.scalars(stmt)).unique().one_or_none()
+        query = _BY_KEY(key)
+        package = None
+        if query is not None:
+            stmt, params = query
+            if for_update:
+                # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE does.
+                stmt = stmt.with_for_update(of=Package)
+            package = (await self.session.scalars(stmt, params)).unique().one_or_none()
         if package is None:
             raise NotFound(f"No package matches {str(key)!r}.")
         return package
