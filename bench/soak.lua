@@ -68,7 +68,10 @@ function init(_args)
   sequence = 0
   writes = 0
   statuses = {} -- "op status" -> count
-  latencies = {} -- op -> list of milliseconds
+  -- "op bucket" -> count, and op -> the longest: flat tables, because wrk's thread:get
+  -- cannot copy nested ones ("invalid key to 'next'").
+  latencies = {}
+  longest = {}
   pending = {} -- request id -> { op, start, item }
   created, edited, in_grid, doomed = queue(), queue(), queue(), queue()
 end
@@ -190,6 +193,21 @@ function request()
   return wrk.format(method, path, headers, body)
 end
 
+-- Latency buckets: 1 ms wide up to 100 ms, then 2% wide (a percentile is its bucket's top).
+local function bucket(ms)
+  if ms < 100 then
+    return math.floor(ms)
+  end
+  return 100 + math.floor(math.log(ms / 100) / math.log(1.02))
+end
+
+local function bucket_top(b)
+  if b < 100 then
+    return b + 1
+  end
+  return 100 * 1.02 ^ (b - 99)
+end
+
 local next_queue = { create = "created", edit = "edited", grid_add = "in_grid", grid_remove = "doomed" }
 
 function response(status, headers, _body)
@@ -202,12 +220,10 @@ function response(status, headers, _body)
     return
   end
   pending[id] = nil
-  local times = latencies[op]
-  if not times then
-    times = {}
-    latencies[op] = times
-  end
-  times[#times + 1] = now_ms() - sent.start
+  local ms = now_ms() - sent.start
+  local slot = op .. " " .. bucket(ms)
+  latencies[slot] = (latencies[slot] or 0) + 1
+  longest[op] = math.max(longest[op] or 0, ms)
   local target = next_queue[op]
   if target and status >= 200 and status < 300 then
     push(_G[target], sent.item)
@@ -228,32 +244,40 @@ local function json(value)
   return string.format("%q", tostring(value))
 end
 
-local function percentile(sorted, p)
-  if #sorted == 0 then
-    return 0
-  end
-  return sorted[math.max(1, math.ceil(#sorted * p / 100))]
-end
-
 function done(summary, latency, _requests)
-  local ops, by_status = {}, {}
+  local counts, by_status, longest_of = {}, {}, {}
   for _, thread in ipairs(threads) do
     for key, count in pairs(thread:get("statuses")) do
       by_status[key] = (by_status[key] or 0) + count
     end
-    for op, times in pairs(thread:get("latencies")) do
-      local all = ops[op] or {}
-      for _, ms in ipairs(times) do
-        all[#all + 1] = ms
-      end
-      ops[op] = all
+    for slot, count in pairs(thread:get("latencies")) do
+      local op, b = slot:match("^(%S+) (%d+)$")
+      counts[op] = counts[op] or {}
+      counts[op][tonumber(b)] = (counts[op][tonumber(b)] or 0) + count
+    end
+    for op, ms in pairs(thread:get("longest")) do
+      longest_of[op] = math.max(longest_of[op] or 0, ms)
     end
   end
   local per_op = {}
-  for op, times in pairs(ops) do
-    table.sort(times)
-    per_op[op] = { count = #times, p50_ms = percentile(times, 50), p99_ms = percentile(times, 99),
-      max_ms = times[#times] }
+  for op, buckets in pairs(counts) do
+    local order, total = {}, 0
+    for b, count in pairs(buckets) do
+      order[#order + 1] = b
+      total = total + count
+    end
+    table.sort(order)
+    local function percentile(p)
+      local seen = 0
+      for _, b in ipairs(order) do
+        seen = seen + buckets[b]
+        if seen >= total * p / 100 then
+          return bucket_top(b)
+        end
+      end
+      return 0
+    end
+    per_op[op] = { count = total, p50_ms = percentile(50), p99_ms = percentile(99), max_ms = longest_of[op] }
   end
   local result = {
     requests = summary.requests,

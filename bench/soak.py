@@ -203,7 +203,9 @@ def run_wrk(
             command, env=env, capture_output=True, text=True, check=False
         )
         if finished.returncode != 0 or not Path(out.name).stat().st_size:
-            raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr.strip()}")
+            raise RuntimeError(
+                f"wrk failed ({finished.returncode}): {finished.stdout}{finished.stderr}".strip()
+            )
         result: dict[str, Any] = json.loads(Path(out.name).read_text())
         return result
 
@@ -458,7 +460,7 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=24)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--timeout", type=float, default=10.0, help="wrk's per-request timeout")
+    parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, s")
     parser.add_argument("--write-share", type=float, default=0.15)
     parser.add_argument("--packages", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=1)
