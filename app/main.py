@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, sqlite_writers
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
@@ -26,6 +26,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    # SQLite: the process's writers (requests and the refresher) queue in one line.
+    app.state.sqlite_writers = sqlite_writers(settings)
     try:
         # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
         async with refresher_lifespan(app):
