@@ -69,6 +69,7 @@ class Window:
     refreshed: dict[str, float]
     rss_mb: float
     load: float
+    cpu_seconds: float  # the server's, during the window
 
     @property
     def requests(self) -> int:
@@ -108,7 +109,8 @@ class RssSampler:
         return before[-1] if before else self.samples[0][1]
 
 
-def tree_rss_mb(root: int) -> float:
+def tree_pids(root: int) -> set[int]:
+    """`root` and its descendants (uvicorn's worker processes, with --workers > 1)."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -123,8 +125,12 @@ def tree_rss_mb(root: int) -> float:
         children = [pid for pid, ppid in parents.items() if ppid == parent]
         tree.update(children)
         frontier.extend(children)
+    return tree
+
+
+def tree_rss_mb(root: int) -> float:
     total_kb = 0
-    for pid in tree:
+    for pid in tree_pids(root):
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -132,6 +138,18 @@ def tree_rss_mb(root: int) -> float:
         match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
         total_kb += int(match.group(1)) if match else 0
     return total_kb / 1024
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) the server's processes have used so far."""
+    ticks = 0
+    for pid in tree_pids(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -279,16 +297,16 @@ def report(
     print()
     print(
         "| window | requests | req/s | p50 ms | p99 ms | max ms | errors | RSS MB "
-        "| refreshed | load |"
+        "| refreshed | server CPU | load |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for w in windows:
         lat = w.wrk["latency_ms"]
         refreshed = int(sum(w.refreshed.values()))
         print(
             f"| {w.number} | {w.requests} | {w.requests / w.seconds:.0f} | {lat['p50']:.1f} | "
             f"{lat['p99']:.1f} | {lat['max']:.0f} | {w.failures} | {w.rss_mb:.0f} | {refreshed} | "
-            f"{w.load:.1f} |"
+            f"{percent(w.cpu_seconds, w.seconds):.0f}% | {w.load:.1f} |"
         )
     print()
     print("| request | count | share | p50 ms | p99 ms | max ms |")
@@ -331,6 +349,13 @@ def report(
     print(
         f"- refresher: {refreshed} packages finished during the soak (from /metrics); "
         f"{refresh[0]} packages fetched since the start, {refresh[1]} with a refresh error"
+    )
+    cpu = sum(w.cpu_seconds for w in windows)
+    p99s = sorted(float(w.wrk["latency_ms"]["p99"]) for w in windows)
+    print(
+        f"- latency: p99 {p99s[len(p99s) // 2]:.0f} ms in the median window, {p99s[-1]:.0f} ms "
+        f"in the worst; server CPU {1000 * cpu / requests:.1f} ms per request "
+        f"({percent(cpu, seconds):.0f}% of a core, the refresher's work included)"
     )
     print(
         f"- load average (1 min) during the windows: min {min(loads):.1f}, max {max(loads):.1f} "
@@ -410,12 +435,14 @@ def soak(args: argparse.Namespace, bases: tuple[str, str], workdir: Path, url: s
         baseline_at = 0.0
         for number in range(1, count + 1):
             before = refreshed_so_far(base)
+            cpu_before = tree_cpu_seconds(server.pid)
             began = time.monotonic()
             result = run_wrk(
                 args, base, {**wrk_env, "SOAK_TAG": f"{run}w{number}"}, args.duration / count
             )
             elapsed = time.monotonic() - began
             after = refreshed_so_far(base)
+            cpu = tree_cpu_seconds(server.pid) - cpu_before
             if number == 1:
                 baseline_at = time.monotonic()
             rss = tree_rss_mb(server.pid)
@@ -423,7 +450,7 @@ def soak(args: argparse.Namespace, bases: tuple[str, str], workdir: Path, url: s
             load = os.getloadavg()[0]
             loads.append(load)
             delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-            window = Window(number, float(result["duration_s"]), result, delta, rss, load)
+            window = Window(number, float(result["duration_s"]), result, delta, rss, load, cpu)
             windows.append(window)
             lat = result["latency_ms"]
             print(
