@@ -177,7 +177,7 @@ def refreshed_so_far(base: str) -> dict[str, float]:
 
 
 async def admin(statement: str) -> None:
-    settings = Settings(_env_file=None, database_url=POSTGRES_SERVER)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=POSTGRES_SERVER)
     engine = create_engine(settings, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -188,7 +188,7 @@ async def admin(statement: str) -> None:
 
 async def fetched_since(url: str, since: dt.datetime) -> tuple[int, int]:
     """Packages fetched since `since`, and packages whose last refresh failed."""
-    engine = create_engine(Settings(_env_file=None, database_url=url))  # type: ignore[call-arg]
+    engine = create_engine(Settings(_env_file=None, database_url=url))
     try:
         async with engine.connect() as connection:
             fetched = await connection.execute(
@@ -331,7 +331,7 @@ def report(
         for key, count in w.wrk["statuses"].items():
             statuses[key] = statuses.get(key, 0) + int(count)
     bad = {k: v for k, v in statuses.items() if not re.search(r" [23]\d\d$", k)}
-    refreshed = {k: int(sum(w.refreshed.get(k, 0) for w in windows)) for k in _outcomes(windows)}
+    outcomes = {k: int(sum(w.refreshed.get(k, 0) for w in windows)) for k in _outcomes(windows)}
     print()
     print(
         f"- duration: {seconds:.0f} s in {len(windows)} windows, {args.connections} connections, "
@@ -347,7 +347,7 @@ def report(
         f"({growth:+.1f}%), peak {peak:.0f} MB; {len(sampler.samples)} samples"
     )
     print(
-        f"- refresher: {refreshed} packages finished during the soak (from /metrics); "
+        f"- refresher: {outcomes} packages finished during the soak (from /metrics); "
         f"{refresh[0]} packages fetched since the start, {refresh[1]} with a refresh error"
     )
     cpu = sum(w.cpu_seconds for w in windows)
@@ -379,7 +379,7 @@ def _outcomes(windows: list[Window]) -> list[str]:
 
 def soak(args: argparse.Namespace, bases: tuple[str, str], workdir: Path, url: str) -> bool:
     github_base, pypi_base = bases
-    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=url)
     upgrade(settings)
     asyncio.run(soak_world.seed(settings, args.packages))
     env = {
@@ -461,7 +461,6 @@ def soak(args: argparse.Namespace, bases: tuple[str, str], workdir: Path, url: s
             )
             if server.poll() is not None:
                 raise RuntimeError(f"the server exited with {server.returncode} mid-soak")
-        sampler.stop()
     finally:
         sampler.stop()
         if server.poll() is None:

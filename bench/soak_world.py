@@ -18,6 +18,7 @@ from typing import Any
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.transfer import load_records
+from app.transfer.records import Kind
 from tests.fakes import FakeGitHub, FakeRepo, Recorder, serve_on_loopback
 from tests.fakes.pypi import FakePyPI, PypiProject
 from tests.fakes.schema import github_schema
@@ -37,7 +38,7 @@ def owner_of(number: int) -> str:
     return f"owner{number % 97}"
 
 
-def records(packages: int) -> dict[str, list[dict[str, Any]]]:
+def records(packages: int) -> dict[Kind, list[dict[str, Any]]]:
     """The seeded directory in the export shape (docs/export-format.md), ids from 1."""
     categories = [
         {
