@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, ColumnElement, String, and_, false, literal, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import Select
+from sqlalchemy.types import TypeDecorator
 
 from app.errors import InvalidQuery
 from app.pagination import Cursor, KeysetRequest, ListPage, bad_cursor
@@ -125,7 +126,10 @@ def _typed(key: SortKey, value: Any) -> Any:
             raise ValueError("null for a column that is never null")
         return None
     column_type = key.column.expression.type
-    python_type = column_type.python_type
+    # A TypeDecorator (UTCDateTime) reports `object`; what it stores is its impl's type.
+    python_type = (
+        column_type.impl if isinstance(column_type, TypeDecorator) else column_type
+    ).python_type
     if python_type is int:
         limit = _INT64 if isinstance(column_type, BigInteger) else _INT32
         if type(value) is not int or not -limit <= value < limit:
