@@ -263,7 +263,9 @@ async def test_a_cursor_signed_with_another_secret_is_400(
     connection: AsyncConnection,
 ) -> None:
     await _populate(connection)
-    other = await app_factory(settings.model_copy(update={"cursor_secret": SecretStr("another key")}))
+    other = await app_factory(
+        settings.model_copy(update={"cursor_secret": SecretStr("another key")})
+    )
     transport = httpx.ASGITransport(app=other)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as foreign:
         cursor = await _next_cursor(foreign, "")
