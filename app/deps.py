@@ -64,10 +64,15 @@ async def get_list_page(
             "The `ordering` and filters must stay those of the first page; a cursor that "
             "was altered, or made for another list or ordering, is a 400, and so is "
             "`offset` sent with it.",
-            examples=[
-                "",
-                "eyJyIjoicGFja2FnZXMiLCJvIjoiLWlkIiwiZCI6Im5leHQiLCJrIjpbOTgxXX0.x9Qf2k1mZc0E4u7WJ0m2ZA",
-            ],
+            openapi_examples={
+                "first": {"summary": "The first cursor page", "value": ""},
+                "next": {
+                    # Packages after id 981, newest first, signed with no CURSOR_SECRET set.
+                    "summary": "A cursor from a `next` link (opaque: copy it, never build it)",
+                    "value": "eyJyIjoicGFja2FnZXMiLCJvIjoiLWlkIiwiZCI6Im5leHQiLCJrIjpbOTgxXX0"
+                    ".k23WYPjRF-AYXlfj5Nc4Rg",
+                },
+            },
         ),
     ] = None,
 ) -> PageRequest:

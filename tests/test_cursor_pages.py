@@ -303,3 +303,34 @@ async def test_limit_is_read_and_capped_as_drf_does(
         assert parse_qs(urlsplit(body["next"]).query)["limit"] == [str(size)]
         pages = await _walk(client, body["next"])
     assert len(pages) + 1 == -(-COUNT // size)
+
+
+def test_the_cursor_parameter_and_its_400_are_documented(app: Any) -> None:
+    document = app.openapi()
+    lists = [
+        "/api/v4/packages/",
+        "/api/v4/grids/",
+        "/api/v4/categories/",
+        "/api/v4/grids/{key}/packages/",
+    ]
+    for path in lists:
+        operation = document["paths"][path]["get"]
+        [cursor] = [p for p in operation["parameters"] if p["name"] == "cursor"]
+        assert cursor["in"] == "query" and not cursor["required"]
+        assert "`next`" in cursor["description"]
+        assert set(cursor["examples"]) == {"first", "next"}
+        assert "`cursor`" in operation["responses"]["400"]["description"]
+    search = document["paths"]["/api/v4/search/"]["get"]
+    assert "cursor" not in {p["name"] for p in search["parameters"]}
+
+
+async def test_the_documented_example_cursor_works(
+    app: Any, client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    await _populate(connection)
+    operation = app.openapi()["paths"][PACKAGES]["get"]
+    [cursor] = [p for p in operation["parameters"] if p["name"] == "cursor"]
+    example = cursor["examples"]["next"]["value"]
+    body = (await client.get(PACKAGES, params={"cursor": example, "ordering": "-id"})).json()
+    # Packages after id 981, newest first: all of ours.
+    assert [item["id"] for item in body["results"]] == list(range(COUNT, COUNT - 20, -1))
