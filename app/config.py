@@ -58,6 +58,11 @@ class Settings(BaseSettings):
 
     page_size: int = Field(default=20, ge=1, description="Default `limit` of list pages.")
     max_page_size: int = Field(default=100, ge=1, description="Largest `limit` honoured.")
+    # Cursor pages (`?cursor=`): the key their tokens are signed with. Every replica and
+    # worker must share it; unset, tokens are still checked (a fixed key), but not secret.
+    cursor_secret: SecretStr | None = Field(
+        default=None, description="Key that signs `?cursor=` tokens (secret); unset: a fixed key."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
 
     migrate_on_start: bool = Field(default=True, description="`serve` migrates before serving.")
