@@ -56,9 +56,8 @@ class Load:
         except httpx.HTTPError as error:
             answer = Answer(phase, kind, None, None, "", f"{type(error).__name__}: {error}")
         else:
-            answer = Answer(
-                phase, kind, response.status_code, response.headers.get("retry-after"), response.text
-            )
+            retry_after = response.headers.get("retry-after")
+            answer = Answer(phase, kind, response.status_code, retry_after, response.text)
         self.answers.append(answer)
         if answer.status != 200 and answer.status != 201:
             await asyncio.sleep(0.05)  # as a client honouring Retry-After would, only faster

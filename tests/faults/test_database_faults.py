@@ -181,4 +181,3 @@ async def _sqlite_locked(url: str, token: str, tmp_path: Path) -> None:
     stored = await _stored_slugs(url)
     assert not [slug for slug in load.acknowledged if slug not in stored]
     assert "Traceback" not in output, output[-3000:]
-
