@@ -72,7 +72,41 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
+def postgres_connect_args(settings: Settings, *, job: bool = False) -> dict[str, Any]:
+    """asyncpg's connect arguments: a connect timeout, and the session's timeouts.
+
+    Requests and the refresher get DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS and
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS; a cancelled statement (57014, 55P03) is a 503.
+    Jobs (`import`, `export`) read a source or write a file inside one long transaction,
+    so they get only DB_JOB_STATEMENT_TIMEOUT_MS. Migrations use their own engine.
+    """
+    if job:
+        statement, lock, idle = settings.db_job_statement_timeout_ms, 0, 0
+    else:
+        statement = settings.db_statement_timeout_ms
+        lock = settings.db_lock_timeout_ms
+        idle = settings.db_idle_in_transaction_timeout_ms
+    args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout,
+        "server_settings": {
+            "statement_timeout": str(statement),
+            "lock_timeout": str(lock),
+            "idle_in_transaction_session_timeout": str(idle),
+        },
+    }
+    if statement:
+        # The server cancels a slow statement; this bounds the wait for a server that no
+        # longer answers at all (a dead host, a cut network), which cannot cancel anything.
+        args["command_timeout"] = statement / 1000 + _COMMAND_TIMEOUT_MARGIN
+    return args
+
+
+# Seconds asyncpg waits past the statement timeout before giving up on the server.
+_COMMAND_TIMEOUT_MARGIN = 5.0
+
+
+def create_engine(settings: Settings, *, job: bool = False, **overrides: Any) -> AsyncEngine:
+    """The engine of a process; `job=True` for long batch jobs (see postgres_connect_args)."""
     url = settings.database_url.get_secret_value()
     # Bound values stay out of error messages and logs: they may be anyone's data.
     overrides.setdefault("hide_parameters", True)
@@ -86,6 +120,7 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         "pool_timeout": settings.db_pool_timeout,
         # A connection the server dropped (restart, failover) is replaced, not handed out.
         "pool_pre_ping": True,
+        "connect_args": postgres_connect_args(settings, job=job),
     }
     options.update(overrides)
     return create_async_engine(url, **options)

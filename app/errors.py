@@ -300,6 +300,9 @@ _DESCRIPTIONS = {
     412: "If-Match does not match the current ETag.",
     413: "The body is larger than MAX_BODY_BYTES.",
     422: "The body failed validation.",
+    429: "Too many writes from this token or client address (only when "
+    "WRITE_RATE_LIMIT_PER_TOKEN or WRITE_RATE_LIMIT_PER_IP is set); retry after "
+    "`Retry-After` seconds.",
     503: "The database is busy or unreachable; retry after `Retry-After` seconds.",
 }
 
@@ -312,4 +315,4 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 READ_ERRORS = error_responses(400, 404, 503)
-WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 429, 503)
