@@ -25,6 +25,7 @@ from app.errors import AppError
 from app.observability.logs import configure_logging
 from app.observability.prometheus import private_multiprocess_dir
 from app.refresh.command import make_refresh_command
+from app.repositories.counts import recount
 from app.repositories.search import SearchRepository
 from app.repositories.tokens import SCOPES, TokenRepository
 from app.transfer.commands import export_command, import_command
@@ -242,9 +243,11 @@ def search_rebuild() -> None:
     """Write every package's and grid's search document again, in one transaction.
 
     A repair tool: database triggers keep search current in every write's own transaction.
-    It is for a dump restored without the search rows, or a SQLite FTS index in doubt."""
+    It is for a dump restored without the search rows, or a SQLite FTS index in doubt.
+    It also recounts the tables whose counts triggers keep (`table_counts`)."""
 
     async def work(session: AsyncSession) -> int:
+        await recount(session)
         return await SearchRepository(session).rebuild()
 
     count = _run_in_session(work)

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
 
     page_size: int = Field(default=20, ge=1, description="Default `limit` of list pages.")
     max_page_size: int = Field(default=100, ge=1, description="Largest `limit` honoured.")
+    # Cursor pages (`?cursor=`): the key their tokens are signed with. Every replica and
+    # worker must share it; unset, tokens are still checked (a fixed key), but not secret.
+    cursor_secret: SecretStr | None = Field(
+        default=None, description="Key that signs `?cursor=` tokens (secret); unset: a fixed key."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
 
     migrate_on_start: bool = Field(default=True, description="`serve` migrates before serving.")
@@ -314,7 +319,7 @@ class Settings(BaseSettings):
     # write is still refused, but the work is done twice).
     refresh_lease_seconds: int = Field(
         default=1800,
-        ge=30,
+        ge=1,  # short leases are for tests; a lease shorter than a batch fetches twice
         description="How long a claim lasts; a replica that dies loses its packages after it.",
     )
     github_webhook_secret: SecretStr | None = Field(
@@ -322,6 +327,51 @@ class Settings(BaseSettings):
         description="Secret of GitHub push webhooks (X-Hub-Signature-256); unset: no webhooks.",
     )
     # --- end of refresher settings --------------------------------------------------------
+
+    # --- Database timeouts and write rate limits (issue 8) ---------------------------------
+    # PostgreSQL only (SQLite has SQLITE_BUSY_TIMEOUT_MS): sent as session settings on each
+    # new connection, so one slow query or a lock held elsewhere cannot keep a pooled
+    # connection, and the request waiting on it, forever. A statement they cancel is a 503.
+    db_statement_timeout_ms: int = Field(
+        default=10_000, ge=0, description="Longest statement of a request or refresh; 0: none."
+    )
+    db_lock_timeout_ms: int = Field(
+        default=3_000, ge=0, description="Longest wait for a row or table lock; 0: none."
+    )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="A session idle inside a transaction this long is ended; 0: never.",
+    )
+    db_connect_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to open a database connection."
+    )
+    db_job_statement_timeout_ms: int = Field(
+        default=0,
+        ge=0,
+        description="Statement timeout of `import` and `export`, which may read for long "
+        "(they set no lock or idle timeout either); 0: none.",
+    )
+    # Token buckets kept in each process's memory: with N workers or replicas a client may
+    # write up to N times the rate. Unset: no limit.
+    write_rate_limit_per_token: str | None = Field(
+        default=None,
+        description="Writes one token may make, e.g. `60/minute` (also second, hour).",
+    )
+    write_rate_limit_per_ip: str | None = Field(
+        default=None,
+        description="Writes one client address may make, e.g. `120/minute`.",
+    )
+
+    @field_validator("write_rate_limit_per_token", "write_rate_limit_per_ip")
+    @classmethod
+    def _check_rate(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_rate(value)  # raises ValueError naming the expected form
+        return value.strip()
+
+    # --- end of database timeouts and rate limits -----------------------------------------
 
 
 _HOST_NAME = re.compile(
@@ -363,6 +413,18 @@ def _pairs(text: str, name: str) -> dict[str, str]:
             raise ValueError(f"{name} must be comma-separated host=value pairs")
         pairs[key.strip()] = val.strip()
     return pairs
+
+
+_PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """`60/minute` as (60, 60.0): so many requests per so many seconds."""
+    count, sep, period = text.strip().lower().partition("/")
+    seconds = _PERIODS.get(period.strip().removesuffix("s"))
+    if not sep or seconds is None or not count.strip().isdigit() or int(count) < 1:
+        raise ValueError("a rate must look like 60/minute (per second, minute or hour)")
+    return int(count), seconds
 
 
 @lru_cache

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 from fastapi import Request
@@ -74,7 +76,41 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
+def postgres_connect_args(settings: Settings, *, job: bool = False) -> dict[str, Any]:
+    """asyncpg's connect arguments: a connect timeout, and the session's timeouts.
+
+    Requests and the refresher get DB_STATEMENT_TIMEOUT_MS, DB_LOCK_TIMEOUT_MS and
+    DB_IDLE_IN_TRANSACTION_TIMEOUT_MS; a cancelled statement (57014, 55P03) is a 503.
+    Jobs (`import`, `export`) read a source or write a file inside one long transaction,
+    so they get only DB_JOB_STATEMENT_TIMEOUT_MS. Migrations use their own engine.
+    """
+    if job:
+        statement, lock, idle = settings.db_job_statement_timeout_ms, 0, 0
+    else:
+        statement = settings.db_statement_timeout_ms
+        lock = settings.db_lock_timeout_ms
+        idle = settings.db_idle_in_transaction_timeout_ms
+    args: dict[str, Any] = {
+        "timeout": settings.db_connect_timeout,
+        "server_settings": {
+            "statement_timeout": str(statement),
+            "lock_timeout": str(lock),
+            "idle_in_transaction_session_timeout": str(idle),
+        },
+    }
+    if statement:
+        # The server cancels a slow statement; this bounds the wait for a server that no
+        # longer answers at all (a dead host, a cut network), which cannot cancel anything.
+        args["command_timeout"] = statement / 1000 + _COMMAND_TIMEOUT_MARGIN
+    return args
+
+
+# Seconds asyncpg waits past the statement timeout before giving up on the server.
+_COMMAND_TIMEOUT_MARGIN = 5.0
+
+
+def create_engine(settings: Settings, *, job: bool = False, **overrides: Any) -> AsyncEngine:
+    """The engine of a process; `job=True` for long batch jobs (see postgres_connect_args)."""
     url = settings.database_url.get_secret_value()
     # Bound values stay out of error messages and logs: they may be anyone's data.
     overrides.setdefault("hide_parameters", True)
@@ -86,6 +122,7 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
         "pool_timeout": settings.db_pool_timeout,
+        "connect_args": postgres_connect_args(settings, job=job),
     }
     options.update(overrides)
     engine = create_async_engine(url, **options)
@@ -144,6 +181,48 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+class SqliteWriters:
+    """This process's SQLite writers (requests, the refresher), one at a time, in order.
+
+    SQLite lets one transaction write at a time, and its busy handler makes the others
+    poll with sleeps of up to 100 ms: racing writers of one process then wait far longer
+    than the lock is held, and the unlucky ones run out of the busy timeout while later
+    ones go first. Under load (bench/soak.py, 24 connections and the refresher writing)
+    that was 503s for ~0.2% of the requests. Queued here first come, first served, each
+    writer of a process takes the lock as soon as the one before it lets go, and SQLite's
+    busy timeout is left to arbitrate between processes.
+    """
+
+    def __init__(self, timeout_ms: int) -> None:
+        self.timeout = timeout_ms / 1000
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def turn(self, *, patient: bool = False) -> AsyncIterator[None]:
+        """Hold the process's write turn for the block. A request waits at most the busy
+        timeout, then gets TimeoutError (a 503, as SQLite's own busy error would be);
+        `patient` background work waits as long as it takes."""
+        if patient or not self._lock.locked():
+            await self._lock.acquire()
+        else:
+            try:
+                async with asyncio.timeout(self.timeout):
+                    await self._lock.acquire()
+            except TimeoutError:
+                raise TimeoutError(
+                    f"waited {self.timeout:g} s for this process's turn to write to SQLite"
+                ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+def sqlite_writers(settings: Settings) -> SqliteWriters | None:
+    """The writers' queue a process shares, or None on PostgreSQL (row locks suffice)."""
+    return SqliteWriters(settings.sqlite_busy_timeout_ms) if settings.is_sqlite else None
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
@@ -165,8 +244,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     so a failed commit still turns into an error response instead of a lost 2xx.
     """
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        if request.method in UNSAFE_METHODS:
+    writers: SqliteWriters | None = request.app.state.sqlite_writers
+    writing = request.method in UNSAFE_METHODS
+    # A write waits for its turn (SQLite) before BEGIN IMMEDIATE, and keeps it until its
+    # transaction has ended.
+    turn = writers.turn() if writers is not None and writing else nullcontext()
+    async with turn, maker() as session:
+        if writing:
             await session.connection(execution_options={"sqlite_write": True})
         elif _reads_without_transaction(session):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -46,8 +46,44 @@ async def get_page(
     return page_request(limit, offset, settings)
 
 
+async def get_list_page(
+    settings: SettingsDep,
+    limit: Annotated[
+        str | None,
+        Query(description="Page size: default 20 (PAGE_SIZE), at most MAX_PAGE_SIZE (100)."),
+    ] = None,
+    offset: Annotated[
+        str | None, Query(description="How many results to skip (not with `cursor`).")
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="Cursor pages: send it empty (`?cursor=`) for the first one, then "
+            "follow `next` and `previous`, which carry the opaque cursor of the page they "
+            "name. A page reached by cursor costs what the first one costs, however deep. "
+            "The `ordering` and filters must stay those of the first page; a cursor that "
+            "was altered, or made for another list or ordering, is a 400, and so is "
+            "`offset` sent with it.",
+            openapi_examples={
+                "first": {"summary": "The first cursor page", "value": ""},
+                "next": {
+                    # Packages after id 981, newest first, signed with no CURSOR_SECRET set.
+                    "summary": "A cursor from a `next` link (opaque: copy it, never build it)",
+                    "value": "eyJyIjoicGFja2FnZXMiLCJvIjoiLWlkIiwiZCI6Im5leHQiLCJrIjpbOTgxXX0"
+                    ".k23WYPjRF-AYXlfj5Nc4Rg",
+                },
+            },
+        ),
+    ] = None,
+) -> PageRequest:
+    """A list's page: limit/offset as DRF, or by cursor when `cursor` is given."""
+    return page_request(limit, offset, settings, cursor)
+
+
 LinksDep = Annotated[Links, Depends(get_links)]
 PageDep = Annotated[PageRequest, Depends(get_page)]
+# Lists that can also be paged by cursor (packages, grids, categories).
+ListPageDep = Annotated[PageRequest, Depends(get_list_page)]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)]
 
 

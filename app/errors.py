@@ -290,7 +290,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 _DESCRIPTIONS = {
-    400: "A bad query or path parameter, malformed JSON, or a Host outside ALLOWED_HOSTS.",
+    400: "A bad query or path parameter (an unknown filter value or ordering field; a "
+    "`cursor` this service did not sign, or made for another list or ordering; `cursor` "
+    "with `offset`), malformed JSON, or a Host outside ALLOWED_HOSTS.",
     401: "No token, or an unknown or revoked one.",
     403: "The token's scope is too small.",
     404: "No such resource.",
@@ -298,6 +300,9 @@ _DESCRIPTIONS = {
     412: "If-Match does not match the current ETag.",
     413: "The body is larger than MAX_BODY_BYTES.",
     422: "The body failed validation.",
+    429: "Too many writes from this token or client address (only when "
+    "WRITE_RATE_LIMIT_PER_TOKEN or WRITE_RATE_LIMIT_PER_IP is set); retry after "
+    "`Retry-After` seconds.",
     503: "The database is busy or unreachable; retry after `Retry-After` seconds.",
 }
 
@@ -310,4 +315,4 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 READ_ERRORS = error_responses(400, 404, 503)
-WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 503)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 429, 503)

@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, sqlite_writers
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
 from app.observability import install_observability
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
+from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
 from app.routers import categories, grid_table, grids, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
@@ -27,6 +28,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    # SQLite: the process's writers (requests and the refresher) queue in one line.
+    app.state.sqlite_writers = sqlite_writers(settings)
     try:
         # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
         async with refresher_lifespan(app):
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     plain_get_paths += install_docs(app)
     app.add_middleware(MethodsMiddleware, openapi=app.openapi, plain_get_paths=plain_get_paths)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Optional write rate limits (app.ratelimit): before the body is read or a token checked.
+    add_write_rate_limits(app, settings)
     # Logs, metrics, probes, proxy, CORS, security headers, gzip: last, so outermost.
     install_observability(app, settings)
     return app

@@ -19,7 +19,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Search storage: made and kept by the search migration's SQL and triggers, not by the
 # models (a tsvector table on PostgreSQL; an FTS5 table and its shadow tables on SQLite).
-DATABASE_ONLY_TABLES = re.compile(r"search_documents|search_fts(_[a-z]+)?")
+# Row counts likewise (the table_counts migration; app/repositories/counts.py reads them).
+DATABASE_ONLY_TABLES = re.compile(
+    r"search_documents|search_fts(_[a-z]+)?|table_counts|table_count_flushes"
+)
 
 
 def include_name(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:

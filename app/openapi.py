@@ -128,6 +128,12 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
         "detail": "`title` Field required",
         "errors": [{"location": "body", "field": "title", "message": "Field required"}],
     },
+    429: {
+        "status": 429,
+        "code": "rate_limited",
+        "detail": "Too many writes from this token; retry in 2 s.",
+        "errors": [],
+    },
     503: {
         "status": 503,
         "code": "unavailable",

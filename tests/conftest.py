@@ -42,7 +42,9 @@ def _server_url() -> str:
 
 
 async def _admin_execute(statement: str) -> None:
-    engine = create_engine(Settings(database_url=_server_url()), isolation_level="AUTOCOMMIT")
+    # A job's engine: CREATE and DROP DATABASE may take longer than a request's timeout.
+    settings = Settings(database_url=_server_url())
+    engine = create_engine(settings, job=True, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
             await connection.execute(text(statement))

@@ -411,10 +411,11 @@ async def _logins(response: httpx.Response) -> list[str]:
 async def _weeks(response: httpx.Response) -> list[int]:
     """52 weekly totals, oldest first (sorted by `week`, as GitHub sends them)."""
     weeks = await parse(_WEEKS, response, "commit activity")
-    if not weeks:
-        raise PayloadError("commit activity: no weeks")
-    totals = [w.total for w in sorted(weeks, key=lambda w: w.week)][-WEEKS:]
-    return [0] * (WEEKS - len(totals)) + totals
+    # GitHub always sends the whole year, one entry per week: anything else is not a year
+    # of activity, and padding or cutting it would store a made-up series.
+    if len(weeks) != WEEKS or len({w.week for w in weeks}) != WEEKS:
+        raise PayloadError(f"commit activity: {len(weeks)} entries for distinct weeks, not 52")
+    return [w.total for w in sorted(weeks, key=lambda w: w.week)]
 
 
 def _datetime(value: Any) -> dt.datetime | None:

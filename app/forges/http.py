@@ -81,8 +81,12 @@ class Upstream:
         wait_initial: float = 0.2,
         wait_max: float = 5.0,
         counts_points: bool = False,
+        deadline: float | None = None,
     ) -> None:
         self.name = name
+        # The whole request, body included: httpx's timeouts apply to each read, so an
+        # upstream sending a byte every few seconds would otherwise hold a batch for ever.
+        self.deadline = deadline
         self.client = client
         self.attempts = attempts
         self.max_wait = max_wait
@@ -109,6 +113,7 @@ class Upstream:
             attempts=settings.upstream_retry_attempts,
             max_wait=settings.upstream_max_wait,
             counts_points=counts_points,
+            deadline=settings.upstream_timeout,
         )
 
     def pause_until(self, reset_epoch: float) -> None:
@@ -238,9 +243,17 @@ class Upstream:
     ) -> httpx.Response:
         async with self._in_flight:
             try:
-                response = await self.client.request(
-                    method, url, headers=headers, params=params, json=json
-                )
+                async with asyncio.timeout(self.deadline):
+                    response = await self.client.request(
+                        method, url, headers=headers, params=params, json=json
+                    )
+            except TimeoutError:
+                UPSTREAM_REQUESTS.labels(forge=self.name, status="error").inc()
+                logger.info("%s %s %s failed: no whole answer in time", self.name, method, url)
+                # A transport error like any timeout, so the retry policy applies.
+                raise httpx.ReadTimeout(
+                    f"no complete answer within {self.deadline:g} s (UPSTREAM_TIMEOUT)"
+                ) from None
             except httpx.TransportError as error:
                 UPSTREAM_REQUESTS.labels(forge=self.name, status="error").inc()
                 logger.info("%s %s %s failed: %s", self.name, method, url, type(error).__name__)

@@ -29,7 +29,9 @@ async def refresher_lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Tests (and the benchmark) may point the refresher at other forges.
     opener: OpenForges = getattr(app.state, "open_forges", None) or default_open_forges()
     async with opener(settings) as forges:
-        refresher = Refresher(app.state.sessionmaker, forges, settings)
+        refresher = Refresher(
+            app.state.sessionmaker, forges, settings, writers=app.state.sqlite_writers
+        )
         app.state.refresh_service = refresher
         app.state.refresher = refresher if settings.refresh_enabled else None
         if settings.refresh_enabled:

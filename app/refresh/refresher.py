@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import utcnow
+from app.db import SqliteWriters, sqlite_writers, utcnow
 from app.forges.base import (
     ForgeClient,
     Outcome,
@@ -136,6 +136,7 @@ class Refresher:
         settings: Settings,
         *,
         owner: str | None = None,
+        writers: SqliteWriters | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.forges = forges
@@ -151,19 +152,20 @@ class Refresher:
         self._on_demand: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[dict[int, PackageOutcome]]] = set()
         self._pypi_hosts = frozenset({_host(settings.pypi_url)})
-        self._sqlite_writer = asyncio.Lock()
+        # SQLite: the queue of this process's writers, the API's requests included.
+        self._writers = writers or sqlite_writers(settings)
         # Whether stop() may have leases to release (a process that never claimed has none).
         self._claimed_any = False
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
         """A session in a write transaction (BEGIN IMMEDIATE on SQLite), committed by the
-        caller. On SQLite this process's writers also queue on an asyncio lock: SQLite's
-        own busy handler polls with sleeps of up to 100 ms, which made each of a run's
-        concurrent writes wait ~60 ms; queued here, each takes a millisecond or two."""
+        caller. On SQLite it first waits its turn among the process's writers (see
+        app.db.SqliteWriters): with SQLite's busy handler alone, each of a run's concurrent
+        writes waited ~60 ms; queued, each takes a millisecond or two."""
         async with contextlib.AsyncExitStack() as stack:
-            if self.settings.is_sqlite:
-                await stack.enter_async_context(self._sqlite_writer)
+            if self._writers is not None:
+                await stack.enter_async_context(self._writers.turn(patient=True))
             session = await stack.enter_async_context(self.sessionmaker())
             await session.connection(execution_options={"sqlite_write": True})
             yield session

@@ -14,7 +14,8 @@ from app.errors import InvalidBody, InvalidQuery, conflict_from_integrity_error
 from app.links import Links, Resource
 from app.models import Category, Grid, Package
 from app.normalize import slugify
-from app.pagination import PageRequest
+from app.pagination import ListPage, PageRequest
+from app.repositories.keyset import Ordering, fetch_keyset_page
 
 # Largest value of a 32-bit INTEGER primary key: a bigger "id" cannot exist, and asking
 # PostgreSQL for one would be an error rather than "not found".
@@ -169,49 +170,31 @@ async def flush_or_conflict(session: AsyncSession, resource: str) -> None:
 
 
 async def fetch_page(
-    session: AsyncSession, stmt: Select[Row], page: PageRequest, order: list[Any], *options: Any
-) -> tuple[int, Sequence[Row]]:
-    """(count of the whole list, this page's rows), in two statements plus `options`' loads."""
-    total = await count_rows(session, stmt)
+    session: AsyncSession,
+    stmt: Select[Row],
+    page: PageRequest,
+    ordering: Ordering,
+    *options: Any,
+    resource: str,
+    total: int | None = None,
+) -> ListPage[Row]:
+    """A page of `stmt` in `ordering`, by offset or by cursor as `page` asks, with the
+    count of the whole list (`total` when the caller knows it, else counted)."""
+    if total is None:
+        total = await count_rows(session, stmt)
+    if page.keyset is not None:
+        return await fetch_keyset_page(
+            session, stmt, total, ordering, page.keyset, page.limit, resource, *options
+        )
     if total == 0 or page.offset >= total:
-        return total, []
+        return ListPage(total, [])
     rows = await session.scalars(
-        stmt.options(*options).order_by(*order).limit(page.limit).offset(page.offset)
+        stmt.options(*options).order_by(*ordering.clauses).limit(page.limit).offset(page.offset)
     )
     # unique(): a joined collection load repeats each row once per related row.
-    return total, rows.unique().all()
+    return ListPage(total, rows.unique().all())
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:
     total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     return int(total or 0)
-
-
-def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def ordering_clauses(
-    raw: str | None, allowed: dict[str, Any], id_column: Any, default: str = "-id"
-) -> list[Any]:
-    """ORDER BY for `?ordering=a,-b` over the allowed fields, id last as the tie-breaker.
-
-    No names at all (`?ordering=` or `?ordering=,,`) is the default ordering. NULLs come
-    last going up and first going down on both dialects: PostgreSQL's default, which
-    djangopackages.org answers with (SQLite's own default is the reverse).
-    """
-    names = _names(raw or "") or _names(default)
-    clauses = []
-    for name in names:
-        field = name.removeprefix("-")
-        if field not in allowed:
-            choices = ", ".join(sorted(allowed))
-            raise InvalidQuery("ordering", f"cannot order by {field!r}; choose from {choices}")
-        column = allowed[field]
-        if name.startswith("-"):
-            clauses.append(column.desc().nulls_first())
-        else:
-            clauses.append(column.asc().nulls_last())
-    if "id" not in {name.removeprefix("-") for name in names}:
-        clauses.append(id_column.desc() if names[0].startswith("-") else id_column.asc())
-    return clauses

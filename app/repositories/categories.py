@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -10,15 +9,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, NotFound
 from app.models import Category, Package
-from app.pagination import PageRequest
+from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     count_rows,
     fetch_page,
     flush_or_conflict,
     key_filter,
-    ordering_clauses,
     pick_slug,
 )
+from app.repositories.counts import table_count
+from app.repositories.keyset import parse_ordering
 from app.schemas.category import CategoryIn
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Category.id, "title": Category.title}
@@ -30,10 +30,11 @@ class CategoryRepository:
 
     async def list_page(
         self, page: PageRequest, *, ordering: str | None = None
-    ) -> tuple[int, Sequence[Category]]:
+    ) -> ListPage[Category]:
         stmt = select(Category)
-        order = ordering_clauses(ordering, ORDERING_FIELDS, Category.id)
-        return await fetch_page(self.session, stmt, page, order)
+        order = parse_ordering(ordering, ORDERING_FIELDS, Category.id)
+        total = await table_count(self.session, "categories")
+        return await fetch_page(self.session, stmt, page, order, resource="categories", total=total)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Category:
         stmt = select(Category).where(key_filter(Category, key))

@@ -12,17 +12,18 @@ from sqlalchemy.orm import joinedload
 from app.errors import Conflict, NotFound
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
-from app.pagination import PageRequest
+from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     KeyedSelect,
     fetch_page,
     flush_or_conflict,
     id_of,
     key_filter,
-    ordering_clauses,
     pick_slug,
     resolve_ids,
 )
+from app.repositories.counts import table_count
+from app.repositories.keyset import parse_ordering
 from app.schemas.grid import FeatureIn, GridIn
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Grid.id, "title": Grid.title}
@@ -36,12 +37,13 @@ class GridRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list_page(
-        self, page: PageRequest, *, ordering: str | None = None
-    ) -> tuple[int, Sequence[Grid]]:
+    async def list_page(self, page: PageRequest, *, ordering: str | None = None) -> ListPage[Grid]:
         stmt = select(Grid)
-        order = ordering_clauses(ordering, ORDERING_FIELDS, Grid.id)
-        return await fetch_page(self.session, stmt, page, order, _MEMBER_IDS)
+        order = parse_ordering(ordering, ORDERING_FIELDS, Grid.id)
+        total = await table_count(self.session, "grids")
+        return await fetch_page(
+            self.session, stmt, page, order, _MEMBER_IDS, resource="grids", total=total
+        )
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Grid:
         query = _BY_KEY(key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import String, null, select
@@ -13,17 +13,18 @@ from app.errors import InvalidBody, InvalidQuery, NotFound
 from app.links import Links
 from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
-from app.pagination import PageRequest
+from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     KeyedSelect,
     fetch_page,
     filter_value,
     flush_or_conflict,
-    ordering_clauses,
     pick_slug,
     resolve_filter,
     resolve_ids,
 )
+from app.repositories.counts import table_count
+from app.repositories.keyset import parse_ordering
 from app.schemas.package import PackageIn
 
 ORDERING_FIELDS: dict[str, Any] = {
@@ -86,7 +87,7 @@ class PackageRepository:
         grid_id: int | None = None,
         repo_host: str | None = None,
         ordering: str | None = None,
-    ) -> tuple[int, Sequence[Package]]:
+    ) -> ListPage[Package]:
         """A page of packages. `category`, `grid` and `repo_host` are the client's filter
         values (blank: no filter; naming nothing: 400); `grid_id` is for a caller that
         already holds the grid."""
@@ -109,8 +110,13 @@ class PackageRepository:
                     "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
-        order = ordering_clauses(ordering, ORDERING_FIELDS, Package.id)
-        return await fetch_page(self.session, stmt, page, order, _GRID_IDS)
+        order = parse_ordering(ordering, ORDERING_FIELDS, Package.id)
+        # The whole list's count is kept by triggers; a filtered one is counted (by index).
+        unfiltered = stmt.whereclause is None
+        total = await table_count(self.session, "packages") if unfiltered else None
+        return await fetch_page(
+            self.session, stmt, page, order, _GRID_IDS, resource="packages", total=total
+        )
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Package:
         query = _BY_KEY(key)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.conditional import check_preconditions, created, json_response
-from app.deps import LinksDep, PageDep, SessionDep, WriteToken
+from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.categories import CategoryRepository
@@ -23,14 +23,14 @@ async def list_categories(
     request: Request,
     session: SessionDep,
     links: LinksDep,
-    page: PageDep,
+    page: ListPageDep,
     ordering: Annotated[
         str | None, Query(description="id or title, `-` for descending. Default `-id`.")
     ] = None,
 ) -> Response:
-    total, categories = await CategoryRepository(session).list_page(page, ordering=ordering)
+    listing = await CategoryRepository(session).list_page(page, ordering=ordering)
     return paginated(
-        request, links.base, page, total, [CategoryOut.of(c, links) for c in categories]
+        request, links.base, page, listing, [CategoryOut.of(c, links) for c in listing.rows]
     )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from app.auth import can_admin
 from app.conditional import check_preconditions, created, json_response
-from app.deps import LinksDep, PageDep, SessionDep, WriteToken
+from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, Forbidden, error_responses
 from app.models import ApiToken, Grid
 from app.pagination import paginated
@@ -52,13 +52,15 @@ async def list_grids(
     request: Request,
     session: SessionDep,
     links: LinksDep,
-    page: PageDep,
+    page: ListPageDep,
     ordering: Annotated[
         str | None, Query(description="id or title, `-` for descending. Default `-id`.")
     ] = None,
 ) -> Response:
-    total, grids = await GridRepository(session).list_page(page, ordering=ordering)
-    return paginated(request, links.base, page, total, [GridOut.of(g, links) for g in grids])
+    listing = await GridRepository(session).list_page(page, ordering=ordering)
+    return paginated(
+        request, links.base, page, listing, [GridOut.of(g, links) for g in listing.rows]
+    )
 
 
 @router.post("/", status_code=201, response_model=GridOut, responses=WRITE_ERRORS)
@@ -140,12 +142,14 @@ async def list_grid_packages(
     key: Key,
     session: SessionDep,
     links: LinksDep,
-    page: PageDep,
+    page: ListPageDep,
 ) -> Response:
     """The grid's packages, as `/api/v4/packages/?grid=KEY` lists them."""
     grid = await GridRepository(session).get(key)
-    total, packages = await PackageRepository(session).list_page(page, grid_id=grid.id)
-    return paginated(request, links.base, page, total, [PackageOut.of(p, links) for p in packages])
+    listing = await PackageRepository(session).list_page(page, grid_id=grid.id)
+    return paginated(
+        request, links.base, page, listing, [PackageOut.of(p, links) for p in listing.rows]
+    )
 
 
 @router.post(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.conditional import check_preconditions, created, json_response
-from app.deps import LinksDep, PageDep, SessionDep, SettingsDep, WriteToken
+from app.deps import LinksDep, ListPageDep, SessionDep, SettingsDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.packages import PackageRepository
@@ -23,7 +23,7 @@ async def list_packages(
     request: Request,
     session: SessionDep,
     links: LinksDep,
-    page: PageDep,
+    page: ListPageDep,
     category: Annotated[str | None, Query(description="Category id or slug.")] = None,
     grid: Annotated[str | None, Query(description="Grid id or slug.")] = None,
     repo_host: Annotated[
@@ -38,10 +38,12 @@ async def list_packages(
     ] = None,
 ) -> Response:
     """Packages, newest first, `limit`/`offset` paginated as DRF does."""
-    total, packages = await PackageRepository(session).list_page(
+    listing = await PackageRepository(session).list_page(
         page, category=category, grid=grid, repo_host=repo_host, ordering=ordering
     )
-    return paginated(request, links.base, page, total, [PackageOut.of(p, links) for p in packages])
+    return paginated(
+        request, links.base, page, listing, [PackageOut.of(p, links) for p in listing.rows]
+    )
 
 
 @router.post(

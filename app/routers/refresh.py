@@ -75,7 +75,7 @@ async def _start(
     response_model=RefreshAccepted,
     summary="Refresh a package's metrics now",
     responses={
-        **error_responses(401, 403, 404),
+        **error_responses(401, 403, 404, 429),
         **_busy_response(
             503,
             "Too many refreshes are running in this process, or the database is busy; "
@@ -150,6 +150,7 @@ def _ignored(detail: str) -> JSONResponse:
         400: {"model": ErrorBody, "description": "The signed body is not a JSON object."},
         **_busy_response(401, "The X-Hub-Signature-256 header is missing or wrong."),
         **_busy_response(404, "Webhooks are not configured: GITHUB_WEBHOOK_SECRET is unset."),
+        **error_responses(429),
         **_busy_response(
             503, "Too many refreshes are running, or the database is busy; GitHub retries."
         ),

@@ -15,7 +15,7 @@ from app.conditional import json_response
 from app.deps import LinksDep, PageDep, SessionDep
 from app.errors import error_responses
 from app.links import Links
-from app.pagination import PageRequest, paginated
+from app.pagination import ListPage, PageRequest, paginated
 from app.repositories.search import MAX_QUERY_LENGTH, SearchHit, SearchRepository
 from app.schemas.page import Page
 from app.schemas.search import SearchResult
@@ -64,5 +64,5 @@ async def search(
     )
     results = [_result(hit, links) for hit in hits]
     if paged:
-        return paginated(request, links.base, page, total, results)
+        return paginated(request, links.base, page, ListPage(total, hits), results)
     return json_response(request, SearchResults(results))

@@ -58,7 +58,7 @@ async def run_import(
     (what was read before the failure is loaded; `error` says where it stopped). With
     `atomic`, any refusal or failure rolls everything back.
     """
-    engine = create_engine(settings)
+    engine = create_engine(settings, job=True)
     try:
         async with create_sessionmaker(engine)() as session:
             # SQLite: take the write lock now, not at the first write after many reads.
@@ -114,7 +114,7 @@ async def run_export(settings: Settings, path: str) -> dict[Kind, int]:
 
     Raises OutputError when the destination cannot be written; a database failure comes
     out as it is (the CLI names the database for it)."""
-    engine = create_engine(settings)
+    engine = create_engine(settings, job=True)
     try:
         async with create_sessionmaker(engine)() as session:
             if not settings.is_sqlite:
