@@ -40,12 +40,16 @@ FIELDS = (
     " AS grid_ids"
 )
 # Count and page in one statement; the LEFT JOIN keeps the count when the page is empty.
-LIST_SQL = f"""
-SELECT c.total, page.* FROM (SELECT count(*) AS total FROM packages) c
+# The count is the service's: the trigger-kept row of table_counts when the schema has
+# one, COUNT(*) otherwise.
+LIST_SQL = """
+SELECT c.total, page.* FROM (SELECT {count} AS total) c
 LEFT JOIN LATERAL (
-    SELECT {FIELDS} FROM packages p WHERE p.id < $3 ORDER BY p.id DESC LIMIT $1 OFFSET $2
+    SELECT {fields} FROM packages p WHERE p.id < $3 ORDER BY p.id DESC LIMIT $1 OFFSET $2
 ) page ON true
-"""  # noqa: S608 (constant text)
+"""
+KEPT_COUNT = "(SELECT row_count FROM table_counts WHERE table_name = 'packages')"
+FULL_COUNT = "(SELECT count(*) FROM packages)"
 BY_ID_SQL = f"SELECT {FIELDS} FROM packages p WHERE p.id = $1"  # noqa: S608
 BY_SLUG_SQL = f"SELECT {FIELDS} FROM packages p WHERE p.slug = $1"  # noqa: S608
 NO_CURSOR = 2**31 - 1
@@ -97,12 +101,14 @@ def _link(base: str, params: dict[str, str]) -> str:
     return f"{base}?{urlencode(sorted(params.items()))}"
 
 
-async def _list(pool: asyncpg.Pool, api: str, query: dict[str, str]) -> tuple[int, bytes]:
+async def _list(
+    pool: asyncpg.Pool, list_sql: str, api: str, query: dict[str, str]
+) -> tuple[int, bytes]:
     limit = min(_int(query.get("limit"), PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
     on_cursor = "cursor" in query
     after = _int(query.get("cursor") or None, NO_CURSOR, minimum=1) if on_cursor else NO_CURSOR
     offset = 0 if on_cursor else _int(query.get("offset"), 0, minimum=0)
-    rows = await pool.fetch(LIST_SQL, limit, offset, after)
+    rows = await pool.fetch(list_sql, limit, offset, after)
     total = rows[0]["total"]
     results = [_package(row, api) for row in rows if row["id"] is not None]
     self_url = f"{api}/packages/"
@@ -144,6 +150,7 @@ async def _jsonb(connection: asyncpg.Connection) -> None:
 class Baseline:
     def __init__(self) -> None:
         self.pool: asyncpg.Pool | None = None
+        self.list_sql = ""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -155,8 +162,9 @@ class Baseline:
         api = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}/api/v4"
         status, body = 404, b'{"detail":"Not found."}'
         if path == PREFIX:
-            query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-            status, body = await _list(self.pool, api, query)
+            raw = scope["query_string"].decode("latin-1")
+            query = dict(parse_qsl(raw, keep_blank_values=True))
+            status, body = await _list(self.pool, self.list_sql, api, query)
         elif path.startswith(PREFIX) and path.endswith("/") and path.count("/") == 5:
             status, body = await _detail(self.pool, api, path[len(PREFIX) : -1])
         await send(
@@ -179,6 +187,9 @@ class Baseline:
                 self.pool = await asyncpg.create_pool(
                     os.environ["BASELINE_DATABASE_URL"], min_size=1, max_size=size, init=_jsonb
                 )
+                kept = await self.pool.fetchval("SELECT to_regclass('table_counts') IS NOT NULL")
+                count = KEPT_COUNT if kept else FULL_COUNT
+                self.list_sql = LIST_SQL.format(count=count, fields=FIELDS)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.pool is not None:
