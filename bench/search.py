@@ -295,43 +295,73 @@ async def run(packages: int, count: int) -> None:
         titles = await load(url, packages, rng, words)
         took = time.perf_counter() - started
         print(f"loaded {packages:,} packages and 500 grids (triggers indexing) in {took:.1f} s")
-        mix = queries(rng, titles, words, count)
-        settings = Settings(database_url=url)
-        app = create_app(settings)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://bench"
-            ) as client,
-        ):
-            for _, q in mix[:50]:  # warm the pool and the caches
-                (await client.get("/api/v4/search/", params={"q": q})).raise_for_status()
-
-            async def over_http(q: str) -> int:
-                response = await client.get("/api/v4/search/", params={"q": q})
-                response.raise_for_status()
-                return len(response.json())
-
-            report("GET /api/v4/search/?q= (in-process ASGI)", await timed(mix, over_http))
-            maker = app.state.sessionmaker
-
-            async def in_sql(q: str) -> int:
-                async with maker() as session:
-                    _, hits = await SearchRepository(session).search(q, PageRequest(20, 0))
-                    return len(hits)
-
-            report("SearchRepository.search (the SQL)", await timed(mix, in_sql))
-        print("load average while measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        await measure(url, queries(rng, titles, words, count))
     finally:
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def run_existing(database: str, count: int) -> None:
+    """Only reads: the titles and words come from the database (bench/dataset.py's kept
+    ones), so the mix is the same kinds of query as `run` makes."""
+    rng = random.Random(20261122)  # noqa: S311 (reproducible queries, not secrets)
+    url = make_url(SERVER_URL).set(database=database).render_as_string(hide_password=False)
+    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        # A fixed sample (by id, not random()) so before/after runs send the same queries.
+        rows = await connection.fetch(
+            "SELECT title FROM packages WHERE id % 997 = 1 ORDER BY id LIMIT 2000"
+        )
+        words = sorted(set(REAL_WORDS) | {w for r in rows for w in r["title"].lower().split()})
+    finally:
+        await connection.close()
+    titles = [row["title"] for row in rows]
+    await measure(url, queries(rng, titles, words, count))
+
+
+async def measure(url: str, mix: list[tuple[str, str]]) -> None:
+    # No refresher: it would write metrics into the measured (possibly kept) database.
+    settings = Settings(database_url=url, refresh_enabled=False)
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench"
+        ) as client,
+    ):
+        for _, q in mix[:50]:  # warm the pool and the caches
+            (await client.get("/api/v4/search/", params={"q": q})).raise_for_status()
+
+        async def over_http(q: str) -> int:
+            response = await client.get("/api/v4/search/", params={"q": q})
+            response.raise_for_status()
+            return len(response.json())
+
+        report("GET /api/v4/search/?q= (in-process ASGI)", await timed(mix, over_http))
+        maker = app.state.sessionmaker
+
+        async def in_sql(q: str) -> int:
+            async with maker() as session:
+                _, hits = await SearchRepository(session).search(q, PageRequest(20, 0))
+                return len(hits)
+
+        report("SearchRepository.search (the SQL)", await timed(mix, in_sql))
+    print("load average while measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--packages", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument(
+        "--database",
+        help="measure this existing database (e.g. packages_api_bench_1000000) read-only,"
+        " instead of loading a throwaway one",
+    )
     arguments = parser.parse_args()
-    asyncio.run(run(arguments.packages, arguments.queries))
+    if arguments.database:
+        asyncio.run(run_existing(arguments.database, arguments.queries))
+    else:
+        asyncio.run(run(arguments.packages, arguments.queries))
 
 
 if __name__ == "__main__":
