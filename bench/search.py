@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import statistics
 import time
 import uuid
@@ -311,11 +312,20 @@ async def run_existing(database: str, count: int) -> None:
         rows = await connection.fetch(
             "SELECT title FROM packages WHERE id % 997 = 1 ORDER BY id LIMIT 2000"
         )
-        words = sorted(set(REAL_WORDS) | {w for r in rows for w in r["title"].lower().split()})
+        words = sorted(
+            set(REAL_WORDS)
+            | {w for r in rows for w in re.findall(r"[a-z]+", r["title"].lower()) if w != "django"}
+        )
     finally:
         await connection.close()
     titles = [row["title"] for row in rows]
-    await measure(url, queries(rng, titles, words, count))
+    # Plus bench/api.py's wrk search paths: common words, "django <word>", 4-letter prefixes.
+    common = list(REAL_WORDS)
+    api = common + [f"django {w}" for w in common[:30]] + [w[:4] for w in common[:30]]
+    mix = queries(rng, titles, words, count) + [
+        ("api-wrk", rng.choice(api)) for _ in range(count // 3)
+    ]
+    await measure(url, mix)
 
 
 async def measure(url: str, mix: list[tuple[str, str]]) -> None:
