@@ -173,6 +173,23 @@ async def test_ranking_puts_names_before_descriptions_and_popular_before_obscure
     ]
 
 
+async def test_descriptions_are_searched_when_names_fall_short_of_the_cap(
+    client: httpx.AsyncClient, catalogue: Any, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three names say "filter"; with room for two per source the names fill it, and on
+    # PostgreSQL the description-only django-tables2 (which would rank after them) is not
+    # looked for: that search reads every matching row at a million packages.
+    monkeypatch.setattr("app.repositories.search.CANDIDATES", 2)
+    hits = titles(await search(client, "filter"))
+    assert hits[:2] == ["django-filter", "django-filter-plus"]
+    if dialect == "postgresql":
+        assert "django-tables2" not in hits
+    else:  # SQLite ranks every full-text match (no cap).
+        assert hits[-1] == "django-tables2"
+    # A word no name has still finds descriptions, whatever the cap.
+    assert "django-tables2" in titles(await search(client, "sorting"))
+
+
 async def test_stemming_finds_other_forms_of_a_word(
     client: httpx.AsyncClient, catalogue: Any
 ) -> None:
