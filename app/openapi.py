@@ -199,6 +199,47 @@ def add_examples(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# OpenAPI links: what a created resource's answer lets a client do next, by operationId.
+# Clients (and schemathesis' stateful tests) follow them from a create to its detail routes.
+_BY_ID = {"key": "$response.body#/id"}
+_FEATURE = {"key": "$request.path.key", "feature_id": "$response.body#/id"}
+_ITEM_ROUTES = ("get_{0}", "replace_{0}", "patch_{0}", "delete_{0}")
+LINKS: dict[str, dict[str, dict[str, str]]] = {
+    "create_category": dict.fromkeys([r.format("category") for r in _ITEM_ROUTES], _BY_ID),
+    "create_package": dict.fromkeys(
+        [*(r.format("package") for r in _ITEM_ROUTES), "refresh_package"], _BY_ID
+    ),
+    "create_grid": dict.fromkeys(
+        [
+            *(r.format("grid") for r in _ITEM_ROUTES),
+            "list_grid_packages",
+            "add_grid_package",
+            "get_grid_table",
+            "list_features",
+            "create_feature",
+        ],
+        _BY_ID,
+    ),
+    "create_feature": dict.fromkeys(
+        ["get_feature", "replace_feature", "patch_feature", "delete_feature"], _FEATURE
+    ),
+}
+
+
+def add_links(document: dict[str, Any]) -> dict[str, Any]:
+    """Each create's 201 answer links to the operations on what it created."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            targets = LINKS.get(operation.get("operationId", ""))
+            created = operation.get("responses", {}).get("201")
+            if targets and created is not None:
+                created["links"] = {
+                    target: {"operationId": target, "parameters": dict(parameters)}
+                    for target, parameters in targets.items()
+                }
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
     """Build the document once, on first use, then reshape it (errors, example order)."""
 
@@ -216,7 +257,7 @@ def install_openapi(app: FastAPI) -> None:
                 license_info=app.license_info,
                 separate_input_output_schemas=app.separate_input_output_schemas,
             )
-            app.openapi_schema = add_examples(shape_errors(document))
+            app.openapi_schema = add_links(add_examples(shape_errors(document)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

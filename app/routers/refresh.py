@@ -145,6 +145,27 @@ def _ignored(detail: str) -> JSONResponse:
     status_code=202,
     response_model=WebhookAnswer,
     summary="GitHub push webhook",
+    # The body is read raw (its signature covers the bytes), so FastAPI cannot infer it.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "GitHub's event payload; a push names "
+                        "`repository.html_url`.",
+                        "properties": {
+                            "repository": {
+                                "type": "object",
+                                "properties": {"html_url": {"type": "string"}},
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
     responses={
         200: {"model": WebhookAnswer, "description": "The answer to GitHub's `ping` event."},
         400: {"model": ErrorBody, "description": "The signed body is not a JSON object."},
