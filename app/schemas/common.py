@@ -35,16 +35,19 @@ _SPACE = (
     "\\u2028\\u2029\\u202f\\u205f\\u3000"
 )
 _NOT_BLANK = f"[^{_SPACE}]"
+# No column holds NUL (see WriteBody._refuse_nul): every free-text field says so.
+NO_NUL = "^[^\\u0000]*$"
+_TITLE_PATTERN = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
 
 
 def _stripped(value: str) -> str:
-    if not re.search(_NOT_BLANK, value):
+    if not re.search(_NOT_BLANK, value.replace("\x00", " ")):
         raise ValueError("must not be blank")
     return value.strip()
 
 
 def _title_schema(max_length: int) -> dict[str, Any]:
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _NOT_BLANK}
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _TITLE_PATTERN}
 
 
 # Titles: at most N characters as sent, something besides spaces, stored stripped.
@@ -60,7 +63,12 @@ Title100 = Annotated[
     AfterValidator(_stripped),
     WithJsonSchema(_title_schema(100)),
 ]
-OptionalTitle50 = Annotated[str, StringConstraints(max_length=50), AfterValidator(str.strip)]
+OptionalTitle50 = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(str.strip),
+    WithJsonSchema({"type": "string", "maxLength": 50, "pattern": NO_NUL}),
+]
 # The schema states the slug rule too, so clients (and the docs page) know it up front;
 # validate_slug still enforces it, with a readable message.
 _SLUG_SCHEMA = {
@@ -80,7 +88,13 @@ Slug100 = Annotated[
     AfterValidator(validate_slug),
     WithJsonSchema({"type": "string", "maxLength": 100, **_SLUG_SCHEMA}),
 ]
-LongText = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+def free_text(max_length: int) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": NO_NUL})
+
+
+LongText = Annotated[str, StringConstraints(max_length=10_000), free_text(10_000)]
 # Strict: `1` or `"yes"` is no boolean, whatever lax parsing would make of it.
 Flag = StrictBool
 
@@ -173,7 +187,12 @@ def _not_a_boolean(value: Any) -> Any:
 
 
 Ref = Annotated[
-    int | Annotated[str, StringConstraints(min_length=1, max_length=500)],
+    int
+    | Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=500),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 500, "pattern": NO_NUL}),
+    ],
     BeforeValidator(_not_a_boolean),
     Field(
         description="The id, the slug, or our own hyperlink of the referenced resource.",

@@ -9,9 +9,18 @@ from pydantic import BaseModel, Field, RootModel, StringConstraints
 
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
-from app.schemas.common import Flag, LongText, PatchBody, Ref, Slug100, Title100, WriteBody
+from app.schemas.common import (
+    Flag,
+    LongText,
+    PatchBody,
+    Ref,
+    Slug100,
+    Title100,
+    WriteBody,
+    free_text,
+)
 
-Description = Annotated[str, StringConstraints(max_length=1000)]
+Description = Annotated[str, StringConstraints(max_length=1000), free_text(1000)]
 MAX_GRID_PACKAGES = 1000
 
 

@@ -93,16 +93,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
                     case.body[field] = None
                     continue
             if isinstance(value, list):
-                picked = [_pick(item, rows, resource, links=True) for item in value]
-                # One of each: a row named twice is refused whatever its spelling.
-                seen: set[int | str] = set()
-                unique = []
-                for item, ref in zip(value, picked, strict=True):
-                    row = rows[zlib.crc32(repr(item).encode()) % len(rows)][0]
-                    if row not in seen:
-                        seen.add(row)
-                        unique.append(ref)
-                case.body[field] = unique
+                # Naming a row twice is fine: the grid gets it once.
+                case.body[field] = [_pick(item, rows, resource, links=True) for item in value]
             else:
                 case.body[field] = _pick(value, rows, resource, links=True)
     if isinstance(case.query, dict):
