@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Request
@@ -36,6 +38,22 @@ JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # HTTP methods that may write; their SQLite transactions take the write lock up front.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# True while a write request's unit of work is open (get_session): the SQLite begin hook
+# then starts its transaction with BEGIN IMMEDIATE, whenever the first statement comes.
+# Lazily, so the token check (app.auth) runs first, in a read of its own, and a request
+# with a bad token never queues for the write lock.
+_WRITE_INTENT: ContextVar[bool] = ContextVar("packages_api_write_intent", default=False)
+
+
+@contextmanager
+def without_write_intent() -> Iterator[None]:
+    """Transactions begun inside are plain reads, even during a write request."""
+    token = _WRITE_INTENT.set(False)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(token)
 
 
 class Base(DeclarativeBase):
@@ -109,7 +127,8 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_write") else ""
+        write = connection.get_execution_options().get("sqlite_write") or _WRITE_INTENT.get()
+        mode = "IMMEDIATE" if write else ""
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
@@ -125,8 +144,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session:
-        if request.method in UNSAFE_METHODS:
-            await session.connection(execution_options={"sqlite_write": True})
+        _WRITE_INTENT.set(request.method in UNSAFE_METHODS)
         try:
             yield session
         except BaseException:
@@ -134,3 +152,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+        finally:
+            _WRITE_INTENT.set(False)

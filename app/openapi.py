@@ -116,6 +116,18 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
         "GET it again and reapply your change.",
         "errors": [],
     },
+    414: {
+        "status": 414,
+        "code": "uri_too_long",
+        "detail": "The query string is longer than 4096 bytes (MAX_QUERY_BYTES).",
+        "errors": [],
+    },
+    415: {
+        "status": 415,
+        "code": "unsupported_media_type",
+        "detail": "Send the body as JSON: `Content-Type: application/json`.",
+        "errors": [],
+    },
     413: {
         "status": 413,
         "code": "payload_too_large",
@@ -166,12 +178,26 @@ def _error_content(status: int, declared: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": media}
 
 
+# What app.request_limits answers before any route runs: on every API operation, and on
+# every one that takes a body.
+_LIMIT_ERRORS = {"414": "The query string is longer than MAX_QUERY_BYTES."}
+_BODY_LIMIT_ERRORS = {
+    "400": "Malformed JSON (duplicate keys, NaN, too deeply nested), or a bad parameter.",
+    "413": "The body is larger than MAX_BODY_BYTES.",
+    "415": "The body is not JSON (`Content-Type: application/json`).",
+}
+
+
 def shape_errors(document: dict[str, Any]) -> dict[str, Any]:
     """Every 4xx/5xx response documented with `ErrorBody`; validation as we answer it."""
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses: dict[str, Any] = operation.get("responses", {})
             has_body = "requestBody" in operation
+            if path.startswith("/api/"):
+                limits = {**_LIMIT_ERRORS, **(_BODY_LIMIT_ERRORS if has_body else {})}
+                for status, description in limits.items():
+                    responses.setdefault(status, {"description": description})
             # FastAPI adds a 422 to every operation with parameters; ours says 400 for
             # parameters (RFC 9110: the request is malformed) and 422 for a body only.
             validation = responses.pop("422", None)

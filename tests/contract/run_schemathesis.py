@@ -222,7 +222,9 @@ def fuzz(base: str, token: str, workdir: Path, args: argparse.Namespace) -> int:
         CONTRACT_TOKEN=token,
         CONTRACT_WEBHOOK_SECRET=WEBHOOK_SECRET,
     )
-    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603
+    # In the run's own directory: schemathesis keeps a cache of past failures in
+    # ./.schemathesis and replays them, which would make runs depend on earlier ones.
+    return subprocess.run(command, cwd=workdir, env=env, check=False).returncode  # noqa: S603
 
 
 def run(dialect: str, args: argparse.Namespace) -> tuple[int, float]:
