@@ -247,7 +247,7 @@ def run(dialect: str, args: argparse.Namespace) -> tuple[int, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dialect", choices=["sqlite", "postgresql"], action="append")
-    parser.add_argument("--max-examples", type=int, default=30)
+    parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument(
         "--seed",
         type=int,
