@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.security import HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import take_write_turn, without_write_intent
 from app.errors import Forbidden, Unauthorized
 from app.models import ApiToken
 from app.repositories.tokens import TokenRepository
@@ -36,11 +37,19 @@ async def authenticate(request: Request, session: AsyncSession, needed: str) -> 
     plain = token_from_header(request)
     if plain is None:
         raise Unauthorized("Writing needs a token: `Authorization: Bearer <token>`.")
-    token = await TokenRepository(session).authenticate(plain)
+    # Checked in a read of its own before the request's transaction starts: on SQLite that
+    # one takes the write lock (app.db), which a bad token must never wait for or hold.
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    with without_write_intent():
+        async with maker() as lookup:
+            token = await TokenRepository(lookup).find(plain)
     if token is None:
         raise Unauthorized("The token is unknown or revoked.", invalid_token=True)
     if _RANK[token.scope] < _RANK[needed]:
         raise Forbidden(f"This needs a token with the {needed!r} scope; yours has {token.scope!r}.")
+    # Allowed to write: only now does the request queue for the SQLite write turn.
+    await take_write_turn(request)
+    await TokenRepository(session).touch(token)
     return token
 
 

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
         default=None, description="Key that signs `?cursor=` tokens (secret); unset: a fixed key."
     )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
+    max_query_bytes: int = Field(
+        default=4096, ge=256, description="Longer query strings get 414 (app.request_limits)."
+    )
 
     migrate_on_start: bool = Field(default=True, description="`serve` migrates before serving.")
     host: str = "127.0.0.1"

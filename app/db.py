@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import Request
@@ -42,6 +43,22 @@ JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # A pooled connection idle longer than this is pinged before use (see _ping_after_idle).
 PING_AFTER_IDLE_SECONDS = 2.0
+
+# True while a write request's unit of work is open (get_session): the SQLite begin hook
+# then starts its transaction with BEGIN IMMEDIATE, whenever the first statement comes.
+# Lazily, so the token check (app.auth) runs first, in a read of its own, and a request
+# with a bad token never queues for the write lock.
+_WRITE_INTENT: ContextVar[bool] = ContextVar("packages_api_write_intent", default=False)
+
+
+@contextmanager
+def without_write_intent() -> Iterator[None]:
+    """Transactions begun inside are plain reads, even during a write request."""
+    token = _WRITE_INTENT.set(False)
+    try:
+        yield
+    finally:
+        _WRITE_INTENT.reset(token)
 
 
 class Base(DeclarativeBase):
@@ -177,7 +194,8 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get("sqlite_write") else ""
+        write = connection.get_execution_options().get("sqlite_write") or _WRITE_INTENT.get()
+        mode = "IMMEDIATE" if write else ""
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
@@ -223,6 +241,21 @@ def sqlite_writers(settings: Settings) -> SqliteWriters | None:
     return SqliteWriters(settings.sqlite_busy_timeout_ms) if settings.is_sqlite else None
 
 
+async def take_write_turn(request: Request) -> None:
+    """Queue for this process's SQLite write turn, held until the request's session closes.
+
+    Called once a request is known to be allowed to write (app.auth, the webhook's
+    signature check), so a refused request never waits in the queue nor holds the lock.
+    Nothing to do on PostgreSQL, outside a request session, or when the turn is held.
+    """
+    writers: SqliteWriters | None = request.app.state.sqlite_writers
+    stack: AsyncExitStack | None = getattr(request.state, "write_turn", None)
+    if writers is None or stack is None or getattr(request.state, "write_turn_held", False):
+        return
+    await stack.enter_async_context(writers.turn())
+    request.state.write_turn_held = True
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
@@ -244,15 +277,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     so a failed commit still turns into an error response instead of a lost 2xx.
     """
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    writers: SqliteWriters | None = request.app.state.sqlite_writers
     writing = request.method in UNSAFE_METHODS
-    # A write waits for its turn (SQLite) before BEGIN IMMEDIATE, and keeps it until its
-    # transaction has ended.
-    turn = writers.turn() if writers is not None and writing else nullcontext()
-    async with turn, maker() as session:
-        if writing:
-            await session.connection(execution_options={"sqlite_write": True})
-        elif _reads_without_transaction(session):
+    # The SQLite write turn (take_write_turn) is held until the session has closed, so the
+    # stack is entered first and left last.
+    async with AsyncExitStack() as turn, maker() as session:
+        request.state.write_turn = turn
+        _WRITE_INTENT.set(writing)
+        if not writing and _reads_without_transaction(session):
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         try:
             yield session
@@ -261,3 +292,5 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+        finally:
+            _WRITE_INTENT.set(False)

@@ -208,6 +208,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
 }
 
@@ -292,13 +293,16 @@ def install_error_handlers(app: FastAPI) -> None:
 _DESCRIPTIONS = {
     400: "A bad query or path parameter (an unknown filter value or ordering field; a "
     "`cursor` this service did not sign, or made for another list or ordering; `cursor` "
-    "with `offset`), malformed JSON, or a Host outside ALLOWED_HOSTS.",
+    "with `offset`), malformed or ambiguous JSON (duplicate keys, NaN, too deeply nested), "
+    "or a Host outside ALLOWED_HOSTS.",
     401: "No token, or an unknown or revoked one.",
     403: "The token's scope is too small.",
     404: "No such resource.",
     409: "Conflicts with existing data (duplicate slug or repo_url, resource in use).",
     412: "If-Match does not match the current ETag.",
     413: "The body is larger than MAX_BODY_BYTES.",
+    414: "The query string is longer than MAX_QUERY_BYTES.",
+    415: "The body is not JSON (`Content-Type: application/json`).",
     422: "The body failed validation.",
     429: "Too many writes from this token or client address (only when "
     "WRITE_RATE_LIMIT_PER_TOKEN or WRITE_RATE_LIMIT_PER_IP is set); retry after "
@@ -315,4 +319,4 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 READ_ERRORS = error_responses(400, 404, 503)
-WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 422, 429, 503)
+WRITE_ERRORS = error_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503)

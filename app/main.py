@@ -6,7 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, sqlite_writers
@@ -18,6 +18,7 @@ from app.observability import install_observability
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
 from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
+from app.request_limits import check_request
 from app.routers import categories, grid_table, grids, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
 
@@ -55,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info={"name": "MIT", "identifier": "MIT"},
     )
     app.state.settings = settings
-    api = APIRouter(prefix=API_PREFIX)
+    # Query length, body media type and strict JSON, before any route's dependencies.
+    api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request)])
     for module in (root, packages, categories, grids, grid_table, refresh):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search

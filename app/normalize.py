@@ -6,6 +6,7 @@ unique index on `repo_url` really catches duplicates and the refresher knows the
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -29,6 +30,33 @@ _SEGMENT = re.compile(r"[a-z0-9._~-]+")
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 # PEP 508 project names.
 _PYPI_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+
+
+# What a client may send, as regular expressions the OpenAPI document publishes and the body
+# validation enforces (app.schemas.common), so both always agree; anything one of them
+# accepts, the normalizers below turn into a stored value (tests/test_properties.py).
+# ASCII classes only: JSON Schema's ECMA flavour and Python's disagree on \w, \s and \d.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_HOST_NAME = rf"{_LABEL}(?:\.{_LABEL})*"
+_PORT = r"(?:[0-9]{1,4}|[0-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# A repository's owner and name: never `-`, `.git` or `..` (a GitLab subpage starts at `/-/`).
+_OWNED = r"[A-Za-z0-9_~][A-Za-z0-9._~-]*"
+_SUBPATH = r"(?:/[A-Za-z0-9._~-]+)*/?(?:[?#][!-~]*)?"
+REPO_URL_PATTERN = (
+    r"^(?:"
+    rf"(?:https?|git\+https?|ssh|git)://(?:[A-Za-z0-9._~-]+@)?{_HOST_NAME}(?::{_PORT})?"
+    rf"/{_OWNED}/{_OWNED}{_SUBPATH}"
+    rf"|(?:[A-Za-z0-9._-]+@)?{_HOST_NAME}:{_OWNED}/{_OWNED}(?:/[A-Za-z0-9._~-]+)*/?"
+    r")?$"
+)
+# At most this long, so that the normalized URL (`git@h:o/r` gains 8 characters) fits 255.
+REPO_URL_MAX_LENGTH = 247
+HTTP_URL_PATTERN = r"^(?:https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#][!-~]*)?)?$"
+PYPI_PROJECT_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,227}[A-Za-z0-9])?"
+# A bare project name, at most 229 characters so that its PyPI URL fits 255, or a URL.
+PYPI_URL_PATTERN = (
+    rf"^(?:{PYPI_PROJECT_PATTERN}|https?://[A-Za-z0-9._~%!$&'()*+,;=:@-]+(?:[/?#][!-~]*)?)?$"
+)
 
 
 def _kinds(hosts: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -114,10 +142,17 @@ def validate_slug(value: str) -> str:
 
 
 def slugify(title: str, max_length: int = 100) -> str:
-    """A slug from a title, as Django's slugify does: ASCII, lowercase, hyphens."""
+    """A slug from a title, as Django's slugify does: ASCII, lowercase, hyphens.
+
+    A title with nothing ASCII to keep ("日本語") or only digits ("1984") would give no valid
+    slug; it gets a stable one from its hash instead ("untitled-1c2d3e4f", "1984-5a6b7c8d"),
+    so any title a client may send can be created without a slug.
+    """
     text = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^\w\s-]", "", text.lower())
-    slug = re.sub(r"[-\s]+", "-", text).strip("-_")[:max_length].strip("-_")
-    if not slug or slug.isdigit():
-        raise ValueError("cannot make a slug from this title; give one")
-    return slug
+    text = re.sub(r"[^\w\s-]", "", text.lower(), flags=re.ASCII)
+    slug = re.sub(r"[-\s]+", "-", text, flags=re.ASCII).strip("-_")[:max_length].strip("-_")
+    if slug and not slug.isdigit():
+        return slug
+    digest = hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    base = (slug or "untitled")[: max_length - len(digest) - 1].strip("-_")
+    return f"{base}-{digest}"

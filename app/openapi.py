@@ -116,6 +116,18 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
         "GET it again and reapply your change.",
         "errors": [],
     },
+    414: {
+        "status": 414,
+        "code": "uri_too_long",
+        "detail": "The query string is longer than 4096 bytes (MAX_QUERY_BYTES).",
+        "errors": [],
+    },
+    415: {
+        "status": 415,
+        "code": "unsupported_media_type",
+        "detail": "Send the body as JSON: `Content-Type: application/json`.",
+        "errors": [],
+    },
     413: {
         "status": 413,
         "code": "payload_too_large",
@@ -172,12 +184,26 @@ def _error_content(status: int, declared: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": media}
 
 
+# What app.request_limits answers before any route runs: on every API operation, and on
+# every one that takes a body.
+_LIMIT_ERRORS = {"414": "The query string is longer than MAX_QUERY_BYTES."}
+_BODY_LIMIT_ERRORS = {
+    "400": "Malformed JSON (duplicate keys, NaN, too deeply nested), or a bad parameter.",
+    "413": "The body is larger than MAX_BODY_BYTES.",
+    "415": "The body is not JSON (`Content-Type: application/json`).",
+}
+
+
 def shape_errors(document: dict[str, Any]) -> dict[str, Any]:
     """Every 4xx/5xx response documented with `ErrorBody`; validation as we answer it."""
-    for operations in document.get("paths", {}).values():
+    for path, operations in document.get("paths", {}).items():
         for operation in operations.values():
             responses: dict[str, Any] = operation.get("responses", {})
             has_body = "requestBody" in operation
+            if path.startswith("/api/"):
+                limits = {**_LIMIT_ERRORS, **(_BODY_LIMIT_ERRORS if has_body else {})}
+                for status, description in limits.items():
+                    responses.setdefault(status, {"description": description})
             # FastAPI adds a 422 to every operation with parameters; ours says 400 for
             # parameters (RFC 9110: the request is malformed) and 422 for a body only.
             validation = responses.pop("422", None)
@@ -205,6 +231,47 @@ def add_examples(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+# OpenAPI links: what a created resource's answer lets a client do next, by operationId.
+# Clients (and schemathesis' stateful tests) follow them from a create to its detail routes.
+_BY_ID = {"key": "$response.body#/id"}
+_FEATURE = {"key": "$request.path.key", "feature_id": "$response.body#/id"}
+_ITEM_ROUTES = ("get_{0}", "replace_{0}", "patch_{0}", "delete_{0}")
+LINKS: dict[str, dict[str, dict[str, str]]] = {
+    "create_category": dict.fromkeys([r.format("category") for r in _ITEM_ROUTES], _BY_ID),
+    "create_package": dict.fromkeys(
+        [*(r.format("package") for r in _ITEM_ROUTES), "refresh_package"], _BY_ID
+    ),
+    "create_grid": dict.fromkeys(
+        [
+            *(r.format("grid") for r in _ITEM_ROUTES),
+            "list_grid_packages",
+            "add_grid_package",
+            "get_grid_table",
+            "list_features",
+            "create_feature",
+        ],
+        _BY_ID,
+    ),
+    "create_feature": dict.fromkeys(
+        ["get_feature", "replace_feature", "patch_feature", "delete_feature"], _FEATURE
+    ),
+}
+
+
+def add_links(document: dict[str, Any]) -> dict[str, Any]:
+    """Each create's 201 answer links to the operations on what it created."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            targets = LINKS.get(operation.get("operationId", ""))
+            created = operation.get("responses", {}).get("201")
+            if targets and created is not None:
+                created["links"] = {
+                    target: {"operationId": target, "parameters": dict(parameters)}
+                    for target, parameters in targets.items()
+                }
+    return document
+
+
 def install_openapi(app: FastAPI) -> None:
     """Build the document once, on first use, then reshape it (errors, example order)."""
 
@@ -222,7 +289,7 @@ def install_openapi(app: FastAPI) -> None:
                 license_info=app.license_info,
                 separate_input_output_schemas=app.separate_input_output_schemas,
             )
-            app.openapi_schema = add_examples(shape_errors(document))
+            app.openapi_schema = add_links(add_examples(shape_errors(document)))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -43,7 +43,12 @@ class UpstreamModel(BaseModel):
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 parses, but is before the first instant in UTC; a
+        # ValueError makes it a validation error (PayloadError), not a crash.
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]

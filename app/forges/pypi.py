@@ -146,7 +146,11 @@ def _documentation_url(info: _Info) -> str | None:
 
 def _is_link(url: str) -> bool:
     url = url.strip()
-    return len(url) <= _LONG and urlsplit(url).scheme in {"http", "https"}
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:  # "http://[": not a URL at all
+        return False
+    return len(url) <= _LONG and scheme in {"http", "https"}
 
 
 def _fits(value: str | None, width: int) -> str | None:

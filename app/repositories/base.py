@@ -150,12 +150,7 @@ async def resolve_filter(
 
 
 def pick_slug(given: str | None, title: str, max_length: int) -> str:
-    if given:
-        return given
-    try:
-        return slugify(title, max_length)
-    except ValueError as error:
-        raise InvalidBody("slug", str(error)) from error
+    return given or slugify(title, max_length)
 
 
 async def flush_or_conflict(session: AsyncSession, resource: str) -> None:

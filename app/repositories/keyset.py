@@ -78,7 +78,8 @@ class Ordering:
 
 
 def _names(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    # Spaces only, as the documented pattern says (app.routers.params.ordering_pattern).
+    return [part.strip(" ") for part in text.split(",") if part.strip(" ")]
 
 
 def parse_ordering(

@@ -91,7 +91,9 @@ class PackageRepository:
         """A page of packages. `category`, `grid` and `repo_host` are the client's filter
         values (blank: no filter; naming nothing: 400); `grid_id` is for a caller that
         already holds the grid."""
-        category, grid, repo_host = map(filter_value, (category, grid, repo_host))
+        category, grid = filter_value(category), filter_value(grid)
+        # Exactly one of the documented values, or blank (no filter).
+        repo_host = repo_host or None
         if grid is not None and grid_id is not None:
             raise TypeError("pass grid or grid_id, not both")
         stmt = select(Package)

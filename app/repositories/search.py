@@ -67,9 +67,10 @@ class SearchQuery:
 
 def parse_query(raw: str | None) -> SearchQuery | None:
     """The query, or None when it has nothing to search for (empty, punctuation only)."""
+    # The limit counts what was sent, as the document's maxLength does.
+    if len(raw or "") > MAX_QUERY_LENGTH:
+        raise InvalidQuery("q", f"is {len(raw or '')} characters long; at most {MAX_QUERY_LENGTH}")
     value = (raw or "").strip()
-    if len(value) > MAX_QUERY_LENGTH:
-        raise InvalidQuery("q", f"is {len(value)} characters long; at most {MAX_QUERY_LENGTH}")
     if "\x00" in value:
         raise InvalidQuery("q", "must not contain NUL characters (\\u0000)")
     words = [word.lower() for word in _WORD.findall(value)]
@@ -296,7 +297,8 @@ class SearchRepository:
     ) -> tuple[int, Sequence[SearchHit]]:
         """(how many hits there are, this page of them, best first)."""
         query = parse_query(raw_query)
-        item_type, category = filter_value(item_type), filter_value(category)
+        # Exactly one of the documented values, or blank (no filter).
+        item_type, category = item_type or None, filter_value(category)
         if item_type is not None and item_type not in ITEM_TYPES:
             raise InvalidQuery("item_type", f"unknown type {item_type!r}; choose package or grid")
         params: dict[str, Any] = {

@@ -59,22 +59,18 @@ class TokenRepository:
         await self.session.flush()
         return token, True
 
-    async def authenticate(self, plain: str) -> ApiToken | None:
-        """The live token with this text, or None; notes when it was last used.
+    async def find(self, plain: str) -> ApiToken | None:
+        """The live token with this text, or None. Only reads.
 
         The lookup is by the SHA-256 of the token, never by the token: what the index
         compares is a digest the guesser cannot steer, so timing tells nothing useful.
         """
         digest = digest_of(plain)
-        token = await self.session.scalar(
+        return await self.session.scalar(
             select(ApiToken).where(ApiToken.digest == digest, ApiToken.revoked.is_(None))
         )
-        if token is None:
-            return None
-        await self._touch(token)
-        return token
 
-    async def _touch(self, token: ApiToken) -> None:
+    async def touch(self, token: ApiToken) -> None:
         """Record the use at most once a minute, and never wait for it: the row lock of
         the UPDATE would otherwise serialize every concurrent write made with one token."""
         now = utcnow()

@@ -10,8 +10,8 @@ from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
-from app.repositories.categories import CategoryRepository
-from app.routers.params import Key
+from app.repositories.categories import ORDERING_FIELDS, CategoryRepository
+from app.routers.params import Key, ordering_pattern
 from app.schemas.category import CategoryIn, CategoryOut, CategoryPatch
 from app.schemas.page import Page
 
@@ -25,7 +25,11 @@ async def list_categories(
     links: LinksDep,
     page: ListPageDep,
     ordering: Annotated[
-        str | None, Query(description="id or title, `-` for descending. Default `-id`.")
+        str | None,
+        Query(
+            description="id or title, `-` for descending. Default `-id`.",
+            json_schema_extra=ordering_pattern(ORDERING_FIELDS),
+        ),
     ] = None,
 ) -> Response:
     listing = await CategoryRepository(session).list_page(page, ordering=ordering)

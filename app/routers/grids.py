@@ -12,9 +12,9 @@ from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, Forbidden, error_responses
 from app.models import ApiToken, Grid
 from app.pagination import paginated
-from app.repositories.grids import GridRepository
+from app.repositories.grids import ORDERING_FIELDS, GridRepository
 from app.repositories.packages import PackageRepository
-from app.routers.params import Key
+from app.routers.params import Key, ordering_pattern
 from app.schemas.grid import (
     GridIn,
     GridOut,
@@ -54,7 +54,11 @@ async def list_grids(
     links: LinksDep,
     page: ListPageDep,
     ordering: Annotated[
-        str | None, Query(description="id or title, `-` for descending. Default `-id`.")
+        str | None,
+        Query(
+            description="id or title, `-` for descending. Default `-id`.",
+            json_schema_extra=ordering_pattern(ORDERING_FIELDS),
+        ),
     ] = None,
 ) -> Response:
     listing = await GridRepository(session).list_page(page, ordering=ordering)

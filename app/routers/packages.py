@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, SettingsDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
+from app.models import REPO_HOSTS
 from app.pagination import paginated
-from app.repositories.packages import PackageRepository
-from app.routers.params import Key
+from app.repositories.packages import ORDERING_FIELDS, PackageRepository
+from app.routers.params import Key, choices, ordering_pattern
 from app.schemas.package import PackageIn, PackageOut, PackagePatch
 from app.schemas.page import Page
 
@@ -27,13 +28,18 @@ async def list_packages(
     category: Annotated[str | None, Query(description="Category id or slug.")] = None,
     grid: Annotated[str | None, Query(description="Grid id or slug.")] = None,
     repo_host: Annotated[
-        str | None, Query(description="github, gitlab, bitbucket or forgejo; blank: no filter.")
+        str | None,
+        Query(
+            description="github, gitlab, bitbucket or forgejo; blank: no filter.",
+            json_schema_extra=choices(*(host for host in REPO_HOSTS if host)),
+        ),
     ] = None,
     ordering: Annotated[
         str | None,
         Query(
             description="Comma-separated fields among id, title, repo_watchers, repo_forks, "
-            "last_updated, score; `-` for descending. Default `-id`."
+            "last_updated, score; `-` for descending. Default `-id`.",
+            json_schema_extra=ordering_pattern(ORDERING_FIELDS),
         ),
     ] = None,
 ) -> Response:

@@ -17,6 +17,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
 from fastapi.security import APIKeyHeader
 from starlette.responses import JSONResponse
 
+from app.db import take_write_turn
 from app.deps import SessionDep, SettingsDep, WriteToken
 from app.errors import AppError, ErrorBody, NotFound, error_responses
 from app.normalize import normalize_repo_url
@@ -145,6 +146,27 @@ def _ignored(detail: str) -> JSONResponse:
     status_code=202,
     response_model=WebhookAnswer,
     summary="GitHub push webhook",
+    # The body is read raw (its signature covers the bytes), so FastAPI cannot infer it.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "GitHub's event payload; a push names "
+                        "`repository.html_url`.",
+                        "properties": {
+                            "repository": {
+                                "type": "object",
+                                "properties": {"html_url": {"type": "string"}},
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
     responses={
         200: {"model": WebhookAnswer, "description": "The answer to GitHub's `ping` event."},
         400: {"model": ErrorBody, "description": "The signed body is not a JSON object."},
@@ -188,6 +210,8 @@ async def github_webhook(
         repo_url = normalize_repo_url(html_url)
     except ValueError:
         return _ignored(f"{html_url!r} is not a repository URL.")
+    # Signed and about a repository: only now does it queue to write (SQLite).
+    await take_write_turn(request)
     found = await repository.package_by_repo_url(session, repo_url)
     if found is None:
         return _ignored(f"No package has the repository {repo_url}.")

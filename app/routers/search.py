@@ -16,7 +16,8 @@ from app.deps import LinksDep, PageDep, SessionDep
 from app.errors import error_responses
 from app.links import Links
 from app.pagination import ListPage, PageRequest, paginated
-from app.repositories.search import MAX_QUERY_LENGTH, SearchHit, SearchRepository
+from app.repositories.search import ITEM_TYPES, MAX_QUERY_LENGTH, SearchHit, SearchRepository
+from app.routers.params import choices
 from app.schemas.page import Page
 from app.schemas.search import SearchResult
 
@@ -50,10 +51,14 @@ async def search(
         str | None,
         Query(
             description=f"Words, a prefix, or a name with typos; at most {MAX_QUERY_LENGTH} "
-            'characters. PostgreSQL also reads "quoted phrases", `or` and `-word`.'
+            'characters. PostgreSQL also reads "quoted phrases", `or` and `-word`.',
+            json_schema_extra={"maxLength": MAX_QUERY_LENGTH, "pattern": "^[^\\u0000]*$"},
         ),
     ] = None,
-    item_type: Annotated[str | None, Query(description="`package` or `grid`.")] = None,
+    item_type: Annotated[
+        str | None,
+        Query(description="`package` or `grid`.", json_schema_extra=choices(*ITEM_TYPES)),
+    ] = None,
     category: Annotated[str | None, Query(description="Category id or slug.")] = None,
 ) -> Response:
     """Best first. An empty or punctuation-only `q` finds nothing (an empty list)."""

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 
 from app.links import Links
 from app.models import Category
-from app.schemas.common import LongText, PatchBody, Slug50, Title50, WriteBody
+from app.schemas.common import (
+    Flag,
+    LongText,
+    OptionalTitle50,
+    PatchBody,
+    Slug50,
+    Title50,
+    WriteBody,
+)
 
-TitlePlural = Annotated[str, StringConstraints(strip_whitespace=True, max_length=50)]
+TitlePlural = OptionalTitle50
 
 
 class CategoryOut(BaseModel):
@@ -51,7 +58,7 @@ class CategoryIn(WriteBody):
     slug: Slug50 | None = Field(default=None, description="Made from the title when omitted.")
     description: LongText = ""
     title_plural: TitlePlural = ""
-    show_pypi: bool = True
+    show_pypi: Flag = True
 
 
 class CategoryPatch(PatchBody):
@@ -60,4 +67,4 @@ class CategoryPatch(PatchBody):
     slug: Slug50 | None = None
     description: LongText | None = None
     title_plural: TitlePlural | None = None
-    show_pypi: bool | None = None
+    show_pypi: Flag | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -12,16 +13,62 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     model_validator,
 )
 
 from app.errors import InvalidBody
-from app.normalize import validate_slug
+from app.normalize import (
+    HTTP_URL_PATTERN,
+    PYPI_URL_PATTERN,
+    REPO_URL_MAX_LENGTH,
+    REPO_URL_PATTERN,
+    validate_slug,
+)
 
-Title50 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Title100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+# Python's str.strip() whitespace, spelled out so the published pattern says exactly what the
+# validator strips: a title must have something else.
+_SPACE = (
+    "\\t\\n\\u000b\\u000c\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680\\u2000-\\u200a"
+    "\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+_NOT_BLANK = f"[^{_SPACE}]"
+# No column holds NUL (see WriteBody._refuse_nul): every free-text field says so.
+NO_NUL = "^[^\\u0000]*$"
+_TITLE_PATTERN = f"^[^\\u0000]*[^\\u0000{_SPACE}][^\\u0000]*$"
+
+
+def _stripped(value: str) -> str:
+    if not re.search(_NOT_BLANK, value.replace("\x00", " ")):
+        raise ValueError("must not be blank")
+    return value.strip()
+
+
+def _title_schema(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": _TITLE_PATTERN}
+
+
+# Titles: at most N characters as sent, something besides spaces, stored stripped.
+Title50 = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(_stripped),
+    WithJsonSchema(_title_schema(50)),
+]
+Title100 = Annotated[
+    str,
+    StringConstraints(max_length=100),
+    AfterValidator(_stripped),
+    WithJsonSchema(_title_schema(100)),
+]
+OptionalTitle50 = Annotated[
+    str,
+    StringConstraints(max_length=50),
+    AfterValidator(str.strip),
+    WithJsonSchema({"type": "string", "maxLength": 50, "pattern": NO_NUL}),
+]
 # The schema states the slug rule too, so clients (and the docs page) know it up front;
 # validate_slug still enforces it, with a readable message.
 _SLUG_SCHEMA = {
@@ -41,8 +88,58 @@ Slug100 = Annotated[
     AfterValidator(validate_slug),
     WithJsonSchema({"type": "string", "maxLength": 100, **_SLUG_SCHEMA}),
 ]
-LongText = Annotated[str, StringConstraints(max_length=10_000)]
-Url = Annotated[str, StringConstraints(max_length=255)]
+
+
+def free_text(max_length: int) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "maxLength": max_length, "pattern": NO_NUL})
+
+
+LongText = Annotated[str, StringConstraints(max_length=10_000), free_text(10_000)]
+# Strict: `1` or `"yes"` is no boolean, whatever lax parsing would make of it.
+Flag = StrictBool
+
+
+def _matching(pattern: str, message: str) -> AfterValidator:
+    """Enforces the very pattern the document publishes, so the two never disagree."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+def _url_schema(pattern: str, max_length: int, example: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "maxLength": max_length, "pattern": pattern, "examples": [example]}
+    )
+
+
+RepoUrl = Annotated[
+    str,
+    StringConstraints(max_length=REPO_URL_MAX_LENGTH),
+    _matching(
+        REPO_URL_PATTERN,
+        "must be a repository URL, like https://github.com/owner/repo or git@host:owner/repo.git",
+    ),
+    _url_schema(REPO_URL_PATTERN, REPO_URL_MAX_LENGTH, "https://github.com/awesto/django-shop"),
+]
+PypiUrl = Annotated[
+    str,
+    StringConstraints(max_length=255),
+    _matching(
+        PYPI_URL_PATTERN, "must be a PyPI project name (at most 229 characters) or an http(s) URL"
+    ),
+    _url_schema(PYPI_URL_PATTERN, 255, "django-shop"),
+]
+HttpUrl = Annotated[
+    str,
+    StringConstraints(max_length=255),
+    _matching(HTTP_URL_PATTERN, "must be an http(s) URL"),
+    _url_schema(HTTP_URL_PATTERN, 255, "https://django-shop.readthedocs.io/"),
+]
 
 
 def _in_utc(value: dt.datetime) -> dt.datetime:
@@ -53,10 +150,32 @@ def _in_utc(value: dt.datetime) -> dt.datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
+# The calendar's first and last days are refused: an offset could move them out of range.
+_EDGE_DAYS = ("0001-01-01", "9999-12-31")
+
+
+def _text_only(value: Any) -> Any:
+    # Lax validation would read a number as seconds since 1970; the document says a string.
+    if not isinstance(value, str | dt.datetime):
+        raise ValueError("must be a date and time as text, like 2024-05-01T12:00:00Z")
+    if isinstance(value, str) and value.startswith(_EDGE_DAYS):
+        raise ValueError("must be after 0001-01-01 and before 9999-12-31")
+    return value
+
+
 Instant = Annotated[
     AwareDatetime,
+    BeforeValidator(_text_only),
     AfterValidator(_in_utc),
-    Field(description="With a UTC offset or `Z`; stored and answered in UTC."),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^(?!0001-01-01|9999-12-31)",
+            "description": "With a UTC offset or `Z`; stored and answered in UTC; "
+            "after 0001-01-01 and before 9999-12-31.",
+        }
+    ),
 ]
 
 
@@ -68,7 +187,12 @@ def _not_a_boolean(value: Any) -> Any:
 
 
 Ref = Annotated[
-    int | Annotated[str, StringConstraints(min_length=1, max_length=500)],
+    int
+    | Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=500),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 500, "pattern": NO_NUL}),
+    ],
     BeforeValidator(_not_a_boolean),
     Field(
         description="The id, the slug, or our own hyperlink of the referenced resource.",
@@ -115,9 +239,26 @@ class WriteBody(BaseModel):
         }
 
 
+def _null_only_where_allowed(schema: dict[str, Any], model: type[Any]) -> None:
+    """The document says null only where null is a value (PatchBody.nullable); elsewhere
+    a field's `X | None` only means "may be left out"."""
+    nullable: frozenset[str] = getattr(model, "nullable", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        branches = field.get("anyOf")
+        if name in nullable or not isinstance(branches, list):
+            continue
+        kept = [branch for branch in branches if branch != {"type": "null"}]
+        if len(kept) == 1:
+            del field["anyOf"]
+            field.update({**kept[0], **field})
+        else:
+            field["anyOf"] = kept
+
+
 class PatchBody(WriteBody):
     """A PATCH body: only the fields sent change; null only where null is a value."""
 
+    model_config = ConfigDict(json_schema_extra=_null_only_where_allowed)
     nullable: ClassVar[frozenset[str]] = frozenset()
 
     def changes(self) -> dict[str, Any]:

@@ -9,9 +9,18 @@ from pydantic import BaseModel, Field, RootModel, StringConstraints
 
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
-from app.schemas.common import LongText, PatchBody, Ref, Slug100, Title100, WriteBody
+from app.schemas.common import (
+    Flag,
+    LongText,
+    PatchBody,
+    Ref,
+    Slug100,
+    Title100,
+    WriteBody,
+    free_text,
+)
 
-Description = Annotated[str, StringConstraints(max_length=1000)]
+Description = Annotated[str, StringConstraints(max_length=1000), free_text(1000)]
 MAX_GRID_PACKAGES = 1000
 
 
@@ -59,8 +68,8 @@ class GridIn(WriteBody):
     title: Title100
     slug: Slug100 | None = Field(default=None, description="Made from the title when omitted.")
     description: Description = ""
-    is_locked: bool = Field(default=False, description="Only admin tokens may edit a locked grid.")
-    header: bool = False
+    is_locked: Flag = Field(default=False, description="Only admin tokens may edit a locked grid.")
+    header: Flag = False
     packages: PackageRefs | None = Field(
         default=None, description="When given, the grid's packages become exactly these."
     )
@@ -71,8 +80,8 @@ class GridPatch(PatchBody):
     title: Title100 | None = None
     slug: Slug100 | None = None
     description: Description | None = None
-    is_locked: bool | None = None
-    header: bool | None = None
+    is_locked: Flag | None = None
+    header: Flag | None = None
     packages: PackageRefs | None = None
 
 

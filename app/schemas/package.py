@@ -8,7 +8,17 @@ from pydantic import BaseModel, Field
 
 from app.links import Links
 from app.models import Package
-from app.schemas.common import Instant, PatchBody, Ref, Slug100, Title100, Url, WriteBody
+from app.schemas.common import (
+    HttpUrl,
+    Instant,
+    PatchBody,
+    PypiUrl,
+    Ref,
+    RepoUrl,
+    Slug100,
+    Title100,
+    WriteBody,
+)
 
 
 class PackageOut(BaseModel):
@@ -101,17 +111,15 @@ class PackageIn(WriteBody):
         description="Made from the title when omitted on create; kept as it was on PUT.",
     )
     category: Ref
-    repo_url: Url = Field(
+    repo_url: RepoUrl = Field(
         default="",
         description="Normalized to https://host/owner/repo in lowercase.",
-        examples=["https://github.com/awesto/django-shop"],
     )
-    pypi_url: Url = Field(
+    pypi_url: PypiUrl = Field(
         default="",
         description="A PyPI URL, or a bare project name (becomes https://pypi.org/project/NAME/).",
-        examples=["django-shop"],
     )
-    documentation_url: Url = ""
+    documentation_url: HttpUrl = ""
     deprecated_by: Ref | None = None
     date_deprecated: Instant | None = None
 
@@ -122,8 +130,8 @@ class PackagePatch(PatchBody):
     title: Title100 | None = None
     slug: Slug100 | None = None
     category: Ref | None = None
-    repo_url: Url | None = None
-    pypi_url: Url | None = None
-    documentation_url: Url | None = None
+    repo_url: RepoUrl | None = None
+    pypi_url: PypiUrl | None = None
+    documentation_url: HttpUrl | None = None
     deprecated_by: Ref | None = None
     date_deprecated: Instant | None = None
