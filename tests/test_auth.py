@@ -205,7 +205,7 @@ async def test_a_token_is_looked_up_by_its_digest_never_by_its_text(
     event.listen(connection.sync_connection, "before_cursor_execute", record)
     try:
         async with bound_sessionmaker(connection)() as session:
-            found = await TokenRepository(session).authenticate(plain)
+            found = await TokenRepository(session).find(plain)
     finally:
         event.remove(connection.sync_connection, "before_cursor_execute", record)
 

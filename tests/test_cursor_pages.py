@@ -223,7 +223,7 @@ def _tampered(cursor: str) -> str:
         "a.b",
         "!!!.???",
         "é.é",
-        "x" * 5000,
+        "x" * 3000,  # past MAX_CURSOR_LENGTH, within MAX_QUERY_BYTES (which answers 414)
         "eyJyIjoicGFja2FnZXMifQ.AAAAAAAAAAAAAAAAAAAAAA",  # well-formed, not signed by us
     ],
 )
