@@ -12,7 +12,7 @@ from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.packages import PackageRepository
 from app.routers.params import Key
-from app.schemas.package import PackageIn, PackageOut, PackagePatch
+from app.schemas.package import PackageIn, PackageOut, PackagePatch, package_fields
 from app.schemas.page import Page
 
 router = APIRouter(prefix="/packages", tags=["packages"])
@@ -41,9 +41,8 @@ async def list_packages(
     listing = await PackageRepository(session).list_page(
         page, category=category, grid=grid, repo_host=repo_host, ordering=ordering
     )
-    return paginated(
-        request, links.base, page, listing, [PackageOut.of(p, links) for p in listing.rows]
-    )
+    results = [package_fields(package, links) for package in listing.rows]
+    return paginated(request, links.base, page, listing, results)
 
 
 @router.post(
@@ -69,7 +68,7 @@ async def create_package(
 async def get_package(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
     """One package, by numeric id or by slug."""
     package = await PackageRepository(session).get(key)
-    return json_response(request, PackageOut.of(package, links))
+    return json_response(request, package_fields(package, links))
 
 
 async def _update(
