@@ -75,6 +75,6 @@ def test_package_dict_renders_as_the_model(text: str, instant: dt.datetime | Non
     links = Links("http://testserver")
     for number in (1, 2, 3):
         package = _package(text, instant, number)
-        fields: dict[str, Any] = package_fields(package, links)
+        fields: dict[str, Any] = package_fields(package, links, package.grid_ids)
         assert list(fields) == list(PackageOut.model_fields)
         assert render(fields) == render(PackageOut.of(package, links))

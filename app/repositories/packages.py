@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import String, null, select
+from sqlalchemy import Row, String, bindparam, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -41,6 +41,27 @@ ORDERING_FIELDS: dict[str, Any] = {
 # subquery): a second statement cost more than the rows a package's few grids repeat.
 _GRID_IDS = joinedload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
 _BY_KEY = KeyedSelect(Package, _GRID_IDS)
+
+# What a read shows of a package (app.schemas.package.package_fields), read as plain rows:
+# building entities (identity map, instance state) cost more CPU than the query itself.
+PACKAGE_COLUMNS = tuple(
+    Package.__table__.c[name]
+    for name in (
+        "id", "title", "slug", "category_id", "repo_url", "repo_host", "repo_description",
+        "repo_watchers", "repo_forks", "participants", "commits_over_52", "last_updated",
+        "last_fetched", "pypi_url", "pypi_version", "documentation_url", "pypi_license",
+        "pypi_requires_python", "pypi_classifiers", "supports_python3", "score",
+        "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
+    )
+)  # fmt: skip
+# One row per grid the package is in (one with a NULL grid_id when none), as _GRID_IDS.
+_READ = (
+    select(*PACKAGE_COLUMNS, GridPackage.grid_id)
+    .select_from(Package)
+    .outerjoin(GridPackage, GridPackage.package_id == Package.id)
+)
+_READ_BY_ID = _READ.where(Package.id == bindparam("key"))
+_READ_BY_SLUG = _READ.where(Package.slug == bindparam("key"))
 
 
 # Client-typed URLs and how each is normalized before it is stored.
@@ -130,6 +151,18 @@ class PackageRepository:
         if package is None:
             raise NotFound(f"No package matches {str(key)!r}.")
         return package
+
+    async def read(self, key: str | int) -> tuple[Row[Any], list[int]]:
+        """The detail as GET shows it: the package's row and its grid ids, ascending."""
+        query = _BY_KEY(key)
+        rows: Sequence[Any] = []
+        if query is not None:
+            stmt = _READ_BY_SLUG if query[0] is _BY_KEY.by_slug else _READ_BY_ID
+            rows = (await self.session.execute(stmt, query[1])).all()
+        if not rows:
+            raise NotFound(f"No package matches {str(key)!r}.")
+        grid_ids = sorted(row.grid_id for row in rows if row.grid_id is not None)
+        return rows[0], grid_ids
 
     async def create(self, data: PackageIn, links: Links) -> Package:
         package = Package(memberships=[])

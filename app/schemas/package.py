@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import Row
 
 from app.links import Links
 from app.models import Package
@@ -45,17 +47,20 @@ class PackageOut(BaseModel):
 
     @classmethod
     def of(cls, package: Package, links: Links) -> PackageOut:
-        return cls(**package_fields(package, links))
+        return cls(**package_fields(package, links, package.grid_ids))
 
 
-def package_fields(package: Package, links: Links) -> dict[str, Any]:
-    """A package as its response dict, keys in PackageOut's order. The one mapper: reads
-    render it straight to JSON (app.conditional.render_fields) without building a model,
-    which cost more CPU than the query; writes validate it into PackageOut."""
+def package_fields(
+    package: Package | Row[Any], links: Links, grid_ids: Iterable[int]
+) -> dict[str, Any]:
+    """A package (an entity, or a row of PACKAGE_COLUMNS) as its response dict, keys in
+    PackageOut's order. The one mapper: reads render it straight to JSON (app.conditional
+    render) without building a model, which cost more CPU than the query; writes validate
+    it into PackageOut. `grid_ids`: the package's grids, ascending."""
     deprecated_by_id = package.deprecated_by_id
     return {
         "category": links.category(package.category_id),
-        "grids": [links.grid(grid_id) for grid_id in package.grid_ids],
+        "grids": [links.grid(grid_id) for grid_id in grid_ids],
         "id": package.id,
         "title": package.title,
         "slug": package.slug,
