@@ -41,7 +41,7 @@ async def list_packages(
     listing = await PackageRepository(session).list_page(
         page, category=category, grid=grid, repo_host=repo_host, ordering=ordering
     )
-    results = [package_fields(p, links, p.grid_ids) for p in listing.rows]
+    results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
     return paginated(request, links.base, page, listing, results)
 
 
@@ -67,8 +67,8 @@ async def create_package(
 @router.get("/{key}/", response_model=PackageOut, responses=READ_ERRORS)
 async def get_package(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
     """One package, by numeric id or by slug."""
-    package, grid_ids = await PackageRepository(session).read(key)
-    return json_response(request, package_fields(package, links, grid_ids))
+    row, grid_ids = await PackageRepository(session).read(key)
+    return json_response(request, package_fields(row, links, grid_ids))
 
 
 async def _update(
