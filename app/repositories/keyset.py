@@ -170,7 +170,10 @@ def typed_cursor_values(cursor: Cursor, ordering: Ordering, resource: str) -> tu
 async def fetch_rows(session: AsyncSession, stmt: Select[Any], plain_rows: bool) -> list[Any]:
     """The entities `stmt` selects, or with `plain_rows` its rows (a select of columns)."""
     if plain_rows:
-        return list((await session.execute(stmt)).all())
+        # On the session's connection (its transaction): Session.execute() would still run
+        # the ORM's statement setup and result wrapping for a select of plain columns.
+        connection = await session.connection()
+        return list((await connection.execute(stmt)).all())
     # unique(): a joined collection load repeats each row once per related row.
     return list((await session.scalars(stmt)).unique().all())
 

@@ -56,7 +56,7 @@ PACKAGE_COLUMNS = tuple(
 )  # fmt: skip
 # One row per grid the package is in (one with a NULL grid_id when none), as _GRID_IDS.
 _READ = (
-    select(*PACKAGE_COLUMNS, GridPackage.grid_id)
+    select(*PACKAGE_COLUMNS, GridPackage.__table__.c.grid_id)
     .select_from(Package)
     .outerjoin(GridPackage, GridPackage.package_id == Package.id)
 )
@@ -152,7 +152,8 @@ class PackageRepository:
         """Each package's grid ids, ascending, in one statement."""
         grid_ids: dict[int, list[int]] = {package_id: [] for package_id in package_ids}
         if package_ids:
-            for package_id, grid_id in await self.session.execute(_GRIDS_OF, {"ids": package_ids}):
+            connection = await self.session.connection()  # as fetch_rows(): no ORM layer
+            for package_id, grid_id in await connection.execute(_GRIDS_OF, {"ids": package_ids}):
                 grid_ids[package_id].append(grid_id)
         for ids in grid_ids.values():
             ids.sort()
@@ -177,7 +178,8 @@ class PackageRepository:
         rows: Sequence[Any] = []
         if query is not None:
             stmt = _READ_BY_SLUG if query[0] is _BY_KEY.by_slug else _READ_BY_ID
-            rows = (await self.session.execute(stmt, query[1])).all()
+            connection = await self.session.connection()  # as fetch_rows(): no ORM layer
+            rows = (await connection.execute(stmt, query[1])).all()
         if not rows:
             raise NotFound(f"No package matches {str(key)!r}.")
         grid_ids = sorted(row.grid_id for row in rows if row.grid_id is not None)
