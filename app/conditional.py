@@ -11,7 +11,9 @@ clients holding the same ETag cannot both succeed.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,9 +45,20 @@ def _weakly_matches(header: str, etag: str) -> bool:
     return "*" in candidates or etag in {tag.removeprefix("W/") for tag in candidates}
 
 
-def render(model: BaseModel) -> bytes:
-    """The one way a resource becomes bytes, so GETs and If-Match checks agree."""
-    return model.model_dump_json().encode()
+# A response body: a schema model, or the plain dict a read mapper made in the model's key
+# order (app.schemas.package.package_fields), which skips building and validating a model.
+Body = BaseModel | dict[str, Any]
+
+
+def render(body: Body) -> bytes:
+    """The one way a resource becomes bytes, so GETs and If-Match checks agree.
+
+    orjson writes a mapper's dict as the very bytes pydantic writes for the model (compact,
+    UTF-8, UTC datetimes ending in `Z`), for a fraction of the CPU.
+    """
+    if isinstance(body, BaseModel):
+        return body.model_dump_json().encode()
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
 def _etag(request: Request, body: bytes) -> str:
@@ -54,7 +67,7 @@ def _etag(request: Request, body: bytes) -> str:
 
 def json_response(
     request: Request,
-    model: BaseModel,
+    model: Body,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,

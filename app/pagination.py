@@ -243,7 +243,7 @@ def paginated(
     base_url: str,
     page: PageRequest,
     listing: ListPage[Any],
-    results: Sequence[BaseModel],
+    results: Sequence[BaseModel] | Sequence[dict[str, Any]],
 ) -> Response:
     """The list body `{count, next, previous, results}` as a response with an ETag."""
     self_url = base_url + get_route_path(request.scope)
@@ -252,7 +252,13 @@ def paginated(
         next_link, previous_link = cursor_links(page.keyset, page, listing, self_url, query)
     else:
         next_link, previous_link = page_links(page, listing.total, self_url, query)
-    body = AnyPage(
-        count=listing.total, next=next_link, previous=previous_link, results=list(results)
-    )
+    body: BaseModel | dict[str, Any]
+    if results and isinstance(results[0], dict):
+        # A read mapper's dicts: the page as a dict too, in Page's key order (app.conditional).
+        body = {"count": listing.total, "next": next_link, "previous": previous_link}
+        body["results"] = results
+    else:
+        body = AnyPage(
+            count=listing.total, next=next_link, previous=previous_link, results=list(results)
+        )
     return json_response(request, body)

@@ -15,7 +15,7 @@ from app.links import Links, Resource
 from app.models import Category, Grid, Package
 from app.normalize import slugify
 from app.pagination import ListPage, PageRequest
-from app.repositories.keyset import Ordering, fetch_keyset_page
+from app.repositories.keyset import Ordering, fetch_keyset_page, fetch_rows
 
 # Largest value of a 32-bit INTEGER primary key: a bigger "id" cannot exist, and asking
 # PostgreSQL for one would be an error rather than "not found".
@@ -172,22 +172,30 @@ async def fetch_page(
     *options: Any,
     resource: str,
     total: int | None = None,
+    plain_rows: bool = False,
 ) -> ListPage[Row]:
     """A page of `stmt` in `ordering`, by offset or by cursor as `page` asks, with the
-    count of the whole list (`total` when the caller knows it, else counted)."""
+    count of the whole list (`total` when the caller knows it, else counted). Entities, or
+    with `plain_rows` the rows of a select of columns."""
     if total is None:
         total = await count_rows(session, stmt)
     if page.keyset is not None:
         return await fetch_keyset_page(
-            session, stmt, total, ordering, page.keyset, page.limit, resource, *options
+            session,
+            stmt,
+            total,
+            ordering,
+            page.keyset,
+            page.limit,
+            resource,
+            *options,
+            plain_rows=plain_rows,
         )
     if total == 0 or page.offset >= total:
         return ListPage(total, [])
-    rows = await session.scalars(
-        stmt.options(*options).order_by(*ordering.clauses).limit(page.limit).offset(page.offset)
-    )
-    # unique(): a joined collection load repeats each row once per related row.
-    return ListPage(total, rows.unique().all())
+    page_stmt = stmt.options(*options).order_by(*ordering.clauses)
+    rows = await fetch_rows(session, page_stmt.limit(page.limit).offset(page.offset), plain_rows)
+    return ListPage(total, rows)
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:

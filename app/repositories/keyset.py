@@ -168,6 +168,17 @@ def typed_cursor_values(cursor: Cursor, ordering: Ordering, resource: str) -> tu
         raise bad_cursor() from error
 
 
+async def fetch_rows(session: AsyncSession, stmt: Select[Any], plain_rows: bool) -> list[Any]:
+    """The entities `stmt` selects, or with `plain_rows` its rows (a select of columns)."""
+    if plain_rows:
+        # On the session's connection (its transaction): Session.execute() would still run
+        # the ORM's statement setup and result wrapping for a select of plain columns.
+        connection = await session.connection()
+        return list((await connection.execute(stmt)).all())
+    # unique(): a joined collection load repeats each row once per related row.
+    return list((await session.scalars(stmt)).unique().all())
+
+
 # --- The WHERE of "rows after this key". ---------------------------------------------------
 
 
@@ -243,6 +254,7 @@ async def fetch_keyset_page(
     limit: int,
     resource: str,
     *options: Any,
+    plain_rows: bool = False,
 ) -> ListPage[Any]:
     """A cursor page: the `limit` rows after (or before) the cursor's row, and the cursors
     of the pages around it. One more row than asked says whether there is a page beyond."""
@@ -256,14 +268,8 @@ async def fetch_keyset_page(
     wanted = limit + 1
     fetched: list[Any] = []
     for predicate in ranges:
-        batch = await session.scalars(
-            stmt.options(*options)
-            .where(predicate)
-            .order_by(*order.clauses)
-            .limit(wanted - len(fetched))
-        )
-        # unique(): a joined collection load repeats each row once per related row.
-        fetched.extend(batch.unique().all())
+        batch = stmt.options(*options).where(predicate).order_by(*order.clauses)
+        fetched.extend(await fetch_rows(session, batch.limit(wanted - len(fetched)), plain_rows))
         if len(fetched) >= wanted:
             break
     more = len(fetched) > limit

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import String, null, select
+from sqlalchemy import Row, String, bindparam, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -37,10 +38,37 @@ ORDERING_FIELDS: dict[str, Any] = {
 }
 
 
-# The grid links come in the same statement (a LEFT JOIN; a page's LIMIT goes in a
-# subquery): a second statement cost more than the rows a package's few grids repeat.
+# Writes load the entity with its grid links in the same statement (a LEFT JOIN).
 _GRID_IDS = joinedload(Package.memberships).load_only(GridPackage.grid_id, GridPackage.package_id)
 _BY_KEY = KeyedSelect(Package, _GRID_IDS)
+
+# What a read shows of a package (app.schemas.package.package_fields), read as plain rows:
+# building entities (identity map, instance state) cost more CPU than the query itself.
+PACKAGE_COLUMNS = tuple(
+    Package.__table__.c[name]
+    for name in (
+        "id", "title", "slug", "category_id", "repo_url", "repo_host", "repo_description",
+        "repo_watchers", "repo_forks", "participants", "commits_over_52", "last_updated",
+        "last_fetched", "pypi_url", "pypi_version", "documentation_url", "pypi_license",
+        "pypi_requires_python", "pypi_classifiers", "supports_python3", "score",
+        "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
+    )
+)  # fmt: skip
+# One row per grid the package is in (one with a NULL grid_id when none), as _GRID_IDS.
+_READ = (
+    select(*PACKAGE_COLUMNS, GridPackage.__table__.c.grid_id)
+    .select_from(Package)
+    .outerjoin(GridPackage, GridPackage.package_id == Package.id)
+)
+_READ_BY_ID = _READ.where(Package.id == bindparam("key"))
+_READ_BY_SLUG = _READ.where(Package.slug == bindparam("key"))
+# A list page's grid links: a second statement, as the page's LIMIT would otherwise have
+# to go in a subquery that the ordering then has to be re-expressed over.
+_GRIDS_OF = select(GridPackage.package_id, GridPackage.grid_id).where(
+    GridPackage.package_id.in_(bindparam("ids", expanding=True))
+)
+# A package as reads show it: its row of PACKAGE_COLUMNS and its grid ids, ascending.
+PackageRead = tuple[Row[Any], list[int]]
 
 
 # Client-typed URLs and how each is normalized before it is stored.
@@ -87,16 +115,16 @@ class PackageRepository:
         grid_id: int | None = None,
         repo_host: str | None = None,
         ordering: str | None = None,
-    ) -> ListPage[Package]:
-        """A page of packages. `category`, `grid` and `repo_host` are the client's filter
-        values (blank: no filter; naming nothing: 400); `grid_id` is for a caller that
-        already holds the grid."""
+    ) -> ListPage[PackageRead]:
+        """A page of packages, as rows of PACKAGE_COLUMNS with their grid ids. `category`,
+        `grid` and `repo_host` are the client's filter values (blank: no filter; naming
+        nothing: 400); `grid_id` is for a caller that already holds the grid."""
         category, grid = filter_value(category), filter_value(grid)
         # Exactly one of the documented values, or blank (no filter).
         repo_host = repo_host or None
         if grid is not None and grid_id is not None:
             raise TypeError("pass grid or grid_id, not both")
-        stmt = select(Package)
+        stmt = select(*PACKAGE_COLUMNS)
         if category is not None:
             category_id = await resolve_filter(self.session, Category, category, "category")
             stmt = stmt.where(Package.category_id == category_id)
@@ -116,9 +144,22 @@ class PackageRepository:
         # The whole list's count is kept by triggers; a filtered one is counted (by index).
         unfiltered = stmt.whereclause is None
         total = await table_count(self.session, "packages") if unfiltered else None
-        return await fetch_page(
-            self.session, stmt, page, order, _GRID_IDS, resource="packages", total=total
+        listing = await fetch_page(
+            self.session, stmt, page, order, resource="packages", total=total, plain_rows=True
         )
+        grid_ids = await self._grid_ids([row.id for row in listing.rows])
+        return replace(listing, rows=[(row, grid_ids[row.id]) for row in listing.rows])
+
+    async def _grid_ids(self, package_ids: list[int]) -> dict[int, list[int]]:
+        """Each package's grid ids, ascending, in one statement."""
+        grid_ids: dict[int, list[int]] = {package_id: [] for package_id in package_ids}
+        if package_ids:
+            connection = await self.session.connection()  # as fetch_rows(): no ORM layer
+            for package_id, grid_id in await connection.execute(_GRIDS_OF, {"ids": package_ids}):
+                grid_ids[package_id].append(grid_id)
+        for ids in grid_ids.values():
+            ids.sort()
+        return grid_ids
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Package:
         query = _BY_KEY(key)
@@ -132,6 +173,19 @@ class PackageRepository:
         if package is None:
             raise NotFound(f"No package matches {str(key)!r}.")
         return package
+
+    async def read(self, key: str | int) -> PackageRead:
+        """The detail as GET shows it: the package's row and its grid ids, ascending."""
+        query = _BY_KEY(key)
+        rows: Sequence[Any] = []
+        if query is not None:
+            stmt = _READ_BY_SLUG if query[0] is _BY_KEY.by_slug else _READ_BY_ID
+            connection = await self.session.connection()  # as fetch_rows(): no ORM layer
+            rows = (await connection.execute(stmt, query[1])).all()
+        if not rows:
+            raise NotFound(f"No package matches {str(key)!r}.")
+        grid_ids = sorted(row.grid_id for row in rows if row.grid_id is not None)
+        return rows[0], grid_ids
 
     async def create(self, data: PackageIn, links: Links) -> Package:
         package = Package(memberships=[])

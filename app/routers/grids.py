@@ -22,7 +22,7 @@ from app.schemas.grid import (
     MembershipIn,
     MembershipOut,
 )
-from app.schemas.package import PackageOut
+from app.schemas.package import PackageOut, package_fields
 from app.schemas.page import Page
 
 router = APIRouter(prefix="/grids", tags=["grids"])
@@ -151,9 +151,8 @@ async def list_grid_packages(
     """The grid's packages, as `/api/v4/packages/?grid=KEY` lists them."""
     grid = await GridRepository(session).get(key)
     listing = await PackageRepository(session).list_page(page, grid_id=grid.id)
-    return paginated(
-        request, links.base, page, listing, [PackageOut.of(p, links) for p in listing.rows]
-    )
+    results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
+    return paginated(request, links.base, page, listing, results)
 
 
 @router.post(

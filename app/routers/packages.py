@@ -13,7 +13,7 @@ from app.models import REPO_HOSTS
 from app.pagination import paginated
 from app.repositories.packages import ORDERING_FIELDS, PackageRepository
 from app.routers.params import Key, choices, ordering_pattern
-from app.schemas.package import PackageIn, PackageOut, PackagePatch
+from app.schemas.package import PackageIn, PackageOut, PackagePatch, package_fields
 from app.schemas.page import Page
 
 router = APIRouter(prefix="/packages", tags=["packages"])
@@ -47,9 +47,8 @@ async def list_packages(
     listing = await PackageRepository(session).list_page(
         page, category=category, grid=grid, repo_host=repo_host, ordering=ordering
     )
-    return paginated(
-        request, links.base, page, listing, [PackageOut.of(p, links) for p in listing.rows]
-    )
+    results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
+    return paginated(request, links.base, page, listing, results)
 
 
 @router.post(
@@ -74,8 +73,8 @@ async def create_package(
 @router.get("/{key}/", response_model=PackageOut, responses=READ_ERRORS)
 async def get_package(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
     """One package, by numeric id or by slug."""
-    package = await PackageRepository(session).get(key)
-    return json_response(request, PackageOut.of(package, links))
+    row, grid_ids = await PackageRepository(session).read(key)
+    return json_response(request, package_fields(row, links, grid_ids))
 
 
 async def _update(
