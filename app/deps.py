@@ -53,7 +53,7 @@ async def get_list_page(
         Query(description="Page size: default 20 (PAGE_SIZE), at most MAX_PAGE_SIZE (100)."),
     ] = None,
     offset: Annotated[
-        str | None, Query(description="How many results to skip (not with `cursor`).")
+        str | None, Query(description="How many results to skip (ignored with `cursor`).")
     ] = None,
     cursor: Annotated[
         str | None,
@@ -62,16 +62,11 @@ async def get_list_page(
             "follow `next` and `previous`, which carry the opaque cursor of the page they "
             "name. A page reached by cursor costs what the first one costs, however deep. "
             "The `ordering` and filters must stay those of the first page; a cursor that "
-            "was altered, or made for another list or ordering, is a 400, and so is "
-            "`offset` sent with it.",
+            "was altered, or made for another list or ordering, is a 400. `offset` is "
+            "ignored with it. (No example of a later cursor: one is valid only for the list "
+            "and ordering it came from.)",
             openapi_examples={
                 "first": {"summary": "The first cursor page", "value": ""},
-                "next": {
-                    # Packages after id 981, newest first, signed with no CURSOR_SECRET set.
-                    "summary": "A cursor from a `next` link (opaque: copy it, never build it)",
-                    "value": "eyJyIjoicGFja2FnZXMiLCJvIjoiLWlkIiwiZCI6Im5leHQiLCJrIjpbOTgxXX0"
-                    ".k23WYPjRF-AYXlfj5Nc4Rg",
-                },
             },
         ),
     ] = None,

@@ -292,9 +292,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 _DESCRIPTIONS = {
     400: "A bad query or path parameter (an unknown filter value or ordering field; a "
-    "`cursor` this service did not sign, or made for another list or ordering; `cursor` "
-    "with `offset`), malformed or ambiguous JSON (duplicate keys, NaN, too deeply nested), "
-    "or a Host outside ALLOWED_HOSTS.",
+    "`cursor` this service did not sign, or made for another list or ordering), malformed "
+    "or ambiguous JSON (duplicate keys, NaN, too deeply nested), or a Host outside "
+    "ALLOWED_HOSTS.",
     401: "No token, or an unknown or revoked one.",
     403: "The token's scope is too small.",
     404: "No such resource.",

@@ -165,8 +165,10 @@ def page_request(
 ) -> PageRequest:
     """The page the raw `limit`, `offset` and `cursor` query values ask for.
 
-    `cursor` (even blank) selects cursor pages; `offset` makes no sense there, and rather
-    than answer a page the client did not mean, a non-blank one with it is a 400.
+    `cursor` (even blank) selects cursor pages, where `offset` means nothing and is
+    ignored, as DRF's CursorPagination ignores it (and as a bad `offset` is forgiven).
+    The two are independent query parameters in the OpenAPI document, which cannot say
+    that one excludes the other, so refusing the pair would refuse a valid request.
     """
     page_limit = settings.page_size
     if limit is not None:
@@ -175,8 +177,6 @@ def page_request(
         except ValueError:
             page_limit = settings.page_size
     if cursor is not None:
-        if offset is not None and offset.strip():
-            raise InvalidQuery("offset", "cannot be combined with `cursor`; send one or the other")
         codec = CursorCodec.from_settings(settings)
         token = cursor.strip()
         position = codec.decode(token) if token else None
