@@ -76,6 +76,13 @@ class InvalidQuery(AppError):
         )
 
 
+class MalformedBody(AppError):
+    """A body that is not one well-formed JSON document of the expected kind."""
+
+    status_code = 400
+    code = "bad_request"
+
+
 class InvalidHost(AppError):
     status_code = 400
     code = "invalid_host"

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import Request
 
 from app.config import Settings
-from app.errors import AppError
+from app.errors import AppError, MalformedBody
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -24,11 +24,6 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 class UnsupportedMediaType(AppError):
     status_code = 415
     code = "unsupported_media_type"
-
-
-class MalformedBody(AppError):
-    status_code = 400
-    code = "bad_request"
 
 
 class QueryTooLong(AppError):

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 
 from app.db import take_write_turn
 from app.deps import SessionDep, SettingsDep, WriteToken
-from app.errors import AppError, ErrorBody, NotFound, error_responses
+from app.errors import AppError, ErrorBody, MalformedBody, NotFound, error_responses
 from app.normalize import normalize_repo_url
 from app.refresh import repository
 from app.refresh.refresher import Refresher, RefresherBusy
@@ -37,11 +37,6 @@ class RefresherUnavailable(AppError):
         super().__init__(
             "Too many refreshes are running; retry shortly.", headers={"Retry-After": "5"}
         )
-
-
-class BadPayload(AppError):
-    status_code = 400
-    code = "bad_request"
 
 
 class BadSignature(AppError):
@@ -201,7 +196,7 @@ async def github_webhook(
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
-        raise BadPayload("The body is not a JSON object (send `application/json`).")
+        raise MalformedBody("The body is not a JSON object (send `application/json`).")
     repository_info = payload.get("repository")
     html_url = repository_info.get("html_url") if isinstance(repository_info, dict) else None
     if not isinstance(html_url, str):
