@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import orjson
 from fastapi import Request
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql
@@ -126,11 +128,22 @@ def postgres_connect_args(settings: Settings, *, job: bool = False) -> dict[str,
 _COMMAND_TIMEOUT_MARGIN = 5.0
 
 
+def load_json(text: str | bytes) -> Any:
+    """JSON columns as read: orjson, some 5x faster than json.loads on a list page's
+    participants and weekly commits; json.loads for what orjson refuses and the column may
+    still hold (integers past 64 bits, a lone surrogate escape in SQLite's text)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def create_engine(settings: Settings, *, job: bool = False, **overrides: Any) -> AsyncEngine:
     """The engine of a process; `job=True` for long batch jobs (see postgres_connect_args)."""
     url = settings.database_url.get_secret_value()
     # Bound values stay out of error messages and logs: they may be anyone's data.
     overrides.setdefault("hide_parameters", True)
+    overrides.setdefault("json_deserializer", load_json)
     if settings.is_sqlite:
         engine = create_async_engine(url, **overrides)
         _configure_sqlite(engine, settings.sqlite_busy_timeout_ms)

@@ -54,6 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
         generate_unique_id_function=operation_id,
         license_info={"name": "MIT", "identifier": "MIT"},
+        # FastAPI's own OpenTelemetry hooks: off. Metrics are app.metrics' (Prometheus), and
+        # with no provider configured the hooks only asked OpenTelemetry, on every request,
+        # whether one was (a twentieth of a detail's CPU).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     # Query length, body media type and strict JSON, before any route's dependencies.

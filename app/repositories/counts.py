@@ -24,9 +24,11 @@ async def table_count(session: AsyncSession, table: str) -> int | None:
     """The number of rows in `table`, or None when it has no counter (then COUNT(*))."""
     if table not in COUNTED_TABLES:
         return None
-    dialect = (await session.connection()).dialect.name
-    statement = _POSTGRESQL if dialect == "postgresql" else _SQLITE
-    total = await session.scalar(statement, {"table": table})
+    # On the session's connection (its transaction), without the ORM's execute path: this
+    # runs on every unfiltered list page.
+    connection = await session.connection()
+    statement = _POSTGRESQL if connection.dialect.name == "postgresql" else _SQLITE
+    total = await connection.scalar(statement, {"table": table})
     return None if total is None else int(total)
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, String, bindparam, null, select
+from sqlalchemy import Row, String, bindparam, cast, func, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -17,6 +17,7 @@ from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, 
 from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     KeyedSelect,
+    count_rows,
     fetch_page,
     filter_value,
     flush_or_conflict,
@@ -54,21 +55,28 @@ PACKAGE_COLUMNS = tuple(
         "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
     )
 )  # fmt: skip
-# One row per grid the package is in (one with a NULL grid_id when none), as _GRID_IDS.
-_READ = (
-    select(*PACKAGE_COLUMNS, GridPackage.__table__.c.grid_id)
-    .select_from(Package)
-    .outerjoin(GridPackage, GridPackage.package_id == Package.id)
+# A package's grid ids as one text ("3,17"), read in the package's own row: a list page and
+# a detail each take one statement (statements, not rows, are what a read's CPU goes to).
+# aggregate_strings is string_agg on PostgreSQL and group_concat on SQLite; neither promises
+# an order, so grid_ids_of() sorts.
+_GRID_IDS_TEXT = (
+    select(func.aggregate_strings(cast(GridPackage.grid_id, String), ","))
+    .where(GridPackage.package_id == Package.id)
+    .scalar_subquery()
+    .label("grid_ids")
 )
+_READ = select(*PACKAGE_COLUMNS, _GRID_IDS_TEXT)
 _READ_BY_ID = _READ.where(Package.id == bindparam("key"))
 _READ_BY_SLUG = _READ.where(Package.slug == bindparam("key"))
-# A list page's grid links: a second statement, as the page's LIMIT would otherwise have
-# to go in a subquery that the ordering then has to be re-expressed over.
-_GRIDS_OF = select(GridPackage.package_id, GridPackage.grid_id).where(
-    GridPackage.package_id.in_(bindparam("ids", expanding=True))
-)
 # A package as reads show it: its row of PACKAGE_COLUMNS and its grid ids, ascending.
-PackageRead = tuple[Row[Any], list[int]]
+PackageRow = Row[*tuple[Any, ...]]
+PackageRead = tuple[PackageRow, list[int]]
+
+
+def grid_ids_of(row: PackageRow) -> list[int]:
+    """The grid ids of a row read with _GRID_IDS_TEXT, ascending."""
+    text: str | None = row.grid_ids
+    return sorted(int(grid_id) for grid_id in text.split(",")) if text else []
 
 
 # Client-typed URLs and how each is normalized before it is stored.
@@ -141,25 +149,22 @@ class PackageRepository:
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
         order = parse_ordering(ordering, ORDERING_FIELDS, Package.id)
-        # The whole list's count is kept by triggers; a filtered one is counted (by index).
-        unfiltered = stmt.whereclause is None
-        total = await table_count(self.session, "packages") if unfiltered else None
+        # The whole list's count is kept by triggers; a filtered one is counted (by index),
+        # before the grid ids join the select (a count need not compute them).
+        if stmt.whereclause is None:
+            total = await table_count(self.session, "packages")
+        else:
+            total = await count_rows(self.session, stmt)
         listing = await fetch_page(
-            self.session, stmt, page, order, resource="packages", total=total, plain_rows=True
+            self.session,
+            stmt.add_columns(_GRID_IDS_TEXT),
+            page,
+            order,
+            resource="packages",
+            total=total,
+            plain_rows=True,
         )
-        grid_ids = await self._grid_ids([row.id for row in listing.rows])
-        return replace(listing, rows=[(row, grid_ids[row.id]) for row in listing.rows])
-
-    async def _grid_ids(self, package_ids: list[int]) -> dict[int, list[int]]:
-        """Each package's grid ids, ascending, in one statement."""
-        grid_ids: dict[int, list[int]] = {package_id: [] for package_id in package_ids}
-        if package_ids:
-            connection = await self.session.connection()  # as fetch_rows(): no ORM layer
-            for package_id, grid_id in await connection.execute(_GRIDS_OF, {"ids": package_ids}):
-                grid_ids[package_id].append(grid_id)
-        for ids in grid_ids.values():
-            ids.sort()
-        return grid_ids
+        return replace(listing, rows=[(row, grid_ids_of(row)) for row in listing.rows])
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Package:
         query = _BY_KEY(key)
@@ -177,15 +182,14 @@ class PackageRepository:
     async def read(self, key: str | int) -> PackageRead:
         """The detail as GET shows it: the package's row and its grid ids, ascending."""
         query = _BY_KEY(key)
-        rows: Sequence[Any] = []
+        row: PackageRow | None = None
         if query is not None:
             stmt = _READ_BY_SLUG if query[0] is _BY_KEY.by_slug else _READ_BY_ID
             connection = await self.session.connection()  # as fetch_rows(): no ORM layer
-            rows = (await connection.execute(stmt, query[1])).all()
-        if not rows:
+            row = (await connection.execute(stmt, query[1])).first()
+        if row is None:
             raise NotFound(f"No package matches {str(key)!r}.")
-        grid_ids = sorted(row.grid_id for row in rows if row.grid_id is not None)
-        return rows[0], grid_ids
+        return row, grid_ids_of(row)
 
     async def create(self, data: PackageIn, links: Links) -> Package:
         package = Package(memberships=[])
