@@ -1,19 +1,26 @@
-"""API throughput and latency under load: the service against a bare asyncpg baseline.
+"""API throughput and latency under load: the service against a bare asyncpg baseline and
+the same work inside a bare FastAPI app.
 
     uv run python bench/api.py [--packages 100000] [--duration 10] [--connections 32]
         [--workers 1[,2]] [--rounds 2] [--database-url postgresql://postgres@127.0.0.1/postgres]
-        [--keep | --reuse]
+        [--keep | --reuse] [--no-floor]
 
 Creates a database `packages_api_bench_...` on the PostgreSQL server of --database-url,
 migrates it and fills it with N packages (bench/dataset.py, by COPY); starts the service
-(`packages-api serve --workers W`) and the baseline (bench/baseline.py under uvicorn, one
-worker), each in its own process, on that database; then for each scenario drives them in
-alternation (service, baseline, service, baseline: --rounds pairs) with wrk on loopback,
---connections connections, two wrk threads, and prints the medians as a markdown table:
-requests per second, p50 and p99 latency, the service/baseline ratio, and the service's
-peak RSS per worker. Paths are drawn at random from a list per scenario (bench/wrk_paths.lua),
-so no cache answers the same question all the time. The database is dropped at the end
-unless --keep; --reuse takes a kept one (same --packages) instead of generating it again.
+(`packages-api serve --workers W`), the baseline (bench/baseline.py: raw ASGI, asyncpg)
+and the FastAPI floor (bench/fastapi_floor.py: the baseline's SQL and JSON in two FastAPI
+routes, no middleware, no ORM), the last two under uvicorn with one worker, each in its
+own process, on that database. For each scenario it drives them in alternation (service,
+baseline, floor, service, ...: --rounds rounds; the baseline and the floor only where they
+have the endpoint) with wrk on loopback, --connections connections, two wrk threads, and
+prints the medians as a markdown table: requests per second, p50 and p99 latency, the
+service/baseline and service/floor ratios, the CPU each server spent per request, and the
+service's peak RSS per worker. The baseline is what any Python server must do; the floor
+adds what FastAPI alone costs; the rest of the service's gap is our own layers.
+--no-floor leaves the floor and its columns out. Paths are drawn at random from a list
+per scenario (bench/wrk_paths.lua), so no cache answers the same question all the time.
+The database is dropped at the end unless --keep; --reuse takes a kept one (same
+--packages) instead of generating it again.
 Needs wrk (Debian/Ubuntu: `apt-get install wrk`).
 """
 
@@ -33,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -51,7 +58,7 @@ from app.migrate import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk_paths.lua"
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-SERVICE_PORT, BASELINE_PORT = 8781, 8782
+SERVICE_PORT, BASELINE_PORT, FLOOR_PORT = 8781, 8782, 8783
 CURSOR_DEPTH = 20_000  # packages skipped before the cursor pages measured
 
 
@@ -293,43 +300,62 @@ def baseline_command() -> list[str]:
     return [sys.executable, "-m", "uvicorn", "bench.baseline:app", "--port", str(BASELINE_PORT)]
 
 
+def floor_command() -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "bench.fastapi_floor:app", "--port", str(FLOOR_PORT)]
+
+
 def _ms(value: float) -> str:
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
-def table(scenarios: list[Scenario], results: dict[str, Result], workers: list[int]) -> str:
+def _figures(run: Run) -> list[str]:
+    flag = f" ({run.failures} failed)" if run.failures else ""
+    return [f"{run.rps:,.0f}{flag}", _ms(run.p50_ms), _ms(run.p99_ms)]
+
+
+def table(
+    scenarios: list[Scenario], results: dict[str, Result], workers: list[int], *, floor: bool
+) -> str:
     first = f"service w{workers[0]}"
     head = ["scenario"]
     for w in workers:
         head += [f"service ({w} worker{'s' if w > 1 else ''}) req/s", "p50 ms", "p99 ms"]
     head += ["baseline req/s", "p50 ms", "p99 ms", "ratio req/s", "ratio p99"]
+    if floor:
+        head += ["floor req/s", "p50 ms", "p99 ms", "service/floor req/s"]
     head += ["CPU ms/req service", "baseline", "ratio"]
+    if floor:
+        head += ["floor"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for scenario in scenarios:
         result = results[scenario.name]
         cells = [scenario.name]
         for w in workers:
             run = result.median(f"service w{w}")
-            if run is None:
-                cells += [scenario.note or "n/a", "", ""]
-            else:
-                flag = f" ({run.failures} failed)" if run.failures else ""
-                cells += [f"{run.rps:,.0f}{flag}", _ms(run.p50_ms), _ms(run.p99_ms)]
+            cells += [scenario.note or "n/a", "", ""] if run is None else _figures(run)
         base, ours = result.median("baseline"), result.median(first)
+        least = result.median("floor")
         if base is None:
             cells += ["—", "", "", "", ""]
         else:
-            flag = f" ({base.failures} failed)" if base.failures else ""
-            cells += [f"{base.rps:,.0f}{flag}", _ms(base.p50_ms), _ms(base.p99_ms)]
+            cells += _figures(base)
             if ours is None:
                 cells += ["", ""]
             else:
                 cells += [f"{ours.rps / base.rps:.2f}x", f"{ours.p99_ms / base.p99_ms:.2f}x"]
+        if floor:
+            if least is None:
+                cells += ["—", "", "", ""]
+            else:
+                cells += _figures(least)
+                cells.append(f"{ours.rps / least.rps:.2f}x" if ours else "")
         cells.append(f"{ours.cpu_ms:.2f}" if ours else "")
         if base is None or ours is None:
             cells += ["", ""]
         else:
             cells += [f"{base.cpu_ms:.2f}", f"{ours.cpu_ms / base.cpu_ms:.1f}x"]
+        if floor:
+            cells.append(f"{least.cpu_ms:.2f}" if least else "")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -371,10 +397,28 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
     results = {scenario.name: Result() for scenario in scenarios}
     service_url = f"http://127.0.0.1:{SERVICE_PORT}"
     baseline_url = f"http://127.0.0.1:{BASELINE_PORT}"
+    floor_url = f"http://127.0.0.1:{FLOOR_PORT}"
     rss: dict[int, float] = {}
-    with started(
-        baseline_command(), baseline_env, f"{baseline_url}/api/v4/packages/", workdir / "b.log"
-    ) as baseline_pid:
+    with ExitStack() as servers:
+        baseline_pid = servers.enter_context(
+            started(
+                baseline_command(),
+                baseline_env,
+                f"{baseline_url}/api/v4/packages/",
+                workdir / "b.log",
+            )
+        )
+        floor_pid = None
+        if arguments.floor:
+            # The baseline's pool and database: only the framework around them differs.
+            floor_pid = servers.enter_context(
+                started(
+                    floor_command(),
+                    baseline_env,
+                    f"{floor_url}/api/v4/packages/",
+                    workdir / "f.log",
+                )
+            )
         for workers in arguments.workers:
             target = f"service w{workers}"
             with started(
@@ -392,6 +436,8 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                     pairs = [(target, service_url, scenario.service, pid)]
                     if scenario.baseline and workers == arguments.workers[0]:
                         pairs.append(("baseline", baseline_url, scenario.baseline, baseline_pid))
+                        if floor_pid is not None:  # the baseline's paths: the same answers
+                            pairs.append(("floor", floor_url, scenario.baseline, floor_pid))
                     for _, url, where, server in pairs:  # warm up: pools, caches, JITs
                         wrk(url, where, 2, arguments.connections, workdir, server)
                     for _ in range(arguments.rounds):
@@ -419,9 +465,10 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
         f"{arguments.packages:,} packages, {arguments.connections} connections, "
         f"wrk 2 threads, {arguments.duration:g} s per run, medians of {arguments.rounds} "
         "runs in alternation; baseline: bench/baseline.py, 1 worker"
+        + ("; floor: bench/fastapi_floor.py, 1 worker" if arguments.floor else "")
     )
     print()
-    print(table(scenarios, results, arguments.workers))
+    print(table(scenarios, results, arguments.workers, floor=arguments.floor))
     print()
     for workers, peak in rss.items():
         print(
@@ -443,7 +490,9 @@ def main() -> None:
         default=[1],
         help="Service worker counts to measure, comma-separated (e.g. 1,2).",
     )
-    parser.add_argument("--rounds", type=int, default=2, help="Service/baseline pairs per row.")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="Service/baseline(/floor) rounds per row."
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
@@ -452,6 +501,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument(
         "--reuse", action="store_true", help="Use a kept database of the same size; implies --keep."
+    )
+    parser.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="Leave out the FastAPI floor (bench/fastapi_floor.py) and its columns.",
     )
     arguments = parser.parse_args()
     if shutil.which("wrk") is None:

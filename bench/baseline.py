@@ -53,6 +53,7 @@ FULL_COUNT = "(SELECT count(*) FROM packages)"
 BY_ID_SQL = f"SELECT {FIELDS} FROM packages p WHERE p.id = $1"  # noqa: S608
 BY_SLUG_SQL = f"SELECT {FIELDS} FROM packages p WHERE p.slug = $1"  # noqa: S608
 NO_CURSOR = 2**31 - 1
+NOT_FOUND = b'{"detail":"Not found."}'
 
 
 def _package(row: asyncpg.Record, api: str) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def _link(base: str, params: dict[str, str]) -> str:
     return f"{base}?{urlencode(sorted(params.items()))}"
 
 
-async def _list(
+async def list_page(
     pool: asyncpg.Pool, list_sql: str, api: str, query: dict[str, str]
 ) -> tuple[int, bytes]:
     limit = min(_int(query.get("limit"), PAGE_SIZE, minimum=1), MAX_PAGE_SIZE)
@@ -128,14 +129,19 @@ async def _list(
     return 200, orjson.dumps(body, option=orjson.OPT_UTC_Z)
 
 
-async def _detail(pool: asyncpg.Pool, api: str, key: str) -> tuple[int, bytes]:
+async def package_detail(pool: asyncpg.Pool, api: str, key: str) -> tuple[int, bytes]:
     if key.isascii() and key.isdigit():
         row = await pool.fetchrow(BY_ID_SQL, min(int(key), NO_CURSOR))
     else:
         row = await pool.fetchrow(BY_SLUG_SQL, key)
     if row is None:
-        return 404, b'{"detail":"Not found."}'
+        return 404, NOT_FOUND
     return 200, orjson.dumps(_package(row, api), option=orjson.OPT_UTC_Z)
+
+
+def api_root(host: str) -> str:
+    """The absolute prefix of the links, from the request's Host header."""
+    return f"http://{host}/api/v4"
 
 
 async def _jsonb(connection: asyncpg.Connection) -> None:
@@ -145,6 +151,17 @@ async def _jsonb(connection: asyncpg.Connection) -> None:
         decoder=orjson.loads,
         schema="pg_catalog",
     )
+
+
+async def open_pool() -> tuple[asyncpg.Pool, str]:
+    """The pool on BASELINE_DATABASE_URL and the list statement for its schema."""
+    size = int(os.environ.get("BASELINE_POOL_SIZE", "20"))
+    pool = await asyncpg.create_pool(
+        os.environ["BASELINE_DATABASE_URL"], min_size=1, max_size=size, init=_jsonb
+    )
+    kept = await pool.fetchval("SELECT to_regclass('table_counts') IS NOT NULL")
+    count = KEPT_COUNT if kept else FULL_COUNT
+    return pool, LIST_SQL.format(count=count, fields=FIELDS)
 
 
 class Baseline:
@@ -159,14 +176,14 @@ class Baseline:
         assert scope["type"] == "http" and self.pool is not None
         path: str = scope["path"]
         headers = dict(scope["headers"])
-        api = f"http://{headers.get(b'host', b'localhost').decode('latin-1')}/api/v4"
-        status, body = 404, b'{"detail":"Not found."}'
+        api = api_root(headers.get(b"host", b"localhost").decode("latin-1"))
+        status, body = 404, NOT_FOUND
         if path == PREFIX:
             raw = scope["query_string"].decode("latin-1")
             query = dict(parse_qsl(raw, keep_blank_values=True))
-            status, body = await _list(self.pool, self.list_sql, api, query)
+            status, body = await list_page(self.pool, self.list_sql, api, query)
         elif path.startswith(PREFIX) and path.endswith("/") and path.count("/") == 5:
-            status, body = await _detail(self.pool, api, path[len(PREFIX) : -1])
+            status, body = await package_detail(self.pool, api, path[len(PREFIX) : -1])
         await send(
             {
                 "type": "http.response.start",
@@ -183,13 +200,7 @@ class Baseline:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                size = int(os.environ.get("BASELINE_POOL_SIZE", "20"))
-                self.pool = await asyncpg.create_pool(
-                    os.environ["BASELINE_DATABASE_URL"], min_size=1, max_size=size, init=_jsonb
-                )
-                kept = await self.pool.fetchval("SELECT to_regclass('table_counts') IS NOT NULL")
-                count = KEPT_COUNT if kept else FULL_COUNT
-                self.list_sql = LIST_SQL.format(count=count, fields=FIELDS)
+                self.pool, self.list_sql = await open_pool()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.pool is not None:
