@@ -1,6 +1,6 @@
-"""The list's filtered and ordered pages are index ranges on PostgreSQL: the plan of the
-very statement the service sends reads one index in order, with no sort, for each ordering
-of the category filter, by offset and by cursor (migration b4f1c8e2a7d3)."""
+"""The list's filtered and ordered pages are index ranges: the plan of the very statement
+the service sends reads one index in order, with no sort, for each ordering of the
+category filter, by offset and by cursor (migration b4f1c8e2a7d3), on both dialects."""
 
 from __future__ import annotations
 
@@ -37,6 +37,11 @@ async def _page_statements(
 
 
 async def _plan(connection: AsyncConnection, statement: str, parameters: Any) -> str:
+    """The plan of `statement`; a sort, on either dialect, shows as the word "Sort"."""
+    if connection.dialect.name == "sqlite":
+        result = await connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+        # SQLite says "USE TEMP B-TREE FOR ORDER BY" when it sorts.
+        return "\n".join(str(row[3]).replace("TEMP B-TREE", "Sort") for row in result)
     # A few dozen rows: make the planner show whether an index *can* serve the page in
     # order, rather than pick a scan and a sort because the table is tiny.
     await connection.execute(text("SET LOCAL enable_seqscan = off"))
@@ -49,11 +54,14 @@ async def _plan(connection: AsyncConnection, statement: str, parameters: Any) ->
 @pytest.mark.parametrize("direction", ["", "-"])
 @pytest.mark.parametrize("field", CATEGORY_ORDERINGS)
 async def test_a_category_page_in_any_ordering_is_one_index_range(
-    client: httpx.AsyncClient, connection: AsyncConnection, dialect: str, field: str, direction: str
+    client: httpx.AsyncClient, connection: AsyncConnection, field: str, direction: str
 ) -> None:
-    if dialect != "postgresql":
-        pytest.skip("query plans are PostgreSQL's")
     await _populate(connection)
+    # With a few dozen rows either index may win on cost: the field's own index (testing
+    # each row's category) and the category's (sorting) go, inside the test's transaction,
+    # so the plan shows whether the (category_id, field, id) index serves the page alone.
+    for competitor in (f"ix_packages_{field}_id", "ix_packages_category_id_id"):
+        await connection.exec_driver_sql(f"DROP INDEX {competitor}")
     query = f"category=apps&ordering={direction}{field}&limit=5"
     first = await client.get(f"{PACKAGES}?cursor=&{query}")
     cursor_page = first.json()["next"].removeprefix("http://testserver")
