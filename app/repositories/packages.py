@@ -55,8 +55,9 @@ PACKAGE_COLUMNS = tuple(
         "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
     )
 )  # fmt: skip
-# A package's grid ids as one text ("3,17"), read in the package's own row: a list page and
-# a detail each take one statement (statements, not rows, are what a read's CPU goes to).
+# A package's grid ids as one text ("3,17"), read in the package's own row: a detail takes
+# one statement and a list page one besides its count (statements, not rows, are what a
+# read's CPU goes to).
 # aggregate_strings is string_agg on PostgreSQL and group_concat on SQLite; neither promises
 # an order, so grid_ids_of() sorts.
 _GRID_IDS_TEXT = (
