@@ -47,10 +47,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
 import httpx
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dataset import WORDS, load
+from pg_admin import admin, asyncpg_dsn
 
 from app.config import Settings
 from app.migrate import upgrade
@@ -98,21 +98,6 @@ class Result:
         )
 
 
-def _dsn(url: str, database: str | None = None) -> str:
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-async def _admin(server: str, statement: str) -> None:
-    connection = await asyncpg.connect(_dsn(server))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def _package_count(dsn: str) -> int | None:
     try:
         connection = await asyncpg.connect(dsn)
@@ -128,13 +113,13 @@ async def _package_count(dsn: str) -> int | None:
 
 async def prepare(server: str, name: str, packages: int, reuse: bool) -> str:
     """The database's DSN, created, migrated and filled unless a kept one is reused."""
-    dsn = _dsn(server, name)
+    dsn = asyncpg_dsn(server, name)
     if reuse and await _package_count(dsn) == packages:
         print(f"reusing database {name} ({packages:,} packages)", flush=True)
         await asyncio.to_thread(upgrade, Settings(database_url=dsn))
         return dsn
-    await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    await admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin(server, f'CREATE DATABASE "{name}"')
     await asyncio.to_thread(upgrade, Settings(database_url=dsn))
     print(f"generating {packages:,} packages into {name} ...", flush=True)
     took = await load(dsn, packages)
@@ -525,7 +510,7 @@ def main() -> None:
             bench(arguments, dsn, Path(workdir))
     finally:
         if not keep:
-            asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            asyncio.run(admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         else:
             print(f"kept database {name} (--reuse to use it again)")
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from pg_admin import admin, asyncpg_dsn
 from sqlalchemy import event, select
 from sqlalchemy.engine import make_url
 
@@ -53,21 +54,9 @@ ORDERINGS = [
 SEARCH_TRIGGERS = ("search_packages_insert",)
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(SERVER_URL))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def load(url: str, packages: int, rng: random.Random) -> None:
     now = dt.datetime.now(dt.UTC)
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         for trigger in SEARCH_TRIGGERS:
             await connection.execute(f"ALTER TABLE packages DISABLE TRIGGER {trigger}")
@@ -126,7 +115,7 @@ async def run(packages: int, repeat: int, limit: int) -> None:
     rng = random.Random(20261123)  # noqa: S311 (reproducible data, not secrets)
     name = f"packages_api_bench_{uuid.uuid4().hex[:8]}"
     url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin(SERVER_URL, f'CREATE DATABASE "{name}"')
     try:
         await asyncio.to_thread(upgrade, Settings(database_url=url))
         started = time.perf_counter()
@@ -199,11 +188,11 @@ async def run(packages: int, repeat: int, limit: int) -> None:
         await _counts(url, repeat)
         print("\nload average while measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _explain(url: str, statement: str, parameters: Any) -> str:
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await connection.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", *parameters)
         return "\n".join(f"  {row[0]}" for row in rows)
@@ -212,7 +201,7 @@ async def _explain(url: str, statement: str, parameters: Any) -> str:
 
 
 async def _counts(url: str, repeat: int) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         for label, sql in (
             ("COUNT(*) FROM packages", "SELECT count(*) FROM packages"),

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
+from pg_admin import admin, asyncpg_dsn
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
@@ -58,22 +59,10 @@ def _vocabulary(rng: random.Random, size: int) -> list[str]:
     return sorted(words)
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(SERVER_URL))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def load(url: str, packages: int, rng: random.Random, words: list[str]) -> list[str]:
     """Categories, packages, grids and memberships by COPY; the titles, for exact queries."""
     now = dt.datetime.now(dt.UTC)
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await connection.copy_records_to_table(
             "categories",
@@ -288,7 +277,7 @@ async def run(packages: int, count: int) -> None:
     rng = random.Random(20261122)  # noqa: S311 (reproducible data, not secrets)
     name = f"packages_api_bench_{uuid.uuid4().hex[:8]}"
     url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    await _admin(f'CREATE DATABASE "{name}"')
+    await admin(SERVER_URL, f'CREATE DATABASE "{name}"')
     try:
         await asyncio.to_thread(upgrade, Settings(database_url=url))
         words = _vocabulary(rng, 3000)
@@ -298,7 +287,7 @@ async def run(packages: int, count: int) -> None:
         print(f"loaded {packages:,} packages and 500 grids (triggers indexing) in {took:.1f} s")
         await measure(url, queries(rng, titles, words, count))
     finally:
-        await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin(SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def run_existing(database: str, count: int) -> None:
@@ -306,7 +295,7 @@ async def run_existing(database: str, count: int) -> None:
     ones), so the mix is the same kinds of query as `run` makes."""
     rng = random.Random(20261122)  # noqa: S311 (reproducible queries, not secrets)
     url = make_url(SERVER_URL).set(database=database).render_as_string(hide_password=False)
-    connection = await asyncpg.connect(_asyncpg_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         # A fixed sample (by id, not random()) so before/after runs send the same queries.
         rows = await connection.fetch(

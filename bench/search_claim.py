@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
+from pg_admin import admin
 from sqlalchemy import insert, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
@@ -185,18 +185,6 @@ async def bench(url: str, packages: int, rounds: int) -> None:
         await engine.dispose()
 
 
-def _asyncpg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _admin(statement: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(SERVER_URL))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def run(dialects: list[str], packages: int, rounds: int) -> None:
     if "sqlite" in dialects:
         with tempfile.TemporaryDirectory() as directory:
@@ -204,11 +192,11 @@ async def run(dialects: list[str], packages: int, rounds: int) -> None:
     if "postgresql" in dialects:
         name = f"packages_api_bench_{uuid.uuid4().hex[:8]}"
         url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-        await _admin(f'CREATE DATABASE "{name}"')
+        await admin(SERVER_URL, f'CREATE DATABASE "{name}"')
         try:
             await bench(url, packages, rounds)
         finally:
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin(SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     print("load average: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
