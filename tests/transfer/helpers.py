@@ -11,8 +11,9 @@ import httpx
 from sqlalchemy import MetaData, select
 
 from app.config import Settings
-from app.db import create_engine
+from app.db import create_engine, create_sessionmaker
 from app.main import create_app
+from app.repositories.tokens import TokenRepository
 from tests.test_cli import COMMAND_BOUND, EXECUTABLE, Result, packages_api
 
 
@@ -62,6 +63,17 @@ async def api_write(url: str, token: str, method: str, path: str, body: Any) -> 
         return await client.request(
             method, path, json=body, headers={"Authorization": f"Bearer {token}"}
         )
+
+
+async def write_token(url: str) -> str:
+    """A write token for the database at `url`, as `packages-api tokens create` makes one."""
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            _, token = await TokenRepository(session).create("ci", "write")
+    finally:
+        await engine.dispose()
+    return token
 
 
 async def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:

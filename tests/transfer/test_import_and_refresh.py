@@ -144,7 +144,7 @@ async def test_an_import_that_changes_no_figure_keeps_the_refresh_state(
     assert (state["refresh_retry_at"], state["refresh_failures"]) == (RETRY_AT, 3)
 
 
-async def test_an_import_keeps_a_configured_gitlab_hosts_subgroups(
+async def test_an_import_keeps_the_sources_url_and_knows_a_configured_gitlab_host(
     databases: Databases, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
@@ -163,5 +163,6 @@ async def test_an_import_keeps_a_configured_gitlab_hosts_subgroups(
 
     assert result.code == 0, result.stderr
     served = (await api_get(url, "/api/v4/packages/10/")).json()
-    assert served["repo_url"] == "https://git.example.org/group/sub/shop"
+    # Served as the source spelled it; the repository it names is on the configured GitLab.
+    assert served["repo_url"] == "https://git.example.org/Group/Sub/Shop.git"
     assert served["repo_host"] == "gitlab"
