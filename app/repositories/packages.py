@@ -28,7 +28,7 @@ from app.repositories.counts import table_count
 from app.repositories.keyset import parse_ordering
 from app.schemas.package import PackageIn
 from app.services.origin import Origin
-from app.services.packages import URL_FIELDS, InvalidValue, stored_urls
+from app.services.packages import URL_FIELDS, InvalidValue, served_urls, stored_urls
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -205,8 +205,9 @@ class PackageRepository:
                 many=False,
             )
         urls = {field: values[field] for field in URL_FIELDS if field in values}
+        served = served_urls(package) if not creating else None
         try:
-            stored = stored_urls(urls, Origin.USER, self.forge_hosts)
+            stored = stored_urls(urls, Origin.USER, self.forge_hosts, served)
         except InvalidValue as error:
             raise InvalidBody(error.field, error.message) from error
         for name, value in stored.items():

@@ -27,6 +27,9 @@ description, ...)         (1000 characters)
 figures, commits_over_52  not writable: the refresher's     the source's; [] until the
 last_fetched, ...                                           original first fetched it
 
+A user who sends a URL back exactly as the API served it keeps it as stored, so a PUT of
+what a GET served changes nothing, an imported spelling included.
+
 The API's schemas (app/schemas/) and the importer's records (app/transfer/records.py) each
 check their column of this table; the URL rules are one function for both
 (`app.services.packages.stored_urls`).

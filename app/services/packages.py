@@ -39,11 +39,29 @@ def _column_length(field: str) -> int:
     return column_type.length
 
 
+def served_urls(package: Package) -> dict[str, str | None]:
+    """A package's URL fields as the API serves them (no repository: "")."""
+    return {
+        "repo_url": package.repo_url or "",
+        "pypi_url": package.pypi_url,
+        "documentation_url": package.documentation_url,
+    }
+
+
 def stored_urls(
-    values: Mapping[str, str | None], origin: Origin, forge_hosts: Mapping[str, str] | None
+    values: Mapping[str, str | None],
+    origin: Origin,
+    forge_hosts: Mapping[str, str] | None,
+    served: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
     """The columns for the URL fields among `values`: normalized for a user, as given for a
-    source; with `repo_url`, its `repo_host` too. Raises InvalidValue."""
+    source; with `repo_url`, its `repo_host` too. Raises InvalidValue.
+
+    `served`: the package's URLs as the API serves them now. A user who sends one back as
+    served keeps it as stored: a PUT of what a GET served changes nothing, an imported
+    spelling included (normalizing it would also make the refresher start afresh).
+    """
+    served = served or {}
     stored: dict[str, Any] = {}
     for field in URL_FIELDS:
         if field not in values:
@@ -55,7 +73,7 @@ def stored_urls(
             stored[field] = None
             continue
         value = raw
-        if origin is Origin.USER:
+        if origin is Origin.USER and (field not in served or served[field] != raw):
             try:
                 value = _USER_FORMS[field](raw, forge_hosts)
             except ValueError as error:

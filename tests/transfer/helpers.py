@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +44,35 @@ async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
     return await asyncio.to_thread(target.read_bytes)
 
 
-async def api_get(url: str, path: str) -> httpx.Response:
-    """A GET on our API serving the database at `url`."""
+@asynccontextmanager
+async def api_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of our API serving the database at `url` (one app for many requests)."""
     app = create_app(Settings(database_url=url))
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
+        yield client
+
+
+async def api_get(url: str, path: str) -> httpx.Response:
+    """A GET on our API serving the database at `url`."""
+    async with api_client(url) as client:
         return await client.get(path)
+
+
+async def every(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    """Every record of a list, following its `next` links, 100 a page."""
+    records: list[dict[str, Any]] = []
+    page: str | None = f"{path}?limit=100"
+    while page is not None:
+        response = await client.get(page)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        records.extend(body["results"])
+        page = body["next"]
+    return records
 
 
 async def api_write(url: str, token: str, method: str, path: str, body: Any) -> httpx.Response:
