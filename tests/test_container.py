@@ -275,6 +275,9 @@ def test_the_build_context_has_the_service_and_no_secrets_databases_or_tests() -
         "tests/conftest.py",
         "bench/run.py",
         ".ci/run",
+        "docs/index.md",
+        "mkdocs.yml",
+        "site/index.html",
     ):
         assert _ignored(path, patterns), path
 
