@@ -114,15 +114,13 @@ class ForbiddenAddress(WebhookAddressError):
 
 def _embedded_v4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 one carries and would reach: IPv4-mapped (::ffff:a.b.c.d),
-    IPv4-compatible (::a.b.c.d, deprecated), or NAT64's well-known prefix (64:ff9b::/96,
-    which a translator forwards to that IPv4 address)."""
+    or NAT64's well-known prefix (64:ff9b::/96, which a translator forwards to that IPv4
+    address). The deprecated IPv4-compatible form (::a.b.c.d) reaches nothing today and
+    is refused with the rest of the space outside 2000::/3."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
-    packed = address.packed
-    if packed[:12] == bytes(12) and int(address) > 1:
-        return ipaddress.IPv4Address(packed[12:])
     if address in _NAT64:
-        return ipaddress.IPv4Address(packed[12:])
+        return ipaddress.IPv4Address(address.packed[12:])
     return None
 
 

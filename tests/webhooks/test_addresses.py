@@ -73,6 +73,7 @@ REFUSED_V6 = [
     ("fec0::/10", False),
     ("ff00::/8", True),
     ("4000::/2", True),  # outside 2000::/3, the global unicast space: unassigned
+    ("::808:800/120", True),  # IPv4-compatible ::8.8.8.x, deprecated (RFC 4291 2.5.5.1)
 ]
 PUBLIC = ["93.184.216.34", "1.1.1.1", "8.8.8.8", "2606:2800:220:1:248:1893:25c8:1946"]
 
