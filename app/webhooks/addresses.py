@@ -13,8 +13,11 @@ public address at the check answer with 127.0.0.1 at the connection (DNS rebindi
 the sender connects to `Destination.addresses[0]` itself: `pinned_request` gives the URL
 with that address in it, the Host header and the TLS server name (httpx's `sni_hostname`
 extension), so the certificate is still checked against the name. Send those without
-following redirects (a redirect is a new URL, not checked) and without reusing connections
-across destinations (see docs/changes.md).
+following redirects (a redirect is a new URL, not checked), from a client that keeps no
+idle connections (`httpx.Limits(max_keepalive_connections=0)`) or one client per
+destination: httpx pools connections by the URL's origin, here the address, so a
+connection opened for one name would otherwise carry requests for another name served
+from the same address, over the first name's TLS session.
 
 `allow_private=True` (WEBHOOK_ALLOW_PRIVATE) admits private, loopback, link-local and
 the other non-public unicast ranges, for receivers on one's own network and for tests;
