@@ -372,3 +372,31 @@ async def test_tls_to_a_pinned_address_verifies_the_certificate_against_the_name
                         await client.get(
                             pinned.url, headers=pinned.headers, extensions=pinned.extensions
                         )
+
+
+async def test_a_sender_without_idle_connections_checks_each_name_on_a_shared_address() -> None:
+    """httpx pools connections by the pinned address: kept alive, the connection made for
+    hooks.test would carry a request for other.test, whose certificate was never checked.
+    The sender's client keeps no idle connections, so each delivery checks its own name."""
+    authority = trustme.CA()
+    context = ssl.create_default_context()
+    authority.configure_trust(context)
+
+    async def get(client: httpx.AsyncClient, name: str, port: int) -> httpx.Response:
+        destination = await resolve_destination(
+            f"https://{name}:{port}/", allow_private=True, resolver=fixed("127.0.0.1")
+        )
+        pinned = pinned_request(destination)
+        return await client.get(pinned.url, headers=pinned.headers, extensions=pinned.extensions)
+
+    async with tls_receiver(authority.issue_cert("hooks.test")) as port:
+        async with httpx.AsyncClient(verify=context, trust_env=False) as pooling:
+            assert (await get(pooling, "hooks.test", port)).status_code == 200
+            reused = await get(pooling, "other.test", port)  # the hazard, shown
+            assert reused.text == f"other.test:{port}"
+
+        limits = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(verify=context, trust_env=False, limits=limits) as sender:
+            assert (await get(sender, "hooks.test", port)).status_code == 200
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await get(sender, "other.test", port)
