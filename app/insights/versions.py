@@ -128,10 +128,9 @@ def admits(specifiers: SpecifierSet, version: MinorVersion) -> bool:
             named = Version(specifier.version.removesuffix(".*"))
         except InvalidVersion:  # `===` takes any string: it names no patch of ours
             continue
-        release = named.release
+        release = (*named.release, 0, 0)  # `>2` names 2.0.0
         if named.epoch == 0 and release[:2] == (major, minor):
-            patch = release[2] if len(release) > 2 else 0
-            patches |= {patch, patch + 1}
+            patches |= {release[2], release[2] + 1}
     candidates = [f"{major}.{minor}", *(f"{major}.{minor}.{patch}" for patch in sorted(patches))]
     return any(specifiers.contains(candidate, prereleases=True) for candidate in candidates)
 
