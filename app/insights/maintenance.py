@@ -15,6 +15,10 @@ Statuses, first match wins (docs/compatibility.md states the rules for users):
 `reasons` lists every finding against the package in that order (deprecation, archival,
 age), so a deprecated package that has not moved in years says both; it is empty exactly
 when the status is `active`.
+
+For queries, the status splits in two: standing() (deprecated, archived), which only a
+write changes and can be stored, and activity(), which time changes and is a range of the
+stored last activity with bounds from activity_cutoff() (see the end of this module).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from app.refresh.score import whole_months_between
 
 Status = Literal["active", "stale", "inactive", "archived", "deprecated", "unknown"]
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
+Standing = Literal["deprecated", "archived"]
+Activity = Literal["active", "stale", "inactive", "unknown"]
 # PEP 792's markers. PyPI serves them in its Simple API only (docs/compatibility.md).
 PypiStatus = Literal["active", "archived", "deprecated", "quarantined"]
 PYPI_STATUSES: Final[frozenset[str]] = frozenset(
@@ -94,50 +100,113 @@ def maintenance(
     now = _required_utc(now)
     marker = pypi_status if pypi_status in PYPI_STATUSES else None
     why_pypi = _pypi_reason(pypi_status_reason)
+    replacement = " ".join((deprecated_by or "").split())  # one line, whatever the title holds
 
-    deprecation: list[str] = []
+    reasons: list[str] = []
     if marker == "quarantined":
-        deprecation.append(f"quarantined on PyPI, which offers no file to install{why_pypi}")
+        reasons.append(f"quarantined on PyPI, which offers no file to install{why_pypi}")
     if marker == "deprecated":
-        deprecation.append(f"marked deprecated on PyPI{why_pypi}")
+        reasons.append(f"marked deprecated on PyPI{why_pypi}")
     if date_deprecated is not None:
-        deprecation.append(f"marked deprecated in this directory on {_day(date_deprecated)}")
-    replacement = (deprecated_by or "").strip()
+        reasons.append(f"marked deprecated in this directory on {_day(date_deprecated)}")
     if replacement:
-        deprecation.append(f"replaced by {replacement}")
-
-    archival: list[str] = []
+        reasons.append(f"replaced by {replacement}")
     if repo_archived_at is not None:
         where = FORGE_NAMES.get(forge, forge or "its forge")
-        archival.append(f"repository archived on {where} on {_day(repo_archived_at)}")
+        reasons.append(f"repository archived on {where} on {_day(repo_archived_at)}")
     if marker == "archived":
-        archival.append(f"marked archived on PyPI{why_pypi}")
+        reasons.append(f"marked archived on PyPI{why_pypi}")
 
-    dates = [moment for moment in (last_commit, last_release) if moment is not None]
-    age: list[str] = []
-    activity: Status
-    if not dates:
-        activity = "unknown"
-        age.append("no commit or release date known yet")
-    else:
-        months = whole_months_between(max(dates), now)
-        if months < thresholds.active_months:
-            activity = "active"
-        else:
-            activity = "stale" if months < thresholds.stale_months else "inactive"
-            if last_commit is not None:
-                age.append(f"no commit since {_month(last_commit)}")
-            if last_release is not None:
-                age.append(f"no release since {_month(last_release)}")
+    recency = activity(last_activity(last_commit, last_release), now, thresholds)
+    if recency == "unknown":
+        reasons.append("no commit or release date known yet")
+    elif recency != "active":
+        if last_commit is not None:
+            reasons.append(f"no commit since {_month(last_commit)}")
+        if last_release is not None:
+            reasons.append(f"no release since {_month(last_release)}")
 
-    status: Status = "deprecated" if deprecation else "archived" if archival else activity
+    held = standing(
+        pypi_status=pypi_status,
+        date_deprecated=date_deprecated,
+        replaced=bool(replacement),
+        repo_archived_at=repo_archived_at,
+    )
     return Maintenance(
-        status=status,
-        reasons=(*deprecation, *archival, *age),
+        status=held or recency,
+        reasons=tuple(reasons),
         last_commit=last_commit,
         last_release=last_release,
         commits_last_year=sum(commits_over_52) if commits_over_52 else None,
     )
+
+
+# --- the parts a query needs: `?status=` is a range of an index, never a stale column ---
+#
+# `deprecated` and `archived` change only when the refresher or an editor writes, so they
+# can be stored (standing). active/stale/inactive change with time alone: they are ranges
+# of the stored last_activity, with bounds from activity_cutoff() at query time.
+
+
+def standing(
+    *,
+    pypi_status: str | None,
+    date_deprecated: dt.datetime | None,
+    replaced: bool,
+    repo_archived_at: dt.datetime | None,
+) -> Standing | None:
+    """`deprecated` or `archived` when the facts say so (precedence as in the module's
+    docstring), else None: the status is then the activity's."""
+    if pypi_status in {"deprecated", "quarantined"} or date_deprecated is not None or replaced:
+        return "deprecated"
+    if pypi_status == "archived" or repo_archived_at is not None:
+        return "archived"
+    return None
+
+
+def last_activity(
+    last_commit: dt.datetime | None, last_release: dt.datetime | None
+) -> dt.datetime | None:
+    """The newer of the two dates, which the activity statuses are measured from."""
+    dates = [_required_utc(d) for d in (last_commit, last_release) if d is not None]
+    return max(dates) if dates else None
+
+
+def activity(
+    last_active: dt.datetime | None, now: dt.datetime, thresholds: MaintenanceThresholds
+) -> Activity:
+    """active, stale or inactive by whole calendar months since `last_active`; unknown
+    without it."""
+    if last_active is None:
+        return "unknown"
+    months = whole_months_between(_required_utc(last_active), _required_utc(now))
+    if months < thresholds.active_months:
+        return "active"
+    return "stale" if months < thresholds.stale_months else "inactive"
+
+
+def activity_cutoff(now: dt.datetime, months: int) -> dt.datetime:
+    """The earliest moment less than `months` whole calendar months before `now`: for every
+    d, `whole_months_between(d, now) < months` exactly when `d >= activity_cutoff(now,
+    months)`. So `?status=active` is `last_activity >= activity_cutoff(now, active_months)`.
+
+    Month ends make the boundary irregular (on 31 March, 30 and 31 January are both one
+    whole month back), so it is found by bisection over microseconds on the very rule
+    the status uses; the age only grows as d moves back, so the search is exact."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    now = _required_utc(now)
+    step = dt.timedelta(microseconds=1)
+    late = now  # whole_months_between(now, now) == 0 < months
+    early = now - dt.timedelta(days=31 * (months + 1))  # at least `months` months back
+    # Invariant: early is too old, late is recent enough.
+    while late - early > step:
+        middle = early + (late - early) // 2
+        if whole_months_between(middle, now) < months:
+            late = middle
+        else:
+            early = middle
+    return late
 
 
 def _pypi_reason(reason: str | None) -> str:

@@ -7,14 +7,18 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.insights.maintenance import (
     STATUSES,
     Maintenance,
     MaintenanceThresholds,
+    activity,
+    activity_cutoff,
+    last_activity,
     maintenance,
+    standing,
 )
 from app.refresh.score import whole_months_between
 from tests.insights.strategies import PROPERTY, aware_datetimes, optional_datetimes
@@ -321,3 +325,48 @@ def test_time_passing_never_makes_a_package_more_active(
         assert LADDER[after] >= LADDER[before]
     else:
         assert after == before  # deprecated and archived do not depend on time
+
+
+# --- the query side: a stored standing and a range of the last activity ------------------
+
+
+@PROPERTY
+@given(all_facts, thresholds)
+def test_the_status_is_the_standing_else_the_activity(
+    f: Facts, limits: MaintenanceThresholds
+) -> None:
+    held = standing(
+        pypi_status=f.pypi_status,
+        date_deprecated=f.date_deprecated,
+        replaced=bool((f.deprecated_by or "").strip()),
+        repo_archived_at=f.repo_archived_at,
+    )
+    recency = activity(last_activity(f.last_commit, f.last_release), f.now, limits)
+
+    assert status_of(f, limits).status == (held or recency)
+
+
+@PROPERTY
+@given(aware_datetimes, st.integers(1, 60), aware_datetimes)
+@example(
+    dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC), 1, dt.datetime(2026, 2, 28, 12, tzinfo=dt.UTC)
+)
+@example(
+    dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC), 1, dt.datetime(2026, 2, 28, 23, tzinfo=dt.UTC)
+)
+@example(dt.datetime(2028, 2, 29, tzinfo=dt.UTC), 12, dt.datetime(2027, 2, 28, tzinfo=dt.UTC))
+def test_the_cutoff_splits_ages_exactly_at_the_threshold(
+    now: dt.datetime, months: int, moment: dt.datetime
+) -> None:
+    cutoff = activity_cutoff(now, months)
+    # Moments around the boundary, where month ends make it irregular, and anywhere.
+    for d in (moment, cutoff, cutoff - dt.timedelta(microseconds=1), cutoff + dt.timedelta(days=1)):
+        assert (whole_months_between(d, now) < months) == (d >= cutoff)
+
+
+def test_the_cutoff_on_the_last_day_of_march_reaches_back_past_february() -> None:
+    now = dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)
+
+    # Every moment of 28 February is a whole month back (a month on is 28 March, before
+    # now); from 1 March none is (a month on is 1 April). 29-31 March have no February.
+    assert activity_cutoff(now, 1) == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
