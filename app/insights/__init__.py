@@ -21,8 +21,13 @@ from app.insights.maintenance import (
     Maintenance,
     MaintenanceThresholds,
     PypiStatus,
+    Standing,
     Status,
+    activity,
+    activity_cutoff,
+    last_activity,
     maintenance,
+    standing,
 )
 from app.insights.purl import Purl, PurlError, parse_purl
 from app.insights.requirements import (
@@ -67,10 +72,14 @@ __all__ = [
     "RequirementsError",
     "ScoreBreakdown",
     "SkippedLine",
+    "Standing",
     "Status",
     "Verdict",
+    "activity",
+    "activity_cutoff",
     "compatibility",
     "django_versions",
+    "last_activity",
     "maintenance",
     "minor_version",
     "minor_versions",
@@ -81,5 +90,6 @@ __all__ = [
     "parse_requirements_input",
     "python_versions",
     "score_breakdown",
+    "standing",
     "supports",
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from packaging.markers import Marker
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
@@ -215,6 +216,9 @@ def requirement_entries(draw: st.DrawFn) -> Entry:
     text += draw(st.sampled_from(["", " "])) + (specifier or "")
     if marker:
         text += draw(st.sampled_from([";", " ; ", "; "])) + marker
+    # A specifier set is not always a requirement's: PEP 508's `===` takes the rest of the
+    # word, commas included (`===1.0,<2`), where SpecifierSet splits at the comma.
+    assume(_is_requirement(text))
     parts = [text] + [
         draw(st.sampled_from(["--hash=sha256:{}", "--hash sha256:{}"])).format(h) for h in hashes
     ]
@@ -233,6 +237,14 @@ def requirement_entries(draw: st.DrawFn) -> Entry:
         len(hashes),
     )
     return Entry(physical, requirement=expected)
+
+
+def _is_requirement(text: str) -> bool:
+    try:
+        Requirement(text)
+    except InvalidRequirement:
+        return False
+    return True
 
 
 entries = st.one_of(
