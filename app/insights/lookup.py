@@ -134,6 +134,12 @@ def parse_item(
         name = pypi_project(text, pypi_hosts)
         if name is not None:
             return _pypi_query(item, name)
+        if _host_of(text) in _PYPI_INDEX_HOSTS | pypi_hosts:
+            # The Simple API's page names a project too; any other page of PyPI does not.
+            segments = [s for s in urlsplit(text).path.split("/") if s]
+            if len(segments) >= 2 and segments[0] == "simple":
+                return _pypi_query(item, segments[1])
+            raise ValueError("is a page of PyPI that names no project")
         return LookupQuery(item, "repo", normalize_repo_url(text, forge_hosts))
     if "/" in text:
         if "." not in text.split("/", 1)[0]:

@@ -31,6 +31,7 @@ SHOP = "https://github.com/awesto/django-shop"
         ("https://pypi.org/project/Django-Shop/", "pypi", "django-shop"),
         ("https://pypi.org/project/django-shop/1.2.4/", "pypi", "django-shop"),
         ("http://pypi.python.org/pypi/django-shop", "pypi", "django-shop"),  # djangopackages'
+        ("https://pypi.org/simple/django-shop/", "pypi", "django-shop"),
         ("https://github.com/awesto/django-shop", "repo", SHOP),
         ("https://GitHub.com/Awesto/Django-Shop.git", "repo", SHOP),
         ("https://github.com/awesto/django-shop/tree/master/docs", "repo", SHOP),
@@ -121,6 +122,8 @@ def test_a_configured_pypi_mirror_s_project_pages_name_projects() -> None:
         ("pkg:pypi/ns/name", "is not a usable PURL: pkg:pypi has no namespace"),
         ("https://github.com/awesto", "must name an owner and a repository"),
         ("ftp://github.com/awesto/django-shop", "must be an http(s) URL"),
+        ("https://pypi.org/search/?q=shop", "is a page of PyPI that names no project"),
+        ("https://pypi.org/project/django%20shop/", "is not a PyPI name"),
     ],
 )
 def test_an_item_that_names_no_package_is_refused_with_why(item: str, message: str) -> None:
