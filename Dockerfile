@@ -13,18 +13,25 @@ COPY --from=uv /uv /bin/uv
 # Bytecode compiled at build time (the runtime user cannot write __pycache__); packages
 # copied out of the cache mount rather than linked to it; the image's Python, never a
 # downloaded one.
+# uv trusts the image's CA bundle, which a build behind a TLS-intercepting proxy replaces for
+# the uv steps only with an optional secret (`--secret id=ca-certificates,src=<host bundle>`,
+# as scripts/image-smoke does): the host's CAs reach the index, never a layer of the image.
 ENV UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \
-    UV_PYTHON_DOWNLOADS=0
+    UV_PYTHON_DOWNLOADS=0 \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 WORKDIR /app
 # Only uv.lock and pyproject.toml reach this layer, so it is rebuilt only when they change.
+# Bind targets are absolute: buildah (podman build) refuses relative ones.
 RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=bind,source=uv.lock,target=uv.lock \
-    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    --mount=type=secret,id=ca-certificates,target=/etc/ssl/certs/ca-certificates.crt \
+    --mount=type=bind,source=uv.lock,target=/app/uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=/app/pyproject.toml \
     uv sync --locked --no-install-project --no-dev
 COPY . /app
 # The project itself, installed in place: the migrations are read from /app/migrations.
 RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=ca-certificates,target=/etc/ssl/certs/ca-certificates.crt \
     uv sync --locked --no-dev \
     && python -m compileall -q /app/app /app/migrations
 

@@ -1,9 +1,10 @@
 """The image and compose files, checked without a container engine.
 
-What needs an engine (building the image, starting the stack) cannot run here; what the
-image would run can: its HEALTHCHECK command against a real `packages-api serve`, its
-command, its lint (hadolint), what its build context leaves out, and the compose file's
-wiring against the settings the service reads.
+Building the image and starting the stack is `scripts/image-smoke`'s work (podman, run by
+`.ci/run`); here is what needs no engine: the image's HEALTHCHECK command against a real
+`packages-api serve`, its command, its lint (hadolint), what buildah requires of it, what
+its build context leaves out, and the compose file's wiring against the settings the service
+reads.
 """
 
 from __future__ import annotations
@@ -124,6 +125,44 @@ def test_dependencies_come_from_the_lock_in_their_own_cached_layer_without_dev_t
         assert tool not in runtime, tool
 
 
+def _mounts(instruction: Instruction) -> list[dict[str, str]]:
+    """The `--mount=` options of a RUN, as key/value pairs."""
+    return [
+        dict(pair.partition("=")[::2] for pair in option.split(","))
+        for option in re.findall(r"--mount=(\S+)", instruction.arguments)
+    ]
+
+
+def test_bind_mounts_have_the_absolute_targets_buildah_requires() -> None:
+    # BuildKit resolves a relative target against WORKDIR; buildah (podman build) refuses it.
+    binds = [
+        mount
+        for instruction in _instructions()
+        if instruction.keyword == "RUN"
+        for mount in _mounts(instruction)
+        if mount["type"] == "bind"
+    ]
+    assert {mount["source"] for mount in binds} == {"uv.lock", "pyproject.toml"}
+    for mount in binds:
+        assert mount["target"] == f"/app/{mount['source']}", mount
+
+
+def test_a_build_host_ca_bundle_reaches_the_uv_steps_only_as_an_optional_secret() -> None:
+    build = next(stage for stage in _stages() if stage[0].arguments.endswith("AS build"))
+    bundle = _env(build)["SSL_CERT_FILE"]
+    syncs = [i for i in build if i.keyword == "RUN" and "uv sync" in i.arguments]
+    assert len(syncs) == 2
+    for sync in syncs:
+        [secret] = [mount for mount in _mounts(sync) if mount["type"] == "secret"]
+        # Mounted over the image's own bundle, which stays in use when no secret is given.
+        assert secret["target"] == bundle
+        assert secret.get("required", "false") == "false"
+    # Nothing of the build host's trust reaches the runtime stage.
+    runtime = _runtime()
+    assert "SSL_CERT_FILE" not in _env(runtime)
+    assert not any(_mounts(i) for i in runtime if i.keyword == "RUN")
+
+
 def test_the_service_runs_as_a_numeric_user_that_is_not_root() -> None:
     user = _one(_runtime(), "USER")
     assert re.fullmatch(r"\d+(:\d+)?", user), user
@@ -236,6 +275,9 @@ def test_the_build_context_has_the_service_and_no_secrets_databases_or_tests() -
         "tests/conftest.py",
         "bench/run.py",
         ".ci/run",
+        "docs/index.md",
+        "mkdocs.yml",
+        "site/index.html",
     ):
         assert _ignored(path, patterns), path
 
@@ -277,6 +319,42 @@ def test_compose_configures_the_service_with_settings_it_reads() -> None:
     # How to migrate as a separate job is written down where it is needed.
     text = (ROOT / "compose.yaml").read_text()
     assert "MIGRATE_ON_START" in text and "packages-api migrate" in text
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML with the compose specification's merge tags (`!override`, `!reset`)."""
+
+
+def _tagged(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+    value: Any
+    if isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:
+        value = loader.construct_scalar(node)
+    return {node.tag: value}
+
+
+_ComposeLoader.add_constructor("!override", _tagged)
+_ComposeLoader.add_constructor("!reset", _tagged)
+
+
+def test_the_image_smoke_runs_compose_yaml_changing_only_images_and_the_host_port() -> None:
+    # scripts/image-smoke puts this file on top of compose.yaml: what it proves about
+    # compose.yaml holds only if the override leaves everything else as written.
+    text = (ROOT / "scripts/image-smoke.d/compose.override.yaml").read_text()
+    override = yaml.load(text, _ComposeLoader)  # noqa: S506 (SafeLoader plus two tags)
+    assert set(override) == {"services"}
+    services = override["services"]
+    assert services["db"] == {"image": "${SMOKE_POSTGRES_IMAGE}"}
+    assert set(services["api"]) == {"image", "ports"}
+    assert services["api"]["image"] == "${SMOKE_API_IMAGE}"
+    [port] = services["api"]["ports"]["!override"]
+    # The container port stays compose.yaml's; only the host port is left to the engine.
+    [original] = _compose()["services"]["api"]["ports"]
+    assert port.rsplit(":", 1)[1] == original.rsplit(":", 1)[1]
+    assert port.split(":")[0] == original.split(":")[0] == "127.0.0.1"
 
 
 def test_the_wheel_carries_the_docs_assets(tmp_path: Path) -> None:

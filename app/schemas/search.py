@@ -25,7 +25,9 @@ class SearchResult(BaseModel):
     repo_watchers: int
     repo_forks: int
     score: int
-    weight: int = Field(description="Popularity, 0-100: djangopackages' rules (see README).")
+    weight: int = Field(
+        description="Popularity, 0-100: djangopackages' rules (see docs/search.md, Ranking)."
+    )
     participants: str = Field(description="Comma-separated contributor logins.")
     last_committed: dt.datetime | None
     last_released: dt.datetime | None

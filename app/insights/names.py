@@ -1,0 +1,17 @@
+"""PyPI project names as PEP 503 compares them: `Django_Shop`, `django.shop` and
+`django-shop` are one project, `django-shop`."""
+
+from __future__ import annotations
+
+from packaging.utils import canonicalize_name
+
+# PEP 508's rule for a project name, which PyPI enforces; written once, in app.normalize.
+from app.normalize import _PYPI_NAME
+
+
+def pypi_name(text: str) -> str:
+    """The PEP 503 normalized form of a project name. Raises ValueError for anything that
+    cannot be a project's name on PyPI."""
+    if not _PYPI_NAME.fullmatch(text):
+        raise ValueError(f"{text!r} is not a PyPI project name")
+    return canonicalize_name(text)
