@@ -130,7 +130,7 @@ def canonical_repo_url(stored: str | None, hosts: Mapping[str, str] | None = Non
 
 def repo_url_spellings(url: str) -> list[str]:
     """The ways a repository's URL is commonly written (http or https, with or without
-    `www.`, a final `/` or `.git`, in its own case or lowercase): how an imported
+    `www.`, a final `/`, `.git` or both, in its own case or lowercase): how an imported
     repo_url, kept as the source spelled it, is found from a forge's URL for it."""
     parts = urlsplit(url.strip())
     host, path = parts.netloc.removeprefix("www."), parts.path.rstrip("/").removesuffix(".git")
@@ -139,7 +139,7 @@ def repo_url_spellings(url: str) -> list[str]:
     found: dict[str, None] = {}
     for scheme in ("https", "http"):
         for prefix in ("", "www."):
-            for tail in ("", "/", ".git"):
+            for tail in ("", "/", ".git", ".git/"):
                 spelled = f"{scheme}://{prefix}{host}{path}{tail}"
                 found[spelled] = None
                 found[spelled.lower()] = None

@@ -20,6 +20,8 @@ from app.transfer import load_records
 from tests.conftest import Databases, bound_sessionmaker
 from tests.fakes import FakeGitHub, FakeRepo, serve_on_loopback
 from tests.fakes.pypi import FakePyPI, PypiProject
+from tests.refresh.doubles import ScriptedForges, fresh_db
+from tests.refresh.test_triggers import SECRET, deliver, push, serving_app, signed
 from tests.test_cli import packages_api
 from tests.transfer.helpers import api_get
 
@@ -244,3 +246,26 @@ def test_the_forge_and_the_pypi_project_of_any_spelling() -> None:
 @dataclass
 class _Named:
     name: str
+
+
+async def test_a_signed_push_finds_a_package_whose_imported_url_keeps_its_spelling(
+    databases: Databases,
+) -> None:
+    async with fresh_db(databases) as db:
+        await db.add("shop", "http://www.github.com/Acme/Shop.git/")
+        await db.add("tool", "https://github.com/acme/tool/")
+        forges = ScriptedForges()
+        async with serving_app(db, forges, github_webhook_secret=SECRET) as (client, app):
+            answers = []
+            for pushed in ("https://github.com/Acme/Shop", "https://github.com/acme/tool"):
+                body = push(pushed)
+                answers.append((await deliver(client, body, signature=signed(body))).json())
+                await app.state.refresh_service.drain()
+            body = push("https://github.com/acme/other")
+            unknown = (await deliver(client, body, signature=signed(body))).json()
+
+    assert [(answer["status"], answer["package"]) for answer in answers] == [
+        ("started", "shop"),
+        ("started", "tool"),
+    ]
+    assert unknown["status"] == "ignored"
