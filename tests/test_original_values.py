@@ -4,13 +4,22 @@ texts. Reads serve them as imported; writes that send them back keep them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncConnection
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.config import Settings
+from app.db import create_engine, create_sessionmaker
+from app.errors import Conflict
+from app.models import Category
+from app.repositories.categories import CategoryRepository
+from app.schemas.category import CategoryIn
 from app.transfer import load_records
-from tests.conftest import bound_sessionmaker
+from tests.conftest import Databases, bound_sessionmaker
 
 STAMP = "2011-02-12T20:04:57.388326-05:00"
 Headers = dict[str, str]
@@ -174,3 +183,52 @@ async def test_a_grid_keeps_a_description_longer_than_the_form_allows(
         "/api/v4/grids/5/", json={"description": long}, headers=write_headers
     )
     assert too_long.status_code == 422
+
+
+async def _waiting_or_done(task: asyncio.Task[Any], engine: AsyncEngine) -> None:
+    """Until `task` finished, or (PostgreSQL) waits for an advisory lock; SQLite's second
+    writer waits for the database's write lock from its BEGIN IMMEDIATE on."""
+    postgresql = engine.dialect.name == "postgresql"
+    for _ in range(1000 if postgresql else 20):
+        if task.done():
+            return
+        if postgresql:
+            async with engine.connect() as connection:
+                waiting = await connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
+                )
+            if waiting:
+                return
+        await asyncio.sleep(0.01)
+
+
+async def test_two_users_taking_one_category_slug_at_once_get_one_category(
+    databases: Databases,
+) -> None:
+    # The column is not unique (imports keep shared slugs), so the API's own check must not
+    # let two writers both find the slug free: the second waits for the first's commit.
+    url = await databases.fresh()
+    engine = create_engine(Settings(database_url=url))
+    maker = create_sessionmaker(engine)
+
+    async def create(session: AsyncSession) -> int:
+        await session.connection(execution_options={"sqlite_write": True})
+        category = await CategoryRepository(session).create(CategoryIn(title="Apps", slug="apps"))
+        return category.id
+
+    try:
+        async with maker() as first:
+            await create(first)
+            async with maker() as second:
+                racing = asyncio.create_task(create(second))
+                await _waiting_or_done(racing, engine)
+                await first.commit()
+                with pytest.raises(Conflict, match="slug already exists"):
+                    await racing
+        async with maker() as session:
+            slugs = (await session.scalars(select(Category.slug))).all()
+        assert slugs == ["apps"]
+    finally:
+        await engine.dispose()
