@@ -37,12 +37,15 @@ class Category(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(50))
-    slug: Mapped[str] = mapped_column(String(50), unique=True)
+    # Not unique: the original lets two categories share a slug, and an import keeps both.
+    # A slug names the one with the lowest id (the (slug, id) index finds it); an id is
+    # always exact. The API refuses a slug another category has (app/services/origin.py).
+    slug: Mapped[str] = mapped_column(String(50))
     description: Mapped[str] = mapped_column(Text, default="")
     title_plural: Mapped[str] = mapped_column(String(50), default="")
     show_pypi: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    __table_args__ = (Index(None, "title", "id"),)
+    __table_args__ = (Index(None, "title", "id"), Index(None, "slug", "id"))
 
 
 class Package(TimestampMixin, Base):
@@ -53,19 +56,23 @@ class Package(TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     # RESTRICT: a category cannot be deleted while packages use it.
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
-    # NULL when the package has no repository; many NULLs coexist under the unique index.
+    # As its writer gave it: normalized when a user sent it, the source's text when imported
+    # (app/services/origin.py). NULL when the package has no repository (served as ""); many
+    # NULLs coexist under the unique index.
     repo_url: Mapped[str | None] = mapped_column(String(255), unique=True)
     repo_host: Mapped[str] = mapped_column(String(20), default="")
     repo_description: Mapped[str] = mapped_column(Text, default="")
     repo_watchers: Mapped[int] = mapped_column(Integer, default=0)
     repo_forks: Mapped[int] = mapped_column(Integer, default=0)
     participants: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    commits_over_52: Mapped[list[int]] = mapped_column(JSONType, default=lambda: [0] * 52)
+    # [] until first fetched (never 52 made-up zeros), then 52 weekly totals, oldest first.
+    commits_over_52: Mapped[list[int]] = mapped_column(JSONType, default=list)
     last_updated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     last_fetched: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     pypi_url: Mapped[str] = mapped_column(String(255), default="")
     pypi_version: Mapped[str | None] = mapped_column(String(100))
-    documentation_url: Mapped[str] = mapped_column(String(255), default="")
+    # NULL as the original's rows may hold it (and its API serves it): kept, served as null.
+    documentation_url: Mapped[str | None] = mapped_column(String(255), default="")
     pypi_license: Mapped[str | None] = mapped_column(String(255))
     pypi_requires_python: Mapped[str | None] = mapped_column(String(100))
     pypi_classifiers: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -131,7 +138,8 @@ class Grid(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     title: Mapped[str] = mapped_column(String(100))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
-    description: Mapped[str] = mapped_column(String(1000), default="")
+    # Text: 1000 characters is the original's form limit, which older rows exceed.
+    description: Mapped[str] = mapped_column(Text, default="")
     is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
     header: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -63,12 +63,13 @@ def _kinds(hosts: Mapping[str, str] | None) -> Mapping[str, str]:
     return {**KNOWN_HOSTS, **hosts} if hosts else KNOWN_HOSTS
 
 
-def repo_host_of(url: str, hosts: Mapping[str, str] | None = None) -> str:
-    """The forge kind of a normalized repository URL ("" when unknown or empty), among
-    the known hosts and the configured `hosts` (host -> kind)."""
-    if not url:
+def repo_host_of(url: str | None, hosts: Mapping[str, str] | None = None) -> str:
+    """The forge kind of a repo_url in any spelling ("" when unknown, empty or no
+    repository URL), among the known hosts and the configured `hosts` (host -> kind)."""
+    canonical = canonical_repo_url(url, hosts)
+    if not canonical:
         return ""
-    return _kinds(hosts).get(urlsplit(url).netloc, "")
+    return _kinds(hosts).get(urlsplit(canonical).netloc, "")
 
 
 def normalize_repo_url(raw: str, hosts: Mapping[str, str] | None = None) -> str:
@@ -113,6 +114,38 @@ def normalize_repo_url(raw: str, hosts: Mapping[str, str] | None = None) -> str:
     return f"https://{host}/{'/'.join(segments)}"
 
 
+def canonical_repo_url(stored: str | None, hosts: Mapping[str, str] | None = None) -> str | None:
+    """The repository a stored repo_url names, in normalized form; None when it names none.
+
+    An imported repo_url is kept as the source spelled it (`http://github.com/Owner/Repo.git`);
+    whatever reads it as a repository (repo_host, the refresher, webhooks) asks this.
+    """
+    if not stored:
+        return None
+    try:
+        return normalize_repo_url(stored, hosts) or None
+    except ValueError:
+        return None
+
+
+def repo_url_spellings(url: str) -> list[str]:
+    """The ways a repository's URL is commonly written (http or https, with or without
+    `www.`, a final `/`, `.git` or both, in its own case or lowercase): how an imported
+    repo_url, kept as the source spelled it, is found from a forge's URL for it."""
+    parts = urlsplit(url.strip())
+    host, path = parts.netloc.removeprefix("www."), parts.path.rstrip("/").removesuffix(".git")
+    if not host or not path:
+        return []
+    found: dict[str, None] = {}
+    for scheme in ("https", "http"):
+        for prefix in ("", "www."):
+            for tail in ("", "/", ".git", ".git/"):
+                spelled = f"{scheme}://{prefix}{host}{path}{tail}"
+                found[spelled] = None
+                found[spelled.lower()] = None
+    return list(found)
+
+
 def normalize_pypi_url(raw: str) -> str:
     """A bare project name becomes its PyPI page; a URL is kept as entered."""
     text = raw.strip()
@@ -132,10 +165,12 @@ def validate_http_url(raw: str) -> str:
     return text
 
 
-def validate_slug(value: str) -> str:
+def validate_slug(value: str, *, digits_only: bool = False) -> str:
+    """Django's slug rule; and, unless `digits_only` (an imported slug: the original's
+    SlugField allows "1984"), never only digits."""
     if not _SLUG.fullmatch(value):
         raise ValueError("may contain only letters, digits, hyphens and underscores")
-    if value.isdigit():
+    if value.isdigit() and not digits_only:
         # Details are looked up by id or slug; an all-digit slug would be read as an id.
         raise ValueError("cannot be only digits")
     return value

@@ -22,6 +22,7 @@ from app.forges.github import GitHubClient
 from app.forges.gitlab import GitLabClient
 from app.forges.http import Upstream, new_client
 from app.forges.pypi import PyPIClient
+from app.normalize import canonical_repo_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,11 @@ class Forges:
     pypi: PypiClient | None = None
 
     def for_repo(self, repo_url: str) -> tuple[ForgeClient, RepoKey] | None:
-        """The client and key of a normalized repo_url, or None when its host is not
-        configured (or the URL names no repository)."""
+        """The client and key of a repo_url in any spelling (an imported one is kept as the
+        source wrote it: `http://www.github.com/Owner/Repo.git/`), or None when its host is
+        not configured (or the URL names no repository)."""
+        kinds = {host: client.name for host, client in self.by_host.items()}
+        repo_url = canonical_repo_url(repo_url, kinds) or repo_url
         parts = urlsplit(repo_url)
         if parts.scheme not in {"http", "https"} or parts.hostname is None:
             return None

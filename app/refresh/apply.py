@@ -18,7 +18,7 @@ from typing import Any
 
 from app.forges.base import Outcome, PypiResult, RepoFigures, RepoResult
 from app.models import Package
-from app.normalize import normalize_repo_url, repo_host_of, validate_http_url
+from app.normalize import canonical_repo_url, normalize_repo_url, repo_host_of, validate_http_url
 from app.refresh.score import package_score
 
 # Failed packages are retried after 1 h, doubling with each failure in a row, at most a
@@ -156,7 +156,8 @@ def moved_url(
         url = normalize_repo_url(repo.figures.moved_to, hosts)
     except ValueError:
         return None
-    if not url or url == package.repo_url or len(url) > 255:
+    # An imported repo_url keeps the source's spelling: compared as the repository it names.
+    if not url or url == canonical_repo_url(package.repo_url, hosts) or len(url) > 255:
         return None
     return url
 

@@ -41,6 +41,7 @@ from app.forges.base import (
     Usage,
 )
 from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
+from app.normalize import normalize_pypi_url
 from app.refresh import repository
 from app.refresh.apply import PackageOutcome, Plan, moved_url, plan
 from app.refresh.repository import Claimed, Selection
@@ -100,9 +101,12 @@ class RunSummary:
 
 
 def pypi_project(pypi_url: str, extra_hosts: frozenset[str] = frozenset()) -> str | None:
-    """The PyPI project a package's pypi_url names (`/project/NAME/` or `/pypi/NAME/`)."""
+    """The PyPI project a package's pypi_url names (`/project/NAME/` or `/pypi/NAME/`, or
+    a bare name as an imported one may be)."""
     if not pypi_url:
         return None
+    with contextlib.suppress(ValueError):
+        pypi_url = normalize_pypi_url(pypi_url)
     parts = urlsplit(pypi_url)
     host = (parts.hostname or "").lower()
     if parts.port:

@@ -218,8 +218,17 @@ async def package_by_key(session: AsyncSession, key: str) -> tuple[int, str] | N
     return (row[0], row[1]) if row else None
 
 
-async def package_by_repo_url(session: AsyncSession, repo_url: str) -> tuple[int, str] | None:
+async def package_by_repo_url(
+    session: AsyncSession, repo_urls: Sequence[str]
+) -> tuple[int, str] | None:
+    """(id, slug) of the package with one of `repo_urls` (spellings of one repository:
+    an imported repo_url keeps the source's), the lowest id if several."""
     row = (
-        await session.execute(select(Package.id, Package.slug).where(Package.repo_url == repo_url))
+        await session.execute(
+            select(Package.id, Package.slug)
+            .where(Package.repo_url.in_(repo_urls))
+            .order_by(Package.id)
+            .limit(1)
+        )
     ).first()
     return (row[0], row[1]) if row else None

@@ -46,7 +46,8 @@ def storable(text: str) -> bool:
 
 
 def key_filter(model: type[Sluggable], key: str | int) -> ColumnElement[bool]:
-    """Detail routes take a numeric id or a slug."""
+    """Detail routes take a numeric id or a slug. Two categories may share a slug (as in
+    the original): order by id and take the first, and a slug names the lowest id."""
     text = str(key)
     if not storable(text):
         return false()
@@ -120,10 +121,13 @@ async def resolve_ids(
     by_id: dict[int, int] = {}
     by_slug: dict[str, int] = {}
     if conditions:
-        rows = await session.execute(select(model.id, model.slug).where(or_(*conditions)))
+        rows = await session.execute(
+            select(model.id, model.slug).where(or_(*conditions)).order_by(model.id)
+        )
         for row_id, slug in rows:
             by_id[row_id] = row_id
-            by_slug[slug] = row_id
+            # A slug two categories share names the lowest id (see key_filter).
+            by_slug.setdefault(slug, row_id)
     resolved = []
     for name, key, number in zip(names, keys, numbers, strict=True):
         found = by_slug.get(key) if number is None else by_id.get(number)
@@ -142,8 +146,11 @@ def filter_value(raw: str | None) -> str | None:
 async def resolve_filter(
     session: AsyncSession, model: type[Sluggable], raw: str, param: str
 ) -> int:
-    """The id a list filter names, by id or slug; 400 when it names nothing."""
-    row_id = await session.scalar(select(model.id).where(key_filter(model, raw)))
+    """The id a list filter names, by id or slug (a shared slug: the lowest id); 400 when
+    it names nothing."""
+    row_id = await session.scalar(
+        select(model.id).where(key_filter(model, raw)).order_by(model.id).limit(1)
+    )
     if row_id is None:
         raise InvalidQuery(param, f"no such {NAMES[model]} ({raw!r})")
     return row_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -13,7 +13,6 @@ from sqlalchemy.orm import joinedload
 from app.errors import InvalidBody, InvalidQuery, NotFound
 from app.links import Links
 from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
-from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
 from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     KeyedSelect,
@@ -28,6 +27,8 @@ from app.repositories.base import (
 from app.repositories.counts import table_count
 from app.repositories.keyset import parse_ordering
 from app.schemas.package import PackageIn
+from app.services.origin import Origin
+from app.services.packages import URL_FIELDS, InvalidValue, served_urls, stored_urls
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -78,33 +79,6 @@ def grid_ids_of(row: PackageRow) -> list[int]:
     """The grid ids of a row read with _GRID_IDS_TEXT, ascending."""
     text: str | None = row.grid_ids
     return sorted(int(grid_id) for grid_id in text.split(",")) if text else []
-
-
-# Client-typed URLs and how each is normalized before it is stored.
-_URL_FIELDS: dict[str, Callable[[str], str]] = {
-    "repo_url": normalize_repo_url,
-    "pypi_url": normalize_pypi_url,
-    "documentation_url": validate_http_url,
-}
-
-
-def _stored_url(field: str, raw: str, forge_hosts: Mapping[str, str] | None = None) -> str:
-    """A URL field's value as stored: normalized, then checked against its column's length,
-    since normalizing can lengthen it (a bare PyPI name gains `https://pypi.org/project/`)."""
-    try:
-        if field == "repo_url":
-            value = normalize_repo_url(raw, forge_hosts)
-        else:
-            value = _URL_FIELDS[field](raw)
-    except ValueError as error:
-        raise InvalidBody(field, str(error)) from error
-    column_type = Package.__table__.c[field].type
-    assert isinstance(column_type, String) and column_type.length
-    if len(value) > column_type.length:
-        raise InvalidBody(
-            field, f"is {len(value)} characters once normalized; at most {column_type.length}"
-        )
-    return value
 
 
 class PackageRepository:
@@ -230,16 +204,14 @@ class PackageRepository:
                 "category",
                 many=False,
             )
-        if "repo_url" in values:
-            repo_url = _stored_url("repo_url", values["repo_url"], self.forge_hosts)
-            package.repo_url = repo_url or None
-            package.repo_host = repo_host_of(repo_url, self.forge_hosts)
-        if "pypi_url" in values:
-            package.pypi_url = _stored_url("pypi_url", values["pypi_url"])
-        if "documentation_url" in values:
-            package.documentation_url = _stored_url(
-                "documentation_url", values["documentation_url"]
-            )
+        urls = {field: values[field] for field in URL_FIELDS if field in values}
+        served = served_urls(package) if not creating else None
+        try:
+            stored = stored_urls(urls, Origin.USER, self.forge_hosts, served)
+        except InvalidValue as error:
+            raise InvalidBody(error.field, error.message) from error
+        for name, value in stored.items():
+            setattr(package, name, value)
         if not creating and (package.repo_url, package.pypi_url) != sources:
             _forget_refresh_state(package)
         if "deprecated_by" in values:

@@ -18,9 +18,11 @@ async def advance_id_sequences(session: AsyncSession) -> None:
     for table in Base.metadata.sorted_tables:
         if "id" not in table.c:
             continue
+        # "The last id given out is the highest" rather than "the next is the highest + 1":
+        # an imported id of 2**31 - 1 (a valid integer key) has no + 1 in an integer sequence.
         await session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # noqa: S608 (table names are ours)
-                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+                f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
             )
         )

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from app.db import take_write_turn
 from app.deps import SessionDep, SettingsDep, WriteToken
 from app.errors import AppError, ErrorBody, MalformedBody, NotFound, error_responses
-from app.normalize import normalize_repo_url
+from app.normalize import normalize_repo_url, repo_url_spellings
 from app.refresh import repository
 from app.refresh.refresher import Refresher, RefresherBusy
 from app.routers.params import Key
@@ -207,7 +207,9 @@ async def github_webhook(
         return _ignored(f"{html_url!r} is not a repository URL.")
     # Signed and about a repository: only now does it queue to write (SQLite).
     await take_write_turn(request)
-    found = await repository.package_by_repo_url(session, repo_url)
+    # The normalized URL (as the API stores it) and the spellings an import may have kept.
+    spellings = [repo_url, *repo_url_spellings(html_url)]
+    found = await repository.package_by_repo_url(session, spellings)
     if found is None:
         return _ignored(f"No package has the repository {repo_url}.")
     package_id, slug = found

@@ -40,9 +40,13 @@ class PackageOut(BaseModel):
     repo_forks: int
     repo_description: str
     pypi_url: str
-    documentation_url: str
+    documentation_url: str | None = Field(
+        description="null where none was ever given (the original's rows may hold null)."
+    )
     repo_watchers: int = Field(description="The repository's star count.")
-    commits_over_52: list[int] = Field(description="52 weekly commit totals, oldest first.")
+    commits_over_52: list[int] = Field(
+        description="52 weekly commit totals, oldest first; `[]` until first fetched."
+    )
     participants: list[str] = Field(description="Contributors' logins.")
     # Ours, after the original's keys.
     url: str = Field(description="This package's hyperlink.")
@@ -137,14 +141,15 @@ class PackageIn(WriteBody):
         default="",
         description="A PyPI URL, or a bare project name (becomes https://pypi.org/project/NAME/).",
     )
-    documentation_url: HttpUrl = ""
+    # Nullable as the original's column is, so a package served with null can be PUT back.
+    documentation_url: HttpUrl | None = ""
     deprecated_by: Ref | None = None
     date_deprecated: Instant | None = None
 
 
 class PackagePatch(PatchBody):
     read_only = _READ_ONLY
-    nullable = frozenset({"deprecated_by", "date_deprecated"})
+    nullable = frozenset({"deprecated_by", "date_deprecated", "documentation_url"})
     title: Title100 | None = None
     slug: Slug100 | None = None
     category: Ref | None = None

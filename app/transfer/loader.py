@@ -2,9 +2,12 @@
 
 Categories, grids, packages and features are keyed by id and checked against their unique
 columns: the same id under another slug, or a slug or repository URL held by another id, is
-refused with the reason. Memberships are keyed by (grid, package), elements by (feature,
-package). A record equal to what is stored is counted unchanged and not written at all (its
-`modified` stays as it was). Timestamps are stored as the source gives them.
+refused with the reason (a category's slug is not unique, as in the original). Only that
+record is refused: every check a database constraint would make is made here first, so
+no statement fails and takes the batch down with it. Memberships are keyed by (grid,
+package), elements by (feature, package). A record equal to what is stored is counted
+unchanged and not written at all (its `modified` stays as it was). Timestamps are stored as
+the source gives them.
 
 Each batch costs a handful of statements whatever its size: a SELECT of the rows it touches,
 a SELECT of the holders of its unique values, one executemany INSERT and one executemany
@@ -27,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
-from app.normalize import repo_host_of
 from app.refresh.apply import FIGURE_COLUMNS
 from app.repositories.sequences import advance_id_sequences
 from app.transfer.records import KINDS, Kind, RecordError, Row, label_of, validate
@@ -43,8 +45,9 @@ TABLES: dict[Kind, Table] = {
     "features": Feature.__table__,  # type: ignore[dict-item]
     "elements": Element.__table__,  # type: ignore[dict-item]
 }
+# As the original's: a category's slug is not unique (two may share one).
 UNIQUE: dict[Kind, tuple[str, ...]] = {
-    "categories": ("slug",),
+    "categories": (),
     "grids": ("slug",),
     "packages": ("slug", "repo_url"),
     "features": (),
@@ -88,7 +91,7 @@ class Loader:
         forge_hosts: Mapping[str, str] | None = None,
     ) -> None:
         self.session = session
-        # The configured forges (Settings.forge_hosts): they decide repo_url and repo_host.
+        # The configured forges (Settings.forge_hosts): they decide repo_host.
         self.forge_hosts = forge_hosts
         self.summary = summary or Summary()
         self.batch_size = batch_size
@@ -158,7 +161,7 @@ class Loader:
         stale: dict[str, list[int]] = {"etags": [], "source": []}
         for row in rows:
             values = row.values
-            deprecation = _prepare_package(values, self.forge_hosts) if kind == "packages" else None
+            deprecation = _prepare_package(values) if kind == "packages" else None
             reason = self._conflict(kind, values, existing.get(values["id"]), holders, parents)
             if reason:
                 self.summary.refuse(kind, row.label, reason)
@@ -283,7 +286,11 @@ class Loader:
         self, table: Table, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
     ) -> None:
         if inserts:
-            await self.session.execute(insert(table), inserts)
+            # RETURNING makes SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues",
+            # ~1000 a statement) instead of one execution per row: PostgreSQL's statement
+            # triggers (search documents, counts) then run once a page, not once a row
+            # (3,000 packages: 10-12 s -> 6-9 s on a busy 2-core machine).
+            await self.session.execute(insert(table).returning(table.c.id), inserts)
         # One executemany per set of columns (all records of one source have the same).
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for values in updates:
@@ -470,10 +477,8 @@ class Loader:
         await self._write(table, inserts, updates)
 
 
-def _prepare_package(values: dict[str, Any], forge_hosts: Mapping[str, str] | None) -> int | None:
-    """Derive repo_host; take out deprecated_by (None: the source does not say)."""
-    if "repo_url" in values:
-        values["repo_host"] = repo_host_of(values["repo_url"] or "", forge_hosts)
+def _prepare_package(values: dict[str, Any]) -> int | None:
+    """Take out deprecated_by (None: the source does not say)."""
     if "deprecated_by_id" in values:
         return int(values.pop("deprecated_by_id") or 0)
     return None

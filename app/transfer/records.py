@@ -5,25 +5,35 @@ API v4 resources (hyperlinks for relations). The API shapes are first turned int
 shape (`*_from_api`), then every record goes through the same validation (`validate`), so
 the loader sees one kind of record whatever the source.
 
-A record that cannot be stored faithfully (no id, a bad slug, a title too long) is refused
-with a reason. The one exception is a URL our normalizer refuses: djangopackages holds
-old repositories on hosts long gone, and losing the package for it would lose far more
-than the URL, so the field is dropped and a warning says so.
+A record is stored as the source has it: the original's whole domain (nulls, blanks, texts
+past its form limits, URLs in any old spelling, shared category slugs) is accepted and
+served back unchanged; how that differs from a user's write is app/services/origin.py.
+A record that cannot be stored at all (no id, a bad slug, a title longer than its column,
+a NUL character) is refused with a reason, and only that record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
-from app.normalize import normalize_pypi_url, normalize_repo_url, validate_http_url
+from app.normalize import validate_slug
 from app.repositories.base import MAX_ID
-from app.schemas.common import Instant, Slug50, Slug100
+from app.schemas.common import Instant
+from app.services.origin import Origin
+from app.services.packages import InvalidValue, stored_urls
 
 Kind = Literal["categories", "grids", "packages", "memberships", "features", "elements"]
 # Dependency order: each kind only refers to kinds before it. Sources deliver, the loader
@@ -32,11 +42,22 @@ KINDS: tuple[Kind, ...] = ("categories", "grids", "packages", "memberships", "fe
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 Count = Annotated[int, Field(ge=0, le=MAX_ID, strict=True)]
-Text = Annotated[str, StringConstraints(max_length=100_000)]
+# The original's text columns have no length (its 500 and 1000 are form limits only).
+Text = str
 
 
 def _text(max_length: int, min_length: int = 0) -> Any:
+    """Text of a column of `max_length` characters, kept as it is (not stripped)."""
     return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length)]
+
+
+def _slug(max_length: int) -> Any:
+    """Django's slug rule, as the original's SlugField; only digits ("1984") allowed too."""
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length),
+        AfterValidator(lambda value: validate_slug(value, digits_only=True)),
+    ]
 
 
 class RecordError(ValueError):
@@ -52,7 +73,7 @@ class _Record(BaseModel):
 class CategoryRecord(_Record):
     id: Id
     title: _text(50, 1)  # type: ignore[valid-type]
-    slug: Slug50
+    slug: _slug(50)  # type: ignore[valid-type]
     description: Text = ""
     title_plural: _text(50) = ""  # type: ignore[valid-type]
     show_pypi: bool = True
@@ -63,8 +84,8 @@ class CategoryRecord(_Record):
 class GridRecord(_Record):
     id: Id
     title: _text(100, 1)  # type: ignore[valid-type]
-    slug: Slug100
-    description: _text(1000) = ""  # type: ignore[valid-type]
+    slug: _slug(100)  # type: ignore[valid-type]
+    description: Text = ""
     is_locked: bool = False
     header: bool = False
     created: Instant
@@ -74,16 +95,18 @@ class GridRecord(_Record):
 class PackageRecord(_Record):
     id: Id
     title: _text(100, 1)  # type: ignore[valid-type]
-    slug: Slug100
+    slug: _slug(100)  # type: ignore[valid-type]
     category: Id
-    repo_url: _text(2000) = ""  # type: ignore[valid-type]
-    pypi_url: _text(2000) = ""  # type: ignore[valid-type]
-    documentation_url: _text(2000) = ""  # type: ignore[valid-type]
+    # Any text: the column's length is checked by stored_urls, with the API's message.
+    repo_url: str = ""
+    pypi_url: str = ""
+    documentation_url: str | None = ""
     repo_description: Text = ""
     repo_watchers: Count = 0
     repo_forks: Count = 0
     participants: list[Text] = Field(default_factory=list)
-    commits_over_52: list[Count] = Field(default_factory=lambda: [0] * 52)
+    # [] until the original first fetched it; never made-up zeros.
+    commits_over_52: list[Count] = Field(default_factory=list)
     last_updated: Instant | None = None
     last_fetched: Instant | None = None
     pypi_version: _text(100) | None = None  # type: ignore[valid-type]
@@ -175,15 +198,6 @@ def _reason(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
-# Column length of each URL field, and how it is normalized (with the configured forge
-# hosts, which decide how much of a path is the repository); as the API's writes do.
-_URLS: dict[str, tuple[Callable[[str, Mapping[str, str] | None], str], int]] = {
-    "repo_url": (normalize_repo_url, 255),
-    "pypi_url": (lambda raw, _hosts: normalize_pypi_url(raw), 255),
-    "documentation_url": (lambda raw, _hosts: validate_http_url(raw), 255),
-}
-
-
 def validate(kind: Kind, data: Any, forge_hosts: Mapping[str, str] | None = None) -> Row:
     """A record in the export shape, checked and turned into column values.
 
@@ -220,24 +234,19 @@ def validate(kind: Kind, data: Any, forge_hosts: Mapping[str, str] | None = None
         )
     else:
         row.values = values
-    _refuse_nul(row)
+    _refuse_unstorable(row)
     return row
 
 
 def _package_values(
     values: dict[str, Any], given: set[str], row: Row, forge_hosts: Mapping[str, str] | None
 ) -> None:
-    for name, (normalize, length) in _URLS.items():
-        raw = values[name]
-        try:
-            normal = normalize(raw, forge_hosts)
-            if len(normal) > length:
-                raise ValueError(f"is longer than {length} characters")
-        except ValueError as error:
-            row.warnings.append(f"{name} {raw!r} left out: {error}")
-            normal = ""
-        values[name] = normal
-    values["repo_url"] = values["repo_url"] or None
+    urls = {name: values.pop(name) for name in ("repo_url", "pypi_url", "documentation_url")}
+    try:
+        # As the source has them; repo_host from the repository repo_url names.
+        values.update(stored_urls(urls, Origin.SOURCE, forge_hosts))
+    except InvalidValue as error:
+        raise RecordError(str(error)) from None
     values["category_id"] = values.pop("category")
     deprecated_by = values.pop("deprecated_by")
     for name in PACKAGE_EXTRAS:
@@ -253,17 +262,31 @@ def _package_values(
     row.values = values
 
 
-def _refuse_nul(row: Row) -> None:
-    # No column can hold NUL (PostgreSQL refuses it): refuse rather than strip it silently.
+def _unstorable(text: str) -> str | None:
+    """Why no column can hold `text`, or None. PostgreSQL refuses NUL, and no UTF-8 database
+    holds a lone surrogate (JSON's "\\ud800"): refused rather than altered silently."""
+    if "\x00" in text:
+        return "must not contain NUL characters (\\u0000)"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must not contain lone surrogates (\\ud800-\\udfff): not UTF-8 text"
+    return None
+
+
+def _refuse_unstorable(row: Row) -> None:
     for name, value in row.values.items():
         if isinstance(value, str):
-            found = "\x00" in value
+            texts = [value]
         elif isinstance(value, list) and value and isinstance(value[0], str):
-            found = any("\x00" in item for item in value)
+            texts = value
         else:
-            continue  # numbers, lists of numbers, timestamps
-        if found:
-            raise RecordError(f"{name}: must not contain NUL characters (\\u0000)")
+            continue  # numbers, lists of numbers, timestamps, None
+        for text in texts:
+            reason = _unstorable(text)
+            if reason:
+                raise RecordError(f"{name}: {reason}")
 
 
 # The API's shapes.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,9 @@ import httpx
 from sqlalchemy import MetaData, select
 
 from app.config import Settings
-from app.db import create_engine
+from app.db import create_engine, create_sessionmaker
 from app.main import create_app
+from app.repositories.tokens import TokenRepository
 from tests.test_cli import COMMAND_BOUND, EXECUTABLE, Result, packages_api
 
 
@@ -41,15 +44,35 @@ async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
     return await asyncio.to_thread(target.read_bytes)
 
 
-async def api_get(url: str, path: str) -> httpx.Response:
-    """A GET on our API serving the database at `url`."""
+@asynccontextmanager
+async def api_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of our API serving the database at `url` (one app for many requests)."""
     app = create_app(Settings(database_url=url))
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
+        yield client
+
+
+async def api_get(url: str, path: str) -> httpx.Response:
+    """A GET on our API serving the database at `url`."""
+    async with api_client(url) as client:
         return await client.get(path)
+
+
+async def every(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
+    """Every record of a list, following its `next` links, 100 a page."""
+    records: list[dict[str, Any]] = []
+    page: str | None = f"{path}?limit=100"
+    while page is not None:
+        response = await client.get(page)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        records.extend(body["results"])
+        page = body["next"]
+    return records
 
 
 async def api_write(url: str, token: str, method: str, path: str, body: Any) -> httpx.Response:
@@ -62,6 +85,17 @@ async def api_write(url: str, token: str, method: str, path: str, body: Any) -> 
         return await client.request(
             method, path, json=body, headers={"Authorization": f"Bearer {token}"}
         )
+
+
+async def write_token(url: str) -> str:
+    """A write token for the database at `url`, as `packages-api tokens create` makes one."""
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            _, token = await TokenRepository(session).create("ci", "write")
+    finally:
+        await engine.dispose()
+    return token
 
 
 async def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.forges.base import RepoKey
+from app.forges.registry import Forges
 from app.models import Package
+from app.refresh.refresher import pypi_project
 from app.transfer import load_records
 from tests.conftest import Databases, bound_sessionmaker
+from tests.fakes import FakeGitHub, FakeRepo, serve_on_loopback
+from tests.fakes.pypi import FakePyPI, PypiProject
+from tests.refresh.doubles import ScriptedForges, fresh_db
+from tests.refresh.test_triggers import SECRET, deliver, push, serving_app, signed
 from tests.test_cli import packages_api
 from tests.transfer.helpers import api_get
 
@@ -144,7 +152,7 @@ async def test_an_import_that_changes_no_figure_keeps_the_refresh_state(
     assert (state["refresh_retry_at"], state["refresh_failures"]) == (RETRY_AT, 3)
 
 
-async def test_an_import_keeps_a_configured_gitlab_hosts_subgroups(
+async def test_an_import_keeps_the_sources_url_and_knows_a_configured_gitlab_host(
     databases: Databases, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
@@ -163,5 +171,101 @@ async def test_an_import_keeps_a_configured_gitlab_hosts_subgroups(
 
     assert result.code == 0, result.stderr
     served = (await api_get(url, "/api/v4/packages/10/")).json()
-    assert served["repo_url"] == "https://git.example.org/group/sub/shop"
+    # Served as the source spelled it; the repository it names is on the configured GitLab.
+    assert served["repo_url"] == "https://git.example.org/Group/Sub/Shop.git"
     assert served["repo_host"] == "gitlab"
+
+
+async def test_imported_urls_in_old_spellings_are_refreshed_and_still_served_as_imported(
+    databases: Databases, tmp_path: Path
+) -> None:
+    url = await databases.fresh()
+    github, pypi = FakeGitHub(), FakePyPI()
+    github.add(FakeRepo("awesto", "django-shop", stars=3310, forks=1045, weeks=[2] * 52))
+    pypi.add(PypiProject("django-shop", releases={"1.2.4": [False]}))
+    spelled = {
+        "repo_url": "http://www.github.com/Awesto/Django-Shop.git/",
+        "pypi_url": "django-shop",  # a bare name, as the original's rows may hold
+        "documentation_url": None,
+    }
+    never_fetched = _package(**spelled, last_fetched=None, repo_watchers=0)
+    del never_fetched["last_fetched"]  # the source does not say: never fetched
+    document = {
+        "format": "packages-api/export",
+        "version": 1,
+        "categories": [CATEGORY],
+        "packages": [never_fetched],
+    }
+    source = tmp_path / "export.json"
+    source.write_text(json.dumps(document))
+    assert (await packages_api(url, "import", str(source), cwd=tmp_path)).code == 0
+    before = (await api_get(url, "/api/v4/packages/10/")).json()
+
+    async with (
+        serve_on_loopback(github.app) as github_base,
+        serve_on_loopback(pypi.app) as pypi_base,
+    ):
+        result = await packages_api(
+            url,
+            "refresh",
+            cwd=tmp_path,
+            GITHUB_API_URL=github_base,
+            GITHUB_GRAPHQL_URL=f"{github_base}/graphql",
+            GITHUB_TOKEN="test-token",
+            PYPI_URL=pypi_base,
+            UPSTREAM_RETRY_ATTEMPTS="1",
+        )
+
+    assert result.code == 0, result.stdout + result.stderr
+    served = (await api_get(url, "/api/v4/packages/10/")).json()
+    assert before["commits_over_52"] == []  # never fetched: no made-up zeros
+    assert (served["repo_watchers"], served["commits_over_52"]) == (3310, [2] * 52)
+    assert served["pypi_version"] == "1.2.4"
+    # Refreshed from the repository and project they name, and still served as imported.
+    assert {key: served[key] for key in spelled} == spelled
+    assert served["repo_host"] == "github"
+
+
+def test_the_forge_and_the_pypi_project_of_any_spelling() -> None:
+    forges = Forges(by_host={"github.com": _Named("github"), "git.example.org": _Named("gitlab")})
+    for spelled in (
+        "http://www.github.com/Awesto/Django-Shop.git/",
+        "https://github.com/awesto/django-shop/tree/master",
+        "git@github.com:Awesto/django-shop.git",
+    ):
+        found = forges.for_repo(spelled)
+        assert found is not None and found[1] == RepoKey("github.com", "awesto/django-shop")
+    found = forges.for_repo("https://git.example.org/Group/Sub/Tool.git")
+    assert found is not None and found[1] == RepoKey("git.example.org", "group/sub/tool")
+    assert forges.for_repo("https://launchpad.net/twoscoops") is None
+    for spelled in ("django-shop", "http://pypi.python.org/pypi/django-shop", " django-shop "):
+        assert pypi_project(spelled) == "django-shop"
+    assert pypi_project("pypi django-shop") is None
+
+
+@dataclass
+class _Named:
+    name: str
+
+
+async def test_a_signed_push_finds_a_package_whose_imported_url_keeps_its_spelling(
+    databases: Databases,
+) -> None:
+    async with fresh_db(databases) as db:
+        await db.add("shop", "http://www.github.com/Acme/Shop.git/")
+        await db.add("tool", "https://github.com/acme/tool/")
+        forges = ScriptedForges()
+        async with serving_app(db, forges, github_webhook_secret=SECRET) as (client, app):
+            answers = []
+            for pushed in ("https://github.com/Acme/Shop", "https://github.com/acme/tool"):
+                body = push(pushed)
+                answers.append((await deliver(client, body, signature=signed(body))).json())
+                await app.state.refresh_service.drain()
+            body = push("https://github.com/acme/other")
+            unknown = (await deliver(client, body, signature=signed(body))).json()
+
+    assert [(answer["status"], answer["package"]) for answer in answers] == [
+        ("started", "shop"),
+        ("started", "tool"),
+    ]
+    assert unknown["status"] == "ignored"

@@ -9,7 +9,7 @@ from typing import Any
 from tests.conftest import Databases
 from tests.factories import seed_records
 from tests.transfer.fake_api import FakeApi, Fault
-from tests.transfer.helpers import api_get, run, snapshot, summary_rows
+from tests.transfer.helpers import api_get, api_write, run, snapshot, summary_rows, write_token
 
 LINK_KEYS = {"category", "grids"}
 
@@ -112,11 +112,17 @@ async def test_a_malformed_page_without_atomic_says_what_was_loaded(
     assert len(tables["grid_packages"]) == 2
 
 
-async def test_a_conflicting_slug_is_refused_with_its_reason(
+async def test_a_slug_taken_here_is_refused_with_its_reason_and_the_rest_is_loaded(
     databases: Databases, fake_root: str, fake_api: FakeApi, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
-    # Another package already here has django-shop's repository.
+    # Someone here already made a package "shop-fork"; the source has one too, another id.
+    token = await write_token(url)
+    category = await api_write(url, token, "POST", "/api/v4/categories/", {"title": "Local"})
+    local = await api_write(
+        url, token, "POST", "/api/v4/packages/", {"title": "shop-fork", "category": "local"}
+    )
+    assert (category.status_code, local.status_code) == (201, 201), local.text
     twin = dict(next(p for p in fake_api.data["packages"] if p["id"] == 631))
     fake_api.data["packages"].append(
         {**twin, "id": 7, "slug": "shop-fork", "repo_url": "https://github.com/Awesto/django-shop/"}
@@ -126,13 +132,15 @@ async def test_a_conflicting_slug_is_refused_with_its_reason(
 
     assert result.code == 2, result.stderr
     assert summary_rows(result.stdout)["packages"] == (2, 0, 0, 1)
+    local_id = local.json()["id"]
     assert (
-        "packages 7 (shop-fork): repo_url 'https://github.com/awesto/django-shop' "
-        "belongs to package 631 here" in result.stdout
+        f"packages 7 (shop-fork): slug 'shop-fork' belongs to package {local_id} here"
+        in result.stdout
     )
-    # Its grid memberships go with it; the rest is loaded.
+    # Its grid memberships go with it; every other one is loaded.
     assert "memberships grid 41 / package 7: package 7 is neither in the source nor here" in (
         result.stdout
     )
-    assert (await api_get(url, "/api/v4/packages/shop-fork/")).status_code == 404
+    assert summary_rows(result.stdout)["memberships"] == (4, 0, 0, 2)  # grids 41 and 287
+    assert (await api_get(url, "/api/v4/packages/7/")).status_code == 404
     assert (await api_get(url, "/api/v4/packages/django-shop/")).status_code == 200

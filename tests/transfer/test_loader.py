@@ -45,7 +45,7 @@ def _records() -> dict[str, list[dict[str, Any]]]:
         {
             "id": 13,
             "title": "Bad",
-            "slug": "12",
+            "slug": "twelve?",
             "category": 5,
             "created": STAMP,
             "modified": STAMP,
@@ -55,7 +55,9 @@ def _records() -> dict[str, list[dict[str, Any]]]:
             "title": "Twin",
             "slug": "twin",
             "category": 5,
-            "repo_url": "https://github.com/owner/old",
+            # Another spelling of package 10's repository is another value (the original's
+            # unique index compares text); the very same text is refused.
+            "repo_url": "git@github.com:Owner/Old.git",
             "created": STAMP,
             "modified": STAMP,
         },
@@ -80,16 +82,18 @@ async def test_records_are_loaded_or_refused_each_with_its_reason(
     reasons = {problem.label: problem.reason for problem in summary.refused}
     assert reasons == {
         "12 (lost)": "category 99 is neither in the source nor here (or it was refused)",
-        "13 (12)": "slug: Value error, cannot be only digits",
-        "14 (twin)": "repo_url 'https://github.com/owner/old' belongs to package 10 here",
+        "13 (twelve?)": "slug: Value error, may contain only letters, digits, hyphens and "
+        "underscores",
+        "14 (twin)": "repo_url 'git@github.com:Owner/Old.git' belongs to package 10 here",
     }
     async with bound_sessionmaker(connection)() as session:
         from app.models import Package
 
         old = await session.get(Package, 10)
         assert old is not None
+        # As the source spelled it; the repository it names is on GitHub.
         assert (old.repo_url, old.repo_host, old.deprecated_by_id) == (
-            "https://github.com/owner/old",
+            "git@github.com:Owner/Old.git",
             "github",
             11,
         )
