@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import SqliteWriters, sqlite_writers, utcnow
+from app.db import SqliteWriters, begin_writing, sqlite_writers, utcnow
 from app.forges.base import (
     ForgeClient,
     Outcome,
@@ -167,7 +167,7 @@ class Refresher:
             if self._writers is not None:
                 await stack.enter_async_context(self._writers.turn(patient=True))
             session = await stack.enter_async_context(self.sessionmaker())
-            await session.connection(execution_options={"sqlite_write": True})
+            await begin_writing(session)
             yield session
 
     # --- lifecycle -------------------------------------------------------------------
@@ -281,6 +281,16 @@ class Refresher:
             logger.exception("refresh run failed")
             summary.failure = summary.failure or _describe(error)
             await asyncio.gather(*batches, return_exceptions=True)
+        finally:
+            # Cancelled (the CLI's second Ctrl+C, a caller's timeout): the batches are the
+            # run's and stop with it. Left running, they went on fetching and writing after
+            # the caller disposed of the engine, and their connections were never closed.
+            # A write under way still completes (it is shielded; stop() waits for it).
+            orphans = [task for task in batches if not task.done()]
+            for task in orphans:
+                task.cancel()
+            if orphans:
+                await asyncio.gather(*orphans, return_exceptions=True)
         summary.interrupted = self._stopping.is_set()
         summary.finished = utcnow()
         self._heartbeat = summary.finished

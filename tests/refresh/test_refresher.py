@@ -13,7 +13,17 @@ from app.forges.base import Outcome, PypiFigures, PypiResult, RepoFigures, RepoR
 from app.refresh.apply import PackageOutcome
 from app.refresh.refresher import Refresher, pypi_project
 from app.refresh.repository import Selection
-from tests.refresh.doubles import Db, ScriptedForge, ScriptedForges, ago, failing, ok
+from tests.refresh.doubles import (
+    Db,
+    ScriptedForge,
+    ScriptedForges,
+    ago,
+    failing,
+    ok,
+    running,
+    serving,
+    token,
+)
 
 DUE = Selection(stale_after=dt.timedelta(hours=24))
 EVERYTHING = Selection(stale_after=None, respect_backoff=False)
@@ -224,13 +234,13 @@ async def test_a_refresher_that_lost_its_lease_writes_nothing(db: Db) -> None:
     forges.github.gate = asyncio.Event()
     forges.github.answers["o/slow"] = ok(stars=999)
     await db.add("slow", "https://github.com/o/slow", repo_watchers=3)
-    run = asyncio.create_task(refresher(db, forges).run(DUE))
-    await forges.github.entered.wait()
+    async with running(refresher(db, forges).run(DUE)) as run:
+        await forges.github.entered.wait()
 
-    # Its lease expired and another replica took the package over meanwhile.
-    await db.set("slow", refresh_claimed_by="other", refresh_claimed_until=ago(seconds=-600))
-    forges.github.gate.set()
-    summary = await run
+        # Its lease expired and another replica took the package over meanwhile.
+        await db.set("slow", refresh_claimed_by="other", refresh_claimed_until=ago(seconds=-600))
+        forges.github.gate.set()
+        summary = await run
 
     assert summary.outcomes == {PackageOutcome.SKIPPED: 1}
     slow = await db.get("slow")
@@ -244,10 +254,11 @@ async def test_stopping_mid_run_writes_no_package_partially_and_releases_claims(
     await db.add("lab", "https://gitlab.com/o/lab", pypi="lab", repo_watchers=5)
     machine = refresher(db, forges, refresh_batch_size=1, refresh_concurrency=2)
     machine.start()
-    await forges.gitlab.entered.wait()
-    await asyncio.sleep(0.05)
-
-    await machine.stop(grace=0.1)
+    try:
+        await forges.gitlab.entered.wait()
+        await asyncio.sleep(0.05)
+    finally:
+        await machine.stop(grace=0.1)
 
     hub, lab = await db.get("hub"), await db.get("lab")
     assert hub.last_fetched is not None and hub.pypi_version == "1.0"
@@ -317,21 +328,52 @@ def test_the_pypi_project_is_read_from_the_pypi_url(url: str, project: str | Non
     assert pypi_project(url) == project
 
 
-async def test_figures_fetched_for_a_url_edited_meanwhile_are_discarded(db: Db) -> None:
+async def test_a_users_edit_during_a_fetch_is_answered_at_once_and_discards_its_figures(
+    db: Db,
+) -> None:
     forges = ScriptedForges()
-    forges.github.gate = asyncio.Event()
+    forges.github.gate = asyncio.Event()  # the fetch waits until the user's edit is done
     forges.github.answers["o/before"] = ok(stars=999)
     await db.add("edited", "https://github.com/o/before", repo_watchers=3)
-    run = asyncio.create_task(refresher(db, forges).run(DUE))
-    await forges.github.entered.wait()
+    headers = await token(db)
+    async with serving(db, forges) as (client, machine), running(machine.run(DUE)) as run:
+        await forges.github.entered.wait()
 
-    await db.set("edited", repo_url="https://github.com/o/after")  # a user's PATCH
-    forges.github.gate.set()
-    summary = await run
+        # The user's write never waits on an upstream: the fetch cannot end before it.
+        async with asyncio.timeout(60):  # a deadlock guard, not a speed check
+            response = await client.patch(
+                "/api/v4/packages/edited/",
+                json={"repo_url": "https://github.com/o/after"},
+                headers=headers,
+            )
+        assert response.status_code == 200, response.text
+        assert not forges.github.gate.is_set()
+        forges.github.gate.set()
+        summary = await run
 
     assert summary.outcomes == {PackageOutcome.SKIPPED: 1}
     edited = await db.get("edited")
+    assert edited.repo_url == "https://github.com/o/after"
     assert (edited.repo_watchers, edited.last_fetched, edited.refresh_claimed_by) == (3, None, None)
+
+
+async def test_a_cancelled_run_stops_its_batches_and_leaves_no_claim(db: Db) -> None:
+    forges = ScriptedForges()
+    forges.github.gate = asyncio.Event()  # the fetch would never end by itself
+    await db.add("slow", "https://github.com/o/slow", repo_watchers=3)
+    machine = refresher(db, forges)
+    run = asyncio.create_task(machine.run(DUE))
+    await forges.github.entered.wait()
+
+    run.cancel()  # what the CLI's second Ctrl+C does
+    await asyncio.gather(run, return_exceptions=True)
+    await machine.stop(grace=0)
+
+    # The fetch in flight stopped with its run; left running, it went on after the caller
+    # disposed of the engine, and the connection of its write was never closed.
+    assert forges.github.cancelled == 1
+    slow = await db.get("slow")
+    assert (slow.repo_watchers, slow.last_fetched, slow.refresh_claimed_by) == (3, None, None)
 
 
 async def test_a_rate_limit_wait_is_not_stuck_but_a_batch_past_its_lease_or_a_dead_loop_is(
