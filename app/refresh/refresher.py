@@ -429,7 +429,11 @@ class Refresher:
         usage: Usage,
         fetched: dict[int, _Fetched],
     ) -> None:
-        requests = [RepoRequest(key, package.etags) for package, key in members]
+        # Unknown weeks are never taken as unchanged: no ETag may stand in for them.
+        requests = [
+            RepoRequest(key, package.etags if package.weeks_known else {})
+            for package, key in members
+        ]
         try:
             results = await client.fetch_many(requests, usage)
             if len(results) != len(requests):

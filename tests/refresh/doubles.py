@@ -75,9 +75,11 @@ class ScriptedForge:
     entered: asyncio.Event = field(default_factory=asyncio.Event)
     delay: float = 0.0
     cancelled: int = 0  # fetches stopped by a cancellation while in flight
+    sent: dict[str, dict[str, str]] = field(default_factory=dict)  # ETags asked with, by path
 
     async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
         self.calls.append([repo.key.path for repo in repos])
+        self.sent.update((repo.key.path, dict(repo.etags)) for repo in repos)
         self.fetched.update(repo.key.path for repo in repos)
         usage.requests[self.name] += 1
         self.entered.set()

@@ -181,6 +181,35 @@ async def test_statistics_still_computing_keep_figures_and_retry_soon(db: Db) ->
     assert busy.refresh_retry_at - busy.refresh_attempted_at < dt.timedelta(minutes=1)
 
 
+async def test_unknown_weeks_are_asked_afresh_whatever_etags_remain(db: Db) -> None:
+    forges = ScriptedForges()
+    forges.github.answers["o/unknown"] = ok(commits_over_52=WEEKS)
+    etags = {"contributors": 'W/"c"', "head": "f00d@2026-11-22"}
+    await db.add("unknown", "https://github.com/o/unknown", refresh_etags=etags, commits_over_52=[])
+    await db.add("known", "https://github.com/o/known", refresh_etags=etags, commits_over_52=WEEKS)
+
+    await refresher(db, forges).run(DUE)
+
+    # `[]` is "not known yet", never "unchanged": nothing may answer 304 for it.
+    assert forges.github.sent == {"o/unknown": {}, "o/known": etags}
+    assert (await db.get("unknown")).commits_over_52 == WEEKS
+
+
+@pytest.mark.parametrize("weeks", [None, [], [1] * 51, [1] * 53], ids=str)
+async def test_weeks_are_written_only_whole_and_unknown_stays_empty(
+    db: Db, weeks: list[int] | None
+) -> None:
+    forges = ScriptedForges()
+    forges.github.answers["o/r"] = ok(stars=3, commits_over_52=weeks)
+    await db.add("r", "https://github.com/o/r", commits_over_52=[])
+
+    await refresher(db, forges).run(DUE)
+
+    package = await db.get("r")
+    assert package.repo_watchers == 3
+    assert package.commits_over_52 == []  # never padded, cut or made up
+
+
 async def test_renames_follow_the_repository_unless_another_package_has_it(db: Db) -> None:
     forges = ScriptedForges()
     forges.github.answers["o/old-name"] = ok(moved_to="https://github.com/o/New-Name")
