@@ -259,7 +259,10 @@ async def wrong_fields(settings: Settings, world: World) -> dict[str, list[str]]
 
 
 @asynccontextmanager
-async def database(kind: str, workdir: str) -> AsyncIterator[str]:
+async def database(kind: str, workdir: str, given: str | None) -> AsyncIterator[str]:
+    if given is not None:  # a test's database
+        yield given
+        return
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{Path(workdir) / 'bench.db'}"
         return
@@ -279,6 +282,7 @@ async def measure(
     packages: int = QUICK_PACKAGES,
     latency: float = 0.0,
     database_kind: str = "sqlite",
+    database_url: str | None = None,
     apart: bool = False,
     concurrency: int | None = None,
     batch_size: int | None = None,
@@ -290,7 +294,7 @@ async def measure(
     with tempfile.TemporaryDirectory() as workdir:
         async with (
             fakes(packages, now, latency, apart=apart) as bases,
-            database(database_kind, workdir) as url,
+            database(database_kind, workdir, database_url) as url,
         ):
             defaults = Settings.model_fields
             concurrency = concurrency or defaults["refresh_concurrency"].default
@@ -320,7 +324,9 @@ async def measure(
                         async with forges_for(settings) as forges:
                             refresher = Refresher(maker, forges, settings)
                             started = time.perf_counter()
-                            summary = await refresher.run(everything)
+                            summary = await refresher.run(
+                                everything, pending_wait=settings.refresh_pending_wait
+                            )
                             seconds = time.perf_counter() - started
                         after = await fake_stats(client, bases.stats)
                         runs.append(

@@ -43,6 +43,7 @@ from app.forges.base import (
 from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
 from app.refresh import repository
 from app.refresh.apply import PackageOutcome, Plan, moved_url, plan
+from app.refresh.pending import PendingRetries
 from app.refresh.repository import Claimed, Selection
 
 logger = logging.getLogger("packages_api.refresh")
@@ -248,14 +249,20 @@ class Refresher:
         selection: Selection,
         progress: Progress | None = None,
         summary: RunSummary | None = None,
+        *,
+        pending_wait: float = 0.0,
     ) -> RunSummary:
         """Refresh every package the selection makes due, REFRESH_CONCURRENCY batches at a
-        time, each package at most once. Never raises for a package's problem; a problem
-        that stops the run (the database) is the summary's `failure`. Pass `summary` to
-        keep the counts of a run that gets cancelled."""
+        time, each package once, or again while a forge is still computing its figures
+        (PENDING), with backoff, for up to `pending_wait` seconds (app.refresh.pending).
+        Never raises for a package's problem; a problem that stops the run (the database)
+        is the summary's `failure`. Pass `summary` to keep the counts of a run that gets
+        cancelled."""
         summary = summary or RunSummary(started=utcnow())
         slots = asyncio.Semaphore(self.settings.refresh_concurrency)
         batches: set[asyncio.Task[None]] = set()
+        retries = PendingRetries(pending_wait)
+        exhausted = False  # every package the selection makes due has been claimed
         try:
             if progress is not None:
                 async with self.sessionmaker() as session:
@@ -267,14 +274,26 @@ class Refresher:
                 if self._stopping.is_set() or summary.failure is not None:
                     slots.release()
                     break
-                claimed = await self._claim(selection, run_started=summary.started)
-                if not claimed:
-                    slots.release()
+                claimed: list[Claimed] = []
+                if not exhausted:
+                    claimed = await self._claim(selection, run_started=summary.started)
+                    exhausted = not claimed
+                if not claimed and (due := retries.take_due()):
+                    again = Selection(stale_after=None, respect_backoff=False, ids=due)
+                    claimed = await self._claim(again, run_started=None)
+                    retries.forget(tuple(set(due) - {package.id for package in claimed}))
+                if claimed:
+                    task = asyncio.create_task(self._batch(claimed, summary, progress, retries))
+                    batches.add(task)
+                    task.add_done_callback(batches.discard)
+                    task.add_done_callback(lambda _task: slots.release())
+                    continue
+                slots.release()
+                wait = retries.seconds_to_next()
+                if not batches and wait is None:
                     break
-                task = asyncio.create_task(self._batch(claimed, summary, progress))
-                batches.add(task)
-                task.add_done_callback(batches.discard)
-                task.add_done_callback(lambda _task: slots.release())
+                # A batch ending may leave packages pending; a pending one may come due.
+                await self._until_one_of(batches, wait)
             if batches:
                 await asyncio.gather(*batches)
         except Exception as error:  # the run's own work failed: stop claiming, say why
@@ -298,6 +317,14 @@ class Refresher:
             self.last_success = summary.finished
             REFRESH_LAST_SUCCESS.set(time.time())
         return summary
+
+    async def _until_one_of(self, batches: set[asyncio.Task[None]], seconds: float | None) -> None:
+        """Until a batch ends, `seconds` pass (None: no limit), or the refresher stops."""
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({*batches, stop}, timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            stop.cancel()
 
     async def claim_on_demand(self, session: AsyncSession, package_id: int) -> list[Claimed]:
         """Lease one package for an immediate refresh, whatever its age or back-off, in the
@@ -362,7 +389,11 @@ class Refresher:
         return claimed
 
     async def _batch(
-        self, claimed: list[Claimed], summary: RunSummary, progress: Progress | None
+        self,
+        claimed: list[Claimed],
+        summary: RunSummary,
+        progress: Progress | None,
+        retries: PendingRetries | None = None,
     ) -> None:
         written = False
         try:
@@ -371,9 +402,14 @@ class Refresher:
             written = True
             for package in claimed:
                 outcome = outcomes[package.id]
+                pending = outcome is PackageOutcome.PENDING
+                again = retries is not None and retries.note(package.id, pending=pending)
+                if again:  # counted once, as it ends
+                    summary.outcomes[PackageOutcome.PENDING] -= 1
+                    summary.outcomes += Counter()  # drops the count if it fell to nothing
                 summary.outcomes[outcome] += 1
                 PACKAGES_REFRESHED.labels(outcome.value).inc()
-                if progress is not None:
+                if progress is not None and not again:
                     progress.advance(package.slug, outcome)
         except asyncio.CancelledError:
             raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 
 import pytest
 
@@ -11,9 +12,11 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.forges.base import Outcome, PypiFigures, PypiResult, RepoFigures, RepoResult
 from app.refresh.apply import PackageOutcome
-from app.refresh.refresher import Refresher, pypi_project
+from app.refresh.command import _summary_lines
+from app.refresh.refresher import Refresher, RunSummary, pypi_project
 from app.refresh.repository import Selection
 from tests.refresh.doubles import (
+    Answer,
     Db,
     ScriptedForge,
     ScriptedForges,
@@ -208,6 +211,61 @@ async def test_weeks_are_written_only_whole_and_unknown_stays_empty(
     package = await db.get("r")
     assert package.repo_watchers == 3
     assert package.commits_over_52 == []  # never padded, cut or made up
+
+
+def computing(stars: int = 77) -> Answer:
+    return lambda request: RepoResult(
+        request.key, Outcome.PENDING, RepoFigures(stars=stars), retry_after=30
+    )
+
+
+async def test_a_forge_still_computing_is_asked_again_in_the_same_run_while_others_proceed(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.refresh.pending.FIRST_RETRY", 0.01)
+    forges = ScriptedForges()
+    answers = iter([computing(), computing(), ok(stars=78, commits_over_52=WEEKS)])
+    forges.github.answers["o/busy"] = lambda request: next(answers)(request)
+    await db.add("busy", "https://github.com/o/busy")
+    await db.add("calm", "https://github.com/o/calm")
+
+    summary = await refresher(db, forges, refresh_batch_size=1).run(DUE, pending_wait=30)
+
+    assert summary.outcomes == {PackageOutcome.REFRESHED: 2}  # each package counted once
+    assert forges.github.fetched == {"o/busy": 3, "o/calm": 1}
+    busy, calm = await db.get("busy"), await db.get("calm")
+    assert (busy.repo_watchers, busy.commits_over_52) == (78, WEEKS)
+    assert busy.last_fetched is not None and busy.refresh_retry_at is None
+    assert calm.last_fetched is not None and calm.last_fetched < busy.last_fetched
+
+
+async def test_what_is_still_computing_after_the_wait_is_counted_and_left_for_later(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.refresh.pending.FIRST_RETRY", 0.01)
+    forges = ScriptedForges()
+    forges.github.answers["o/busy"] = computing()
+    await db.add("busy", "https://github.com/o/busy")
+
+    summary = await refresher(db, forges).run(DUE, pending_wait=0.05)
+
+    assert summary.outcomes == {PackageOutcome.PENDING: 1}
+    assert forges.github.fetched["o/busy"] >= 2  # asked again before giving up
+    busy = await db.get("busy")
+    assert busy.repo_watchers == 77 and busy.last_fetched is None  # what came is kept
+    assert busy.refresh_retry_at is not None and busy.refresh_claimed_by is None
+
+
+def test_the_cli_summary_says_how_many_are_still_pending() -> None:
+    started = dt.datetime.now(dt.UTC)
+    waited = RunSummary(started, outcomes=Counter({PackageOutcome.PENDING: 2}))
+    done = RunSummary(started, outcomes=Counter({PackageOutcome.REFRESHED: 2}))
+
+    assert _summary_lines(waited, 120)[-1].startswith(
+        "still pending: 2 (a forge was still computing their figures after "
+        "REFRESH_PENDING_WAIT, 120 s;"
+    )
+    assert not any("pending:" in line for line in _summary_lines(done, 120))
 
 
 async def test_renames_follow_the_repository_unless_another_package_has_it(db: Db) -> None:
