@@ -162,7 +162,8 @@ def make_refresh_command(
     ) -> None:
         """Refresh package metrics from the forges and PyPI now.
 
-        Progress on stderr, then a summary: outcomes, requests made, GitHub points used.
+        Progress on stderr, then a summary: outcomes, requests made, GitHub points used,
+        and how many packages a forge was still computing after REFRESH_PENDING_WAIT.
 
         Exit 0 when the run went through (failed packages are retried with back-off).
 
