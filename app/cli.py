@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrate as migrations
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import begin_writing, create_engine, create_sessionmaker
 from app.errors import AppError
 from app.observability.logs import configure_logging
 from app.observability.prometheus import private_multiprocess_dir
@@ -82,14 +82,18 @@ def _database(settings: Settings) -> Iterator[None]:
         raise _fail(f"database {url.render_as_string(hide_password=True)}: {detail}") from None
 
 
-def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one transaction on a migrated database: commit on success."""
+def _run_in_session(work: Callable[[AsyncSession], Awaitable[T]], *, writes: bool = True) -> T:
+    """Run `work` in one transaction on a migrated database: commit on success. A writer's
+    transaction begins as one (app.db.begin_writing), so on SQLite it waits for `serve`'s
+    writes instead of failing with "database is locked"."""
     settings = _settings()
 
     async def go() -> T:
         engine = create_engine(settings)
         try:
             async with create_sessionmaker(engine)() as session, session.begin():
+                if writes:
+                    await begin_writing(session)
                 return await work(session)
         finally:
             await engine.dispose()
@@ -220,7 +224,7 @@ def tokens_list() -> None:
             rows.append(f"{token.name}\t{token.scope}\t{created}\t{used}\t{state}")
         return rows
 
-    rows = _run_in_session(work)
+    rows = _run_in_session(work, writes=False)
     typer.echo("name\tscope\tcreated\tlast_used\tstate")
     for row in rows:
         typer.echo(row)

@@ -325,6 +325,13 @@ class Settings(BaseSettings):
         ge=1,  # short leases are for tests; a lease shorter than a batch fetches twice
         description="How long a claim lasts; a replica that dies loses its packages after it.",
     )
+    refresh_pending_wait: float = Field(
+        default=120.0,
+        ge=0,
+        le=3600,
+        description="Seconds `packages-api refresh` asks again, with backoff, for figures a "
+        "forge is still computing before leaving them to the next run.",
+    )
     github_webhook_secret: SecretStr | None = Field(
         default=None,
         description="Secret of GitHub push webhooks (X-Hub-Signature-256); unset: no webhooks.",

@@ -269,6 +269,21 @@ async def take_write_turn(request: Request) -> None:
     request.state.write_turn_held = True
 
 
+async def begin_writing(session: AsyncSession) -> None:
+    """Begin `session`'s transaction as a writer's: BEGIN IMMEDIATE on SQLite (nothing more
+    on PostgreSQL, where row locks serialize writers).
+
+    Every transaction that may write must begin this way on SQLite. One begun DEFERRED
+    holds a read snapshot by its first write, and SQLite answers a reader's attempt to
+    write while another connection writes with SQLITE_BUSY at once: the busy handler is
+    not called (waiting could deadlock), so the busy timeout never applies and the user
+    sees "database is locked". Writes to `packages` always read first on a connection that
+    has not used the search index since another one committed: FTS5 re-reads its
+    configuration then. BEGIN IMMEDIATE takes the write lock before reading anything, so
+    it waits its turn like any writer."""
+    await session.connection(execution_options={"sqlite_write": True})
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 

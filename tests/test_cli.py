@@ -16,9 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy import MetaData, event, inspect, select, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
+from typer.testing import CliRunner
 
+from app.cli import cli
 from app.config import Settings
 from app.db import Base, create_engine
 from app.main import create_app
@@ -197,6 +200,50 @@ async def test_tokens_create_on_a_new_sqlite_file_migrates_it_first(tmp_path: Pa
     assert await _schema(url) == (APP_TABLES | {"alembic_version"}, head_revision())
     # The default scope is write.
     assert [(name, scope) for name, scope, _ in await _tokens(url)] == [("ci", "write")]
+
+
+async def test_tokens_create_waits_for_a_write_in_progress_instead_of_failing(
+    databases: Databases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` writing (a refresh, a user's edit) while an operator creates a token: on
+    SQLite the command must wait for the write lock, not fail at once with "database is
+    locked" (which a transaction that reads before it writes gets from SQLite)."""
+    url = await databases.fresh()
+    monkeypatch.setattr(
+        "app.cli.get_settings", lambda: Settings(database_url=url, migrate_on_start=False)
+    )
+    loop = asyncio.get_running_loop()
+    waiting = asyncio.Event()
+
+    def note_immediate(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.strip().upper() == "BEGIN IMMEDIATE":
+            # The command asks for the write lock before reading anything (its thread).
+            loop.call_soon_threadsafe(waiting.set)
+
+    engine = create_engine(Settings(database_url=url))
+    try:
+        async with engine.connect() as connection:
+            writer = await connection.execution_options(sqlite_write=True)
+            await writer.begin()
+            await writer.execute(text("UPDATE table_counts SET row_count = row_count"))
+            event.listen(Engine, "before_cursor_execute", note_immediate)
+            try:
+                command = asyncio.create_task(
+                    asyncio.to_thread(CliRunner().invoke, cli, ["tokens", "create", "ops"])
+                )
+                # Hold the lock until the command waits for it, or has given up.
+                asks = asyncio.create_task(waiting.wait())
+                await asyncio.wait([asks, command], return_when=asyncio.FIRST_COMPLETED)
+                asks.cancel()
+                await writer.commit()
+                result = await command
+            finally:
+                event.remove(Engine, "before_cursor_execute", note_immediate)
+    finally:
+        await engine.dispose()
+
+    assert result.exit_code == 0, result.output
+    assert [(name, scope) for name, scope, _ in await _tokens(url)] == [("ops", "write")]
 
 
 # tokens list and revoke

@@ -1,14 +1,27 @@
-"""GitHub: the cheap figures of many repositories in one GraphQL query, REST for the rest.
+"""GitHub: the figures of many repositories in a few GraphQL queries, REST for contributors.
 
-Cost model (GitHub's published rules): a GraphQL query with no connections costs one
-point however many repositories it names, so a batch of 100 costs 0.01 point each. The
-contributor list and weekly commit activity have no GraphQL answer; they come from REST
-with conditional requests (a 304 costs nothing), one point each when they changed.
+Cost (GitHub's published rules): a GraphQL query costs one point per 100 connections it
+may walk (one per connection per parent), at least one. The cheap figures of 100
+repositories are one query, one point; their year of commits one more query per page of
+100 commits (each repository's history is one connection, so pages of many repositories
+share a point). The contributor list has no GraphQL answer: it comes from REST, asked
+with its ETag (a 304 costs nothing), one point a page when it changed.
 
-Quirks handled here: the stats endpoint's 202 while GitHub computes (PENDING, retried
-later), renamed repositories (GraphQL follows renames and names the new repository),
-NOT_FOUND per alias, partial GraphQL errors, a contributor list too large to list (403),
-and payloads that are not what GitHub documents (FAILED, old data kept).
+The weekly totals are counted from the default branch's history (committed dates, in the
+weeks of app.forges.weeks, as for every other forge), not from /stats/commit_activity:
+that endpoint answers 202 while GitHub computes, one to several times a repository, a
+point each time, so a first refresh cost 3-5 points a repository and still served
+incomplete weeks; and it may never answer for a busy repository, whose statistics are
+recomputed on every push. History is always there, and one run completes it.
+
+Nothing is asked again while nothing can have changed: the default branch's head commit
+and the week it was seen in are kept (the "head" marker); while both are the same, the
+contributors and the weekly totals are too, and a warm run costs its GraphQL batch only.
+
+Quirks handled: renamed repositories (GraphQL follows renames and names the new one),
+NOT_FOUND per alias, partial GraphQL errors, RATE_LIMITED, a contributor list too large
+to list (403), a history too long to page (counted by week instead), and payloads that
+are not what GitHub documents (FAILED, old data kept).
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -36,20 +50,23 @@ from app.forges.payload import (
     parse,
 )
 from app.forges.rest import MAX_PARTICIPANTS, Refusal, next_link
-from app.forges.weeks import WEEKS, window
+from app.forges.weeks import WEEKS, Window, window
 from app.normalize import normalize_repo_url
 
 logger = logging.getLogger(__name__)
 
 CONTRIBUTORS_PAGE = 100
-# GitHub usually finishes computing statistics within a minute of the first 202.
-STATS_RETRY_AFTER = 60.0
-# Contributors and commit activity, the two REST resources whose ETags we keep.
+HISTORY_PAGE = 100  # GitHub's largest page
+# A history with more pages left than this is counted week by week instead: 52 totalCount
+# connections cost about half a point a repository, less than three more pages of it
+# asked alone (a point each), whatever its length.
+PAGES_BEFORE_WEEKLY = 2
+WEEKLY_BATCH = 10  # repositories counted by week in one query (about 5 points)
+# The REST resource whose ETag we keep.
 CONTRIBUTORS = "contributors"
-COMMIT_ACTIVITY = "commit_activity"
-# Not an HTTP ETag: the default branch's head commit and the week it was seen in. While
-# both are the same, neither REST resource can have changed (contributors and weekly
-# totals both come from the default branch's history), so neither is asked.
+# Not an HTTP ETag: the default branch's head commit (or "empty") and the week it was
+# seen in. While both are the same, the contributors and the weekly totals are too (both
+# come from the default branch's history), so neither is asked.
 HEAD = "head"
 
 REPOSITORY_FRAGMENT = """
@@ -87,6 +104,50 @@ def build_batch_query(count: int) -> str:
     )
 
 
+def build_history_query(count: int) -> str:
+    """A page of commits (newest first, committed within $since..$until) of the commit
+    `$h0` in repository `$o0/$n0`, after cursor `$c0` (null: the first page), and so on
+    for `count` repositories. The commit is named by its oid, so every page of a walk
+    counts the same history even if a push lands meanwhile."""
+    variables = ", ".join(
+        f"$o{i}: String!, $n{i}: String!, $h{i}: GitObjectID!, $c{i}: String" for i in range(count)
+    )
+    aliases = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ object(oid: $h{i}) {{ ... on Commit {{"
+        f" history(first: {HISTORY_PAGE}, after: $c{i}, since: $since, until: $until) {{"
+        " totalCount pageInfo { hasNextPage endCursor } nodes { committedDate } } } } }"
+        for i in range(count)
+    )
+    return (
+        f"query RepoHistory($since: GitTimestamp!, $until: GitTimestamp!, {variables}) {{\n"
+        "  rateLimit { cost remaining resetAt }\n"
+        f"{aliases}\n}}\n"
+    )
+
+
+def build_weekly_query(count: int) -> str:
+    """Each of the 52 weeks' commit count (alias `w0` the oldest, `$s0`..`$u0` its bounds)
+    of the commit `$h0` in repository `$o0/$n0`, and so on for `count` repositories."""
+    bounds = ", ".join(f"$s{k}: GitTimestamp!, $u{k}: GitTimestamp!" for k in range(WEEKS))
+    variables = ", ".join(
+        f"$o{i}: String!, $n{i}: String!, $h{i}: GitObjectID!" for i in range(count)
+    )
+    weeks = " ".join(
+        f"w{k}: history(first: 1, since: $s{k}, until: $u{k}) {{ totalCount }}"
+        for k in range(WEEKS)
+    )
+    aliases = "\n".join(
+        f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{ object(oid: $h{i}) {{"
+        f" ... on Commit {{ {weeks} }} }} }}"
+        for i in range(count)
+    )
+    return (
+        f"query RepoWeeks({bounds}, {variables}) {{\n"
+        "  rateLimit { cost remaining resetAt }\n"
+        f"{aliases}\n}}\n"
+    )
+
+
 def batch_variables(keys: Sequence[RepoKey]) -> dict[str, str]:
     variables: dict[str, str] = {}
     for i, key in enumerate(keys):
@@ -94,6 +155,26 @@ def batch_variables(keys: Sequence[RepoKey]) -> dict[str, str]:
         variables[f"o{i}"] = owner
         variables[f"n{i}"] = name
     return variables
+
+
+def _git_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True)
+class _Walk:
+    """One repository's walk through its year of history, page by page."""
+
+    result: RepoResult
+    path: str  # owner/name, after a rename the new one
+    oid: str  # the head commit being counted
+    cursor: str | None = None
+    total: int = 0  # commits in the window, as the last page said
+    dates: list[dt.datetime] = field(default_factory=list)
+
+    @property
+    def pages_left(self) -> int:
+        return -(-(self.total - len(self.dates)) // HISTORY_PAGE)
 
 
 class GitHubClient:
@@ -129,7 +210,11 @@ class GitHubClient:
             valid[start : start + self.batch_size]
             for start in range(0, len(valid), self.batch_size)
         ]
-        answers = await asyncio.gather(*(self._fetch_batch(batch, usage) for batch in batches))
+        # One window for every repository asked at once: they count the same 52 weeks.
+        weeks = window(self._now())
+        answers = await asyncio.gather(
+            *(self._fetch_batch(batch, weeks, usage) for batch in batches)
+        )
         found = {result.key: result for answer in answers for result in answer}
         return [
             found.get(repo.key)
@@ -137,16 +222,47 @@ class GitHubClient:
             for repo in repos
         ]
 
-    async def _fetch_batch(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
+    async def _fetch_batch(
+        self, repos: Sequence[RepoRequest], weeks: Window, usage: Usage
+    ) -> list[RepoResult]:
         answers = await self._graphql_batch(repos, usage)
-        week = window(self._now()).end.date().isoformat()
+        week = weeks.end.date().isoformat()
+        changed: list[tuple[RepoRequest, RepoResult, str | None, str]] = []
+        for repo, (result, oid) in zip(repos, answers, strict=True):
+            if result.outcome is not Outcome.OK:
+                continue
+            marker = f"{oid or 'empty'}@{week}"
+            if repo.etags.get(HEAD) == marker:
+                # No new commit on the default branch this week: nothing else can differ.
+                result.etags = {
+                    name: repo.etags[name] for name in (CONTRIBUTORS, HEAD) if repo.etags.get(name)
+                }
+                continue
+            changed.append((repo, result, oid, marker))
+        walks = []
+        for repo, result, oid, _marker in changed:
+            # After a rename, ask under the new name (REST's old one answers 301).
+            path = _path_of(result.figures.moved_to) or repo.key.path
+            if oid is None:
+                result.figures.commits_over_52 = [0] * WEEKS  # an empty repository
+            else:
+                walks.append(_Walk(result, path, oid))
         await asyncio.gather(
+            self._histories(walks, weeks, usage),
             *(
-                self._complete(repo, result, f"{oid}@{week}" if oid else None, usage)
-                for repo, (result, oid) in zip(repos, answers, strict=True)
-                if result.outcome is Outcome.OK
-            )
+                self._complete(
+                    repo, result, _path_of(result.figures.moved_to) or repo.key.path, usage
+                )
+                for repo, result, _oid, _marker in changed
+            ),
         )
+        for repo, result, _oid, marker in changed:
+            if result.outcome is Outcome.OK and result.figures.commits_over_52 is not None:
+                result.etags[HEAD] = marker
+            if result.outcome in {Outcome.FAILED, Outcome.NOT_FOUND}:
+                # Nothing half-taken: the stored figures stay as they are, with their ETags.
+                result.figures = RepoFigures()
+                result.etags = dict(repo.etags)
         return [result for result, _ in answers]
 
     # --- GraphQL: the cheap figures of a whole batch -----------------------------------
@@ -223,44 +339,119 @@ class GitHubClient:
         if isinstance(remaining, int) and reset is not None:
             self.graphql.note_rate_limit(remaining, reset.timestamp())
 
-    # --- REST: contributors and weekly commit activity --------------------------------
+    # --- GraphQL: a year of commits, page by page, many repositories a query -----------
+
+    async def _histories(self, walks: list[_Walk], weeks: Window, usage: Usage) -> None:
+        """The weekly totals of every walk's head commit: pages of up to `batch_size`
+        repositories at once, each repository on until its last page, or counted week by
+        week when its history is long."""
+        bounds = {"since": _git_time(weeks.start), "until": _git_time(weeks.end)}
+        queue, long = list(walks), list[_Walk]()
+        while queue:
+            batch, queue = queue[: self.batch_size], queue[self.batch_size :]
+            for walk in await self._history_page(batch, bounds, usage):
+                (long if walk.pages_left > PAGES_BEFORE_WEEKLY else queue).append(walk)
+        await asyncio.gather(
+            *(
+                self._weekly(long[start : start + WEEKLY_BATCH], weeks, usage)
+                for start in range(0, len(long), WEEKLY_BATCH)
+            )
+        )
+        for walk in walks:
+            if walk.result.outcome is Outcome.OK and walk.result.figures.commits_over_52 is None:
+                walk.result.figures.commits_over_52 = weeks.totals(walk.dates)
+
+    async def _history_page(
+        self, batch: list[_Walk], bounds: dict[str, str], usage: Usage
+    ) -> list[_Walk]:
+        """One page of each walk; the walks that have more pages."""
+        variables: dict[str, str | None] = dict(bounds)
+        for i, walk in enumerate(batch):
+            owner, _, name = walk.path.partition("/")
+            variables |= {f"o{i}": owner, f"n{i}": name, f"h{i}": walk.oid, f"c{i}": walk.cursor}
+        body = {"query": build_history_query(len(batch)), "variables": variables}
+        try:
+            payload = await self._post_graphql(body, usage)
+        except (UpstreamError, PayloadError) as failure:
+            for walk in batch:
+                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL history: {failure}")
+            return []
+        data = payload.get("data") or {}
+        errors = _errors_by_alias(payload)
+        more: list[_Walk] = []
+        for i, walk in enumerate(batch):
+            node = data.get(f"r{i}") if isinstance(data, dict) else None
+            if node is None:
+                error = errors.get(f"r{i}") or errors.get("")
+                gone = bool(error and error.get("type") == "NOT_FOUND")
+                outcome = Outcome.NOT_FOUND if gone else Outcome.FAILED
+                _fail(walk.result, outcome, f"GitHub GraphQL history: {_message(error)}")
+                continue
+            try:
+                page = _history_from_graphql(node)
+            except PayloadError as garbage:
+                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL history: {garbage}")
+                continue
+            walk.total = page.total
+            walk.dates += page.dates
+            if page.next_cursor is None:
+                if len(walk.dates) != page.total:
+                    # A page went missing or the history moved: never a made-up count.
+                    _fail(
+                        walk.result,
+                        Outcome.FAILED,
+                        f"GitHub GraphQL history: {len(walk.dates)} commits listed of {page.total}",
+                    )
+                continue
+            if page.next_cursor == walk.cursor or not page.dates:
+                _fail(walk.result, Outcome.FAILED, "GitHub GraphQL history: paging stalled")
+                continue
+            walk.cursor = page.next_cursor
+            more.append(walk)
+        return more
+
+    async def _weekly(self, batch: list[_Walk], weeks: Window, usage: Usage) -> None:
+        """Long histories: each week's count, 52 connections a repository in one query."""
+        variables: dict[str, str] = {}
+        for k in range(WEEKS):
+            start = weeks.start + dt.timedelta(weeks=k)
+            variables[f"s{k}"] = _git_time(start)
+            # `until` includes its second; the next week starts one second later.
+            variables[f"u{k}"] = _git_time(start + dt.timedelta(weeks=1, seconds=-1))
+        for i, walk in enumerate(batch):
+            owner, _, name = walk.path.partition("/")
+            variables |= {f"o{i}": owner, f"n{i}": name, f"h{i}": walk.oid}
+        body = {"query": build_weekly_query(len(batch)), "variables": variables}
+        try:
+            payload = await self._post_graphql(body, usage)
+        except (UpstreamError, PayloadError) as failure:
+            for walk in batch:
+                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL weekly history: {failure}")
+            return
+        data = payload.get("data") or {}
+        errors = _errors_by_alias(payload)
+        for i, walk in enumerate(batch):
+            node = data.get(f"r{i}") if isinstance(data, dict) else None
+            try:
+                if node is None:
+                    raise PayloadError(_message(errors.get(f"r{i}") or errors.get("")))
+                walk.result.figures.commits_over_52 = _weekly_from_graphql(node)
+            except PayloadError as garbage:
+                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL weekly history: {garbage}")
+
+    # --- REST: contributors ----------------------------------------------------------
 
     async def _complete(
-        self, repo: RepoRequest, result: RepoResult, head: str | None, usage: Usage
+        self, repo: RepoRequest, result: RepoResult, path: str, usage: Usage
     ) -> None:
-        kept = {name: repo.etags.get(name) for name in (CONTRIBUTORS, COMMIT_ACTIVITY, HEAD)}
-        if head and kept[HEAD] == head and kept[CONTRIBUTORS] and kept[COMMIT_ACTIVITY]:
-            # No new commit on the default branch this week: nothing REST says can differ.
-            result.etags = {name: etag for name, etag in kept.items() if etag}
-            return
-        # After a rename, REST is asked under the new name (the old one answers 301).
-        path = _path_of(result.figures.moved_to) or repo.key.path
-        base = f"{self.api_url}/repos/{path}"
-        outcomes = await asyncio.gather(
-            self._contributors(base, repo, result, usage),
-            self._commit_activity(base, repo, result, usage),
-            return_exceptions=True,
-        )
-        for error in outcomes:
-            if isinstance(error, UpstreamError):
-                _fail(result, Outcome.FAILED, f"GitHub REST: {error}")
-                result.retry_after = error.retry_after
-            elif isinstance(error, BaseException):
-                if not isinstance(error, Exception):
-                    raise error  # cancellation is not this repository's result
-                # A bug must not cost the other repositories their figures.
-                logger.error("github %s: %r", repo.key.path, error, exc_info=error)
-                _fail(result, Outcome.FAILED, f"GitHub: internal error ({type(error).__name__})")
-        if (
-            result.outcome is Outcome.OK
-            and head
-            and {CONTRIBUTORS, COMMIT_ACTIVITY} <= set(result.etags)
-        ):
-            result.etags[HEAD] = head
-        if result.outcome in {Outcome.FAILED, Outcome.NOT_FOUND}:
-            # Nothing half-taken: the stored figures stay as they are, with their ETags.
-            result.figures = RepoFigures()
-            result.etags = dict(repo.etags)
+        try:
+            await self._contributors(f"{self.api_url}/repos/{path}", repo, result, usage)
+        except UpstreamError as error:
+            _fail(result, Outcome.FAILED, f"GitHub REST: {error}")
+            result.retry_after = error.retry_after
+        except Exception as error:  # a bug must not cost the other repositories their figures
+            logger.error("github %s: %r", repo.key.path, error, exc_info=error)
+            _fail(result, Outcome.FAILED, f"GitHub: internal error ({type(error).__name__})")
 
     async def _contributors(
         self, base: str, repo: RepoRequest, result: RepoResult, usage: Usage
@@ -306,41 +497,6 @@ class GitHubClient:
                 return
         result.figures.participants = logins[:MAX_PARTICIPANTS]
 
-    async def _commit_activity(
-        self, base: str, repo: RepoRequest, result: RepoResult, usage: Usage
-    ) -> None:
-        etag = repo.etags.get(COMMIT_ACTIVITY)
-        response = await self.rest.request(
-            "GET",
-            f"{base}/stats/commit_activity",
-            usage=usage,
-            headers={"If-None-Match": etag} if etag else None,
-            follow_redirects=True,
-        )
-        status = response.status_code
-        if status == 304 and etag:
-            result.etags[COMMIT_ACTIVITY] = etag
-        elif status == 202:
-            # GitHub is computing the statistics: keep the old ones, ask again soon.
-            if result.outcome is Outcome.OK:
-                result.outcome = Outcome.PENDING
-                result.retry_after = STATS_RETRY_AFTER
-                result.error = "GitHub is computing commit statistics"
-        elif status == 204:
-            result.figures.commits_over_52 = [0] * WEEKS  # an empty repository
-        elif status == 200:
-            try:
-                result.figures.commits_over_52 = await _weeks(response)
-            except PayloadError as garbage:
-                _fail(result, Outcome.FAILED, f"GitHub commit activity: {garbage}")
-                return
-            if new_etag := response.headers.get("etag"):
-                result.etags[COMMIT_ACTIVITY] = new_etag
-        elif status == 404:
-            _fail(result, Outcome.NOT_FOUND, "GitHub: repository not found (commit activity)")
-        else:
-            _fail(result, Outcome.FAILED, f"GitHub commit activity: HTTP {status}")
-
 
 # --- Mapping GitHub's payloads to our fields: the one place -------------------------
 
@@ -369,23 +525,61 @@ class _Contributor(UpstreamModel):
     login: Name | None = None  # anonymous contributors have none
 
 
-class _Week(UpstreamModel):
-    week: Count  # Unix time of the week's Sunday
-    total: Count
+class _PageInfo(UpstreamModel):
+    hasNextPage: bool
+    endCursor: Name | None = None
+
+
+class _CommitDate(UpstreamModel):
+    committedDate: UtcDatetime
+
+
+class _History(UpstreamModel):
+    totalCount: Count
+    pageInfo: _PageInfo
+    nodes: list[_CommitDate] = Field(max_length=HISTORY_PAGE)
+
+
+class _HistoryOf(UpstreamModel):
+    history: _History  # absent when the object is not a commit
+
+
+class _RepositoryHistory(UpstreamModel):
+    object: _HistoryOf | None  # None when the commit is no longer in the repository
+
+
+class _Total(UpstreamModel):
+    totalCount: Count
+
+
+class _RepositoryWeeks(UpstreamModel):
+    object: dict[str, _Total] | None  # w0..w51; None when the commit is no longer there
+
+
+@dataclass(frozen=True, slots=True)
+class _Page:
+    total: int
+    dates: list[dt.datetime]
+    next_cursor: str | None
 
 
 _REPOSITORY = TypeAdapter(_Repository)
 _CONTRIBUTORS = TypeAdapter(list[_Contributor])
-_WEEKS = TypeAdapter(list[_Week])
+_REPOSITORY_HISTORY = TypeAdapter(_RepositoryHistory)
+_REPOSITORY_WEEKS = TypeAdapter(_RepositoryWeeks)
+
+
+def _strict(adapter: TypeAdapter[Any], node: Any) -> Any:
+    try:
+        # Round-tripped through JSON so strict validation reads dates as GitHub sends them.
+        return adapter.validate_json(pydantic_core.to_json(node), strict=True)
+    except ValidationError as error:
+        raise PayloadError(describe(error)) from None
 
 
 def _figures_from_graphql(node: Any, key: RepoKey) -> tuple[RepoFigures, str | None]:
     """Our fields from a repository node, and the oid of its default branch's head."""
-    try:
-        # Round-tripped through JSON so strict validation reads dates as GitHub sends them.
-        repo = _REPOSITORY.validate_json(pydantic_core.to_json(node), strict=True)
-    except ValidationError as error:
-        raise PayloadError(describe(error)) from None
+    repo: _Repository = _strict(_REPOSITORY, node)
     figures = RepoFigures(
         stars=repo.stargazerCount,
         forks=repo.forkCount,
@@ -403,19 +597,30 @@ def _figures_from_graphql(node: Any, key: RepoKey) -> tuple[RepoFigures, str | N
     return figures, target.oid if target else None
 
 
+def _history_from_graphql(node: Any) -> _Page:
+    repository: _RepositoryHistory = _strict(_REPOSITORY_HISTORY, node)
+    if repository.object is None:
+        raise PayloadError("the head commit is gone (a force push?); asked again next run")
+    history = repository.object.history
+    cursor = history.pageInfo.endCursor if history.pageInfo.hasNextPage else None
+    if history.pageInfo.hasNextPage and cursor is None:
+        raise PayloadError("a next page without a cursor")
+    return _Page(history.totalCount, [n.committedDate for n in history.nodes], cursor)
+
+
+def _weekly_from_graphql(node: Any) -> list[int]:
+    repository: _RepositoryWeeks = _strict(_REPOSITORY_WEEKS, node)
+    if repository.object is None:
+        raise PayloadError("the head commit is gone (a force push?); asked again next run")
+    weeks = repository.object
+    if set(weeks) != {f"w{k}" for k in range(WEEKS)}:
+        raise PayloadError(f"{len(weeks)} weekly totals, not {WEEKS}")
+    return [weeks[f"w{k}"].totalCount for k in range(WEEKS)]
+
+
 async def _logins(response: httpx.Response) -> list[str]:
     contributors = await parse(_CONTRIBUTORS, response, "contributors")
     return [c.login for c in contributors if c.login]
-
-
-async def _weeks(response: httpx.Response) -> list[int]:
-    """52 weekly totals, oldest first (sorted by `week`, as GitHub sends them)."""
-    weeks = await parse(_WEEKS, response, "commit activity")
-    # GitHub always sends the whole year, one entry per week: anything else is not a year
-    # of activity, and padding or cutting it would store a made-up series.
-    if len(weeks) != WEEKS or len({w.week for w in weeks}) != WEEKS:
-        raise PayloadError(f"commit activity: {len(weeks)} entries for distinct weeks, not 52")
-    return [w.total for w in sorted(weeks, key=lambda w: w.week)]
 
 
 def _datetime(value: Any) -> dt.datetime | None:

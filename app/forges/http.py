@@ -263,7 +263,7 @@ class Upstream:
         UPSTREAM_REQUESTS.labels(forge=self.name, status=str(status)).inc()
         if status == 304:
             usage.not_modified[self.name] += 1
-        elif self.counts_points:
+        elif self.counts_points and not _over_the_limit(response):
             usage.github_points += 1
         logger.debug("%s %s %s -> %s", self.name, method, response.url, status)
         self._read_budget(response)
@@ -297,6 +297,12 @@ class Upstream:
         if response.status_code == 429 or b"secondary rate limit" in response.content.lower():
             return _SECONDARY_DEFAULT_WAIT
         return None  # a plain 403: the caller's to interpret
+
+
+def _over_the_limit(response: httpx.Response) -> bool:
+    """A refusal for an exhausted primary budget: GitHub does not charge it."""
+    remaining = _header_number(response, "x-ratelimit-remaining", "ratelimit-remaining")
+    return response.status_code in {403, 429} and remaining is not None and remaining <= 0
 
 
 def _header_number(response: httpx.Response, *names: str) -> float | None:

@@ -27,7 +27,8 @@ BACKOFF_BASE = dt.timedelta(hours=1)
 BACKOFF_CAP = dt.timedelta(days=7)
 # Up to 10% later, so packages that failed together (an outage) do not return together.
 BACKOFF_JITTER = 0.1
-# A forge still computing statistics (GitHub's 202) usually has them within a minute.
+# A forge still computing figures (as GitHub's statistics endpoint answers 202) usually
+# has them within a minute.
 PENDING_DEFAULT = dt.timedelta(seconds=60)
 PENDING_BOUNDS = (dt.timedelta(seconds=10), dt.timedelta(hours=1))
 ERROR_MAX_CHARS = 2000

@@ -57,17 +57,25 @@ class _Bar:
         self.progress.update(self.task, advance=1, description=f"{slug[:30]:<30} failed {failed}")
 
 
-def _summary_lines(summary: RunSummary) -> list[str]:
+def _summary_lines(summary: RunSummary, pending_wait: float) -> list[str]:
     outcomes = ", ".join(f"{o.value} {summary.outcomes[o]}" for o in PackageOutcome)
     usage = summary.usage
     by_forge = ", ".join(f"{name} {count}" for name, count in sorted(usage.requests.items()))
     not_modified = sum(usage.not_modified.values())
-    return [
+    lines = [
         f"packages: {summary.packages} ({outcomes}) in {summary.seconds:.1f} s",
         f"requests: {summary.requests} ({not_modified} not modified)"
         + (f": {by_forge}" if by_forge else ""),
         f"GitHub rate-limit points: {usage.github_points}",
     ]
+    pending = summary.outcomes[PackageOutcome.PENDING]
+    if pending:
+        lines.append(
+            f"still pending: {pending} (a forge was still computing their figures after "
+            f"REFRESH_PENDING_WAIT, {pending_wait:g} s; what came is kept, the next run asks "
+            "again)"
+        )
+    return lines
 
 
 async def _refresh(settings: Settings, selection: Selection, console: Console) -> RunSummary:
@@ -108,7 +116,12 @@ async def _refresh(settings: Settings, selection: Selection, console: Console) -
                 with RichProgress(
                     *columns, console=console, transient=False, disable=not console.is_terminal
                 ) as bar:
-                    await refresher.run(selection, _Bar(bar), summary)
+                    await refresher.run(
+                        selection,
+                        _Bar(bar),
+                        summary,
+                        pending_wait=settings.refresh_pending_wait,
+                    )
             except asyncio.CancelledError:
                 summary.interrupted = True
             finally:
@@ -149,7 +162,8 @@ def make_refresh_command(
     ) -> None:
         """Refresh package metrics from the forges and PyPI now.
 
-        Progress on stderr, then a summary: outcomes, requests made, GitHub points used.
+        Progress on stderr, then a summary: outcomes, requests made, GitHub points used,
+        and how many packages a forge was still computing after REFRESH_PENDING_WAIT.
 
         Exit 0 when the run went through (failed packages are retried with back-off).
 
@@ -172,7 +186,7 @@ def make_refresh_command(
             if settings.migrate_on_start:
                 migrations.upgrade(settings)
             summary = asyncio.run(_refresh(settings, selection, console))
-        for line in _summary_lines(summary):
+        for line in _summary_lines(summary, settings.refresh_pending_wait):
             typer.echo(line)
         if summary.failure:
             typer.echo(f"error: the run stopped: {summary.failure}", err=True)

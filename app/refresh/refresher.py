@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import SqliteWriters, sqlite_writers, utcnow
+from app.db import SqliteWriters, begin_writing, sqlite_writers, utcnow
 from app.forges.base import (
     ForgeClient,
     Outcome,
@@ -44,6 +44,7 @@ from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
 from app.normalize import normalize_pypi_url
 from app.refresh import repository
 from app.refresh.apply import PackageOutcome, Plan, moved_url, plan
+from app.refresh.pending import PendingRetries
 from app.refresh.repository import Claimed, Selection
 
 logger = logging.getLogger("packages_api.refresh")
@@ -171,7 +172,7 @@ class Refresher:
             if self._writers is not None:
                 await stack.enter_async_context(self._writers.turn(patient=True))
             session = await stack.enter_async_context(self.sessionmaker())
-            await session.connection(execution_options={"sqlite_write": True})
+            await begin_writing(session)
             yield session
 
     # --- lifecycle -------------------------------------------------------------------
@@ -252,14 +253,20 @@ class Refresher:
         selection: Selection,
         progress: Progress | None = None,
         summary: RunSummary | None = None,
+        *,
+        pending_wait: float = 0.0,
     ) -> RunSummary:
         """Refresh every package the selection makes due, REFRESH_CONCURRENCY batches at a
-        time, each package at most once. Never raises for a package's problem; a problem
-        that stops the run (the database) is the summary's `failure`. Pass `summary` to
-        keep the counts of a run that gets cancelled."""
+        time, each package once, or again while a forge is still computing its figures
+        (PENDING), with backoff, for up to `pending_wait` seconds (app.refresh.pending).
+        Never raises for a package's problem; a problem that stops the run (the database)
+        is the summary's `failure`. Pass `summary` to keep the counts of a run that gets
+        cancelled."""
         summary = summary or RunSummary(started=utcnow())
         slots = asyncio.Semaphore(self.settings.refresh_concurrency)
         batches: set[asyncio.Task[None]] = set()
+        retries = PendingRetries(pending_wait)
+        exhausted = False  # every package the selection makes due has been claimed
         try:
             if progress is not None:
                 async with self.sessionmaker() as session:
@@ -271,20 +278,42 @@ class Refresher:
                 if self._stopping.is_set() or summary.failure is not None:
                     slots.release()
                     break
-                claimed = await self._claim(selection, run_started=summary.started)
-                if not claimed:
-                    slots.release()
+                claimed: list[Claimed] = []
+                if not exhausted:
+                    claimed = await self._claim(selection, run_started=summary.started)
+                    exhausted = not claimed
+                if not claimed and (due := retries.take_due()):
+                    again = Selection(stale_after=None, respect_backoff=False, ids=due)
+                    claimed = await self._claim(again, run_started=None)
+                    retries.forget(tuple(set(due) - {package.id for package in claimed}))
+                if claimed:
+                    task = asyncio.create_task(self._batch(claimed, summary, progress, retries))
+                    batches.add(task)
+                    task.add_done_callback(batches.discard)
+                    task.add_done_callback(lambda _task: slots.release())
+                    continue
+                slots.release()
+                wait = retries.seconds_to_next()
+                if not batches and wait is None:
                     break
-                task = asyncio.create_task(self._batch(claimed, summary, progress))
-                batches.add(task)
-                task.add_done_callback(batches.discard)
-                task.add_done_callback(lambda _task: slots.release())
+                # A batch ending may leave packages pending; a pending one may come due.
+                await self._until_one_of(batches, wait)
             if batches:
                 await asyncio.gather(*batches)
         except Exception as error:  # the run's own work failed: stop claiming, say why
             logger.exception("refresh run failed")
             summary.failure = summary.failure or _describe(error)
             await asyncio.gather(*batches, return_exceptions=True)
+        finally:
+            # Cancelled (the CLI's second Ctrl+C, a caller's timeout): the batches are the
+            # run's and stop with it. Left running, they went on fetching and writing after
+            # the caller disposed of the engine, and their connections were never closed.
+            # A write under way still completes (it is shielded; stop() waits for it).
+            orphans = [task for task in batches if not task.done()]
+            for task in orphans:
+                task.cancel()
+            if orphans:
+                await asyncio.gather(*orphans, return_exceptions=True)
         summary.interrupted = self._stopping.is_set()
         summary.finished = utcnow()
         self._heartbeat = summary.finished
@@ -292,6 +321,14 @@ class Refresher:
             self.last_success = summary.finished
             REFRESH_LAST_SUCCESS.set(time.time())
         return summary
+
+    async def _until_one_of(self, batches: set[asyncio.Task[None]], seconds: float | None) -> None:
+        """Until a batch ends, `seconds` pass (None: no limit), or the refresher stops."""
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({*batches, stop}, timeout=seconds, return_when="FIRST_COMPLETED")
+        finally:
+            stop.cancel()
 
     async def claim_on_demand(self, session: AsyncSession, package_id: int) -> list[Claimed]:
         """Lease one package for an immediate refresh, whatever its age or back-off, in the
@@ -356,7 +393,11 @@ class Refresher:
         return claimed
 
     async def _batch(
-        self, claimed: list[Claimed], summary: RunSummary, progress: Progress | None
+        self,
+        claimed: list[Claimed],
+        summary: RunSummary,
+        progress: Progress | None,
+        retries: PendingRetries | None = None,
     ) -> None:
         written = False
         try:
@@ -365,9 +406,14 @@ class Refresher:
             written = True
             for package in claimed:
                 outcome = outcomes[package.id]
+                pending = outcome is PackageOutcome.PENDING
+                again = retries is not None and retries.note(package.id, pending=pending)
+                if again:  # counted once, as it ends
+                    summary.outcomes[PackageOutcome.PENDING] -= 1
+                    summary.outcomes += Counter()  # drops the count if it fell to nothing
                 summary.outcomes[outcome] += 1
                 PACKAGES_REFRESHED.labels(outcome.value).inc()
-                if progress is not None:
+                if progress is not None and not again:
                     progress.advance(package.slug, outcome)
         except asyncio.CancelledError:
             raise
@@ -423,7 +469,11 @@ class Refresher:
         usage: Usage,
         fetched: dict[int, _Fetched],
     ) -> None:
-        requests = [RepoRequest(key, package.etags) for package, key in members]
+        # Unknown weeks are never taken as unchanged: no ETag may stand in for them.
+        requests = [
+            RepoRequest(key, package.etags if package.weeks_known else {})
+            for package, key in members
+        ]
         try:
             results = await client.fetch_many(requests, usage)
             if len(results) != len(requests):

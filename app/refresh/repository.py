@@ -18,6 +18,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.forges.weeks import WEEKS
 from app.models import Package
 from app.repositories.base import key_filter
 
@@ -45,6 +46,9 @@ class Claimed:
     pypi_url: str
     etags: dict[str, str] = field(default_factory=dict)
     pypi_etag: str | None = None
+    # False while commits_over_52 is [] (never fetched, or not yet complete): then the
+    # forge is asked everything afresh, whatever ETags a partial fetch left.
+    weeks_known: bool = True
 
 
 def _unclaimed(now: dt.datetime) -> ColumnElement[bool]:
@@ -147,13 +151,22 @@ async def claim(
             Package.pypi_url,
             Package.refresh_etags,
             Package.refresh_pypi_etag,
+            Package.commits_over_52,
         )
         .where(Package.id.in_(ids))
         .order_by(Package.id)
     )
     return [
-        Claimed(id_, slug, repo_url, pypi_url, dict(etags or {}), pypi_etag)
-        for id_, slug, repo_url, pypi_url, etags, pypi_etag in rows
+        Claimed(
+            id_,
+            slug,
+            repo_url,
+            pypi_url,
+            dict(etags or {}),
+            pypi_etag,
+            weeks_known=len(weeks or ()) == WEEKS,
+        )
+        for id_, slug, repo_url, pypi_url, etags, pypi_etag, weeks in rows
     ]
 
 

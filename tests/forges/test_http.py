@@ -189,6 +189,20 @@ async def test_a_304_is_counted_and_costs_no_point() -> None:
     assert usage.github_points == 1
 
 
+async def test_a_refusal_for_an_exhausted_budget_costs_no_point() -> None:
+    reset = str(int(time.time()) + 3600)
+    refused = httpx.Response(
+        403, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+    )
+    handler, _ = script(refused)
+    usage = Usage()
+
+    with pytest.raises(UpstreamError):
+        await upstream(handler, max_wait=10).request("GET", "/x", usage=usage)
+
+    assert (usage.requests["github"], usage.github_points) == (1, 0)
+
+
 async def test_redirects_are_followed_on_the_same_host_only() -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/old":

@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import httpx
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.db import create_engine, create_sessionmaker
+from app.db import begin_writing, create_engine, create_sessionmaker
 from app.forges.base import (
     ForgeClient,
     Outcome,
@@ -31,11 +33,15 @@ from app.forges.base import (
     RepoResult,
     Usage,
 )
+from app.main import create_app
 from app.models import Category, Package
 from app.normalize import repo_host_of
+from app.refresh.refresher import Refresher
+from app.repositories.tokens import TokenRepository
 from tests.conftest import Databases
 
 Answer = Callable[[RepoRequest], RepoResult]
+T = TypeVar("T")
 
 
 def ok(stars: int = 10, **figures: Any) -> Answer:
@@ -68,16 +74,23 @@ class ScriptedForge:
     gate: asyncio.Event | None = None
     entered: asyncio.Event = field(default_factory=asyncio.Event)
     delay: float = 0.0
+    cancelled: int = 0  # fetches stopped by a cancellation while in flight
+    sent: dict[str, dict[str, str]] = field(default_factory=dict)  # ETags asked with, by path
 
     async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
         self.calls.append([repo.key.path for repo in repos])
+        self.sent.update((repo.key.path, dict(repo.etags)) for repo in repos)
         self.fetched.update(repo.key.path for repo in repos)
         usage.requests[self.name] += 1
         self.entered.set()
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.delay:
+                await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
         return [self.answers.get(repo.key.path, ok())(repo) for repo in repos]
 
 
@@ -132,7 +145,11 @@ class Db:
     async def add(
         self, slug: str, repo_url: str | None = None, pypi: str = "", **values: Any
     ) -> int:
+        # Written as every writer of the app writes (app.db.begin_writing): on SQLite, a
+        # transaction begun DEFERRED fails at once, not after the busy timeout, when it
+        # meets a refresher's claim holding the write lock.
         async with self.sessionmaker() as session:
+            await begin_writing(session)
             package = Package(
                 title=slug,
                 slug=slug,
@@ -154,6 +171,7 @@ class Db:
 
     async def set(self, slug: str, **values: Any) -> None:
         async with self.sessionmaker() as session:
+            await begin_writing(session)
             await session.execute(update(Package).where(Package.slug == slug).values(**values))
             await session.commit()
 
@@ -171,6 +189,48 @@ async def fresh_db(databases: Databases) -> AsyncIterator[Db]:
         yield Db(url, engine, maker, category.id)
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def serving_app(
+    db: Db, forges: ScriptedForges, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    app = create_app(db.settings(**settings))
+    app.state.open_forges = forges.opened
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client, app
+
+
+@asynccontextmanager
+async def serving(
+    db: Db, forges: ScriptedForges, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, Refresher]]:
+    async with serving_app(db, forges, **settings) as (client, app):
+        yield client, app.state.refresh_service
+
+
+async def token(db: Db, scope: str = "write") -> dict[str, str]:
+    async with db.sessionmaker() as session:
+        await begin_writing(session)
+        _, plain = await TokenRepository(session).create(f"t-{scope}", scope)
+        await session.commit()
+    return {"Authorization": f"Bearer {plain}"}
+
+
+@asynccontextmanager
+async def running(work: Coroutine[Any, Any, T]) -> AsyncIterator[asyncio.Task[T]]:
+    """`work` as a task for the block, cancelled and awaited on the way out: a test that
+    fails midway leaves no refresher running on into the next tests (the event loop is the
+    session's), nor connections that outlive the test's engine."""
+    task = asyncio.create_task(work)
+    try:
+        yield task
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def ago(**delta: float) -> dt.datetime:

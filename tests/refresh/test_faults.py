@@ -22,7 +22,7 @@ from app.refresh.refresher import Refresher, RunSummary
 from app.refresh.repository import Selection
 from tests.fakes import FakeRepo, Fault, serve_on_loopback
 from tests.refresh.doubles import Db
-from tests.refresh.test_end_to_end import EXECUTABLE, Upstreams, refresh_cli
+from tests.refresh.test_end_to_end import EXECUTABLE, RECENT, Upstreams, refresh_cli
 from tests.refresh.test_end_to_end import upstreams as upstreams  # a fixture
 
 # Hang detectors, not speed targets: what is under test is cut after a second or two.
@@ -257,36 +257,34 @@ async def test_garbage_from_github_records_an_error_and_keeps_old_values(
     assert "Unicorn" not in package.refresh_error and "many" not in package.refresh_error
 
 
-def _weeks(count: int, *, distinct: bool = True) -> list[dict[str, Any]]:
-    start = 1_700_000_000
-    return [
-        {
-            "week": start + (604_800 * n if distinct else 0),
-            "total": 3,
-            "days": [0, 3, 0, 0, 0, 0, 0],
-        }
-        for n in range(count)
-    ]
+def _history(total: int, listed: int) -> dict[str, Any]:
+    page = {
+        "totalCount": total,
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+        "nodes": [{"committedDate": RECENT.isoformat().replace("+00:00", "Z")}] * listed,
+    }
+    rate = {"cost": 1, "remaining": 4000, "resetAt": "2030-01-01T00:00:00Z"}
+    return {"data": {"rateLimit": rate, "r0": {"object": {"history": page}}}}
 
 
 @pytest.mark.parametrize(
-    "weeks",
-    [_weeks(10), _weeks(53), _weeks(0), _weeks(52, distinct=False)],
-    ids=["10 weeks", "53 weeks", "no weeks", "52 entries for one week"],
+    "history",
+    [_history(10, 3), _history(0, 101), {"data": {"r0": {"object": None}}}],
+    ids=["fewer listed than counted", "a page too long", "head commit gone"],
 )
-async def test_a_weekly_series_of_the_wrong_length_is_refused_and_old_values_stay(
-    db: Db, upstreams: Upstreams, weeks: list[dict[str, Any]]
+async def test_a_history_that_does_not_add_up_is_refused_and_old_values_stay(
+    db: Db, upstreams: Upstreams, history: dict[str, Any]
 ) -> None:
     upstreams.github.add(FakeRepo("acme", "weeks", stars=5, contributors=["ann"], weeks=[1] * 52))
     await db.add("weeks", "https://github.com/acme/weeks", **OLD)
-    upstreams.github.faults.add("/stats/commit_activity", Fault(200, body=weeks))
+    upstreams.github.faults.add("/graphql RepoHistory", Fault(200, body=history))
 
     summary = await _run(upstreams.settings(db), db)
 
     assert summary.failure is None
     package = await db.get("weeks")
-    assert _state(package) == OLD  # never a series of another length, padded or cut
-    assert package.refresh_error and "commit activity" in package.refresh_error
+    assert _state(package) == OLD  # never a count of part of a year
+    assert package.refresh_error and "history" in package.refresh_error
 
 
 async def test_garbage_from_pypi_keeps_the_release_and_records_the_error(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import Counter
 
 import pytest
 
@@ -11,9 +12,21 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.forges.base import Outcome, PypiFigures, PypiResult, RepoFigures, RepoResult
 from app.refresh.apply import PackageOutcome
-from app.refresh.refresher import Refresher, pypi_project
+from app.refresh.command import _summary_lines
+from app.refresh.refresher import Refresher, RunSummary, pypi_project
 from app.refresh.repository import Selection
-from tests.refresh.doubles import Db, ScriptedForge, ScriptedForges, ago, failing, ok
+from tests.refresh.doubles import (
+    Answer,
+    Db,
+    ScriptedForge,
+    ScriptedForges,
+    ago,
+    failing,
+    ok,
+    running,
+    serving,
+    token,
+)
 
 DUE = Selection(stale_after=dt.timedelta(hours=24))
 EVERYTHING = Selection(stale_after=None, respect_backoff=False)
@@ -171,6 +184,90 @@ async def test_statistics_still_computing_keep_figures_and_retry_soon(db: Db) ->
     assert busy.refresh_retry_at - busy.refresh_attempted_at < dt.timedelta(minutes=1)
 
 
+async def test_unknown_weeks_are_asked_afresh_whatever_etags_remain(db: Db) -> None:
+    forges = ScriptedForges()
+    forges.github.answers["o/unknown"] = ok(commits_over_52=WEEKS)
+    etags = {"contributors": 'W/"c"', "head": "f00d@2026-11-22"}
+    await db.add("unknown", "https://github.com/o/unknown", refresh_etags=etags, commits_over_52=[])
+    await db.add("known", "https://github.com/o/known", refresh_etags=etags, commits_over_52=WEEKS)
+
+    await refresher(db, forges).run(DUE)
+
+    # `[]` is "not known yet", never "unchanged": nothing may answer 304 for it.
+    assert forges.github.sent == {"o/unknown": {}, "o/known": etags}
+    assert (await db.get("unknown")).commits_over_52 == WEEKS
+
+
+@pytest.mark.parametrize("weeks", [None, [], [1] * 51, [1] * 53], ids=str)
+async def test_weeks_are_written_only_whole_and_unknown_stays_empty(
+    db: Db, weeks: list[int] | None
+) -> None:
+    forges = ScriptedForges()
+    forges.github.answers["o/r"] = ok(stars=3, commits_over_52=weeks)
+    await db.add("r", "https://github.com/o/r", commits_over_52=[])
+
+    await refresher(db, forges).run(DUE)
+
+    package = await db.get("r")
+    assert package.repo_watchers == 3
+    assert package.commits_over_52 == []  # never padded, cut or made up
+
+
+def computing(stars: int = 77) -> Answer:
+    return lambda request: RepoResult(
+        request.key, Outcome.PENDING, RepoFigures(stars=stars), retry_after=30
+    )
+
+
+async def test_a_forge_still_computing_is_asked_again_in_the_same_run_while_others_proceed(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.refresh.pending.FIRST_RETRY", 0.01)
+    forges = ScriptedForges()
+    answers = iter([computing(), computing(), ok(stars=78, commits_over_52=WEEKS)])
+    forges.github.answers["o/busy"] = lambda request: next(answers)(request)
+    await db.add("busy", "https://github.com/o/busy")
+    await db.add("calm", "https://github.com/o/calm")
+
+    summary = await refresher(db, forges, refresh_batch_size=1).run(DUE, pending_wait=30)
+
+    assert summary.outcomes == {PackageOutcome.REFRESHED: 2}  # each package counted once
+    assert forges.github.fetched == {"o/busy": 3, "o/calm": 1}
+    busy, calm = await db.get("busy"), await db.get("calm")
+    assert (busy.repo_watchers, busy.commits_over_52) == (78, WEEKS)
+    assert busy.last_fetched is not None and busy.refresh_retry_at is None
+    assert calm.last_fetched is not None and calm.last_fetched < busy.last_fetched
+
+
+async def test_what_is_still_computing_after_the_wait_is_counted_and_left_for_later(
+    db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.refresh.pending.FIRST_RETRY", 0.01)
+    forges = ScriptedForges()
+    forges.github.answers["o/busy"] = computing()
+    await db.add("busy", "https://github.com/o/busy")
+
+    summary = await refresher(db, forges).run(DUE, pending_wait=0.05)
+
+    assert summary.outcomes == {PackageOutcome.PENDING: 1}
+    assert forges.github.fetched["o/busy"] >= 2  # asked again before giving up
+    busy = await db.get("busy")
+    assert busy.repo_watchers == 77 and busy.last_fetched is None  # what came is kept
+    assert busy.refresh_retry_at is not None and busy.refresh_claimed_by is None
+
+
+def test_the_cli_summary_says_how_many_are_still_pending() -> None:
+    started = dt.datetime.now(dt.UTC)
+    waited = RunSummary(started, outcomes=Counter({PackageOutcome.PENDING: 2}))
+    done = RunSummary(started, outcomes=Counter({PackageOutcome.REFRESHED: 2}))
+
+    assert _summary_lines(waited, 120)[-1].startswith(
+        "still pending: 2 (a forge was still computing their figures after "
+        "REFRESH_PENDING_WAIT, 120 s;"
+    )
+    assert not any("pending:" in line for line in _summary_lines(done, 120))
+
+
 async def test_renames_follow_the_repository_unless_another_package_has_it(db: Db) -> None:
     forges = ScriptedForges()
     forges.github.answers["o/old-name"] = ok(moved_to="https://github.com/o/New-Name")
@@ -224,13 +321,13 @@ async def test_a_refresher_that_lost_its_lease_writes_nothing(db: Db) -> None:
     forges.github.gate = asyncio.Event()
     forges.github.answers["o/slow"] = ok(stars=999)
     await db.add("slow", "https://github.com/o/slow", repo_watchers=3)
-    run = asyncio.create_task(refresher(db, forges).run(DUE))
-    await forges.github.entered.wait()
+    async with running(refresher(db, forges).run(DUE)) as run:
+        await forges.github.entered.wait()
 
-    # Its lease expired and another replica took the package over meanwhile.
-    await db.set("slow", refresh_claimed_by="other", refresh_claimed_until=ago(seconds=-600))
-    forges.github.gate.set()
-    summary = await run
+        # Its lease expired and another replica took the package over meanwhile.
+        await db.set("slow", refresh_claimed_by="other", refresh_claimed_until=ago(seconds=-600))
+        forges.github.gate.set()
+        summary = await run
 
     assert summary.outcomes == {PackageOutcome.SKIPPED: 1}
     slow = await db.get("slow")
@@ -244,10 +341,11 @@ async def test_stopping_mid_run_writes_no_package_partially_and_releases_claims(
     await db.add("lab", "https://gitlab.com/o/lab", pypi="lab", repo_watchers=5)
     machine = refresher(db, forges, refresh_batch_size=1, refresh_concurrency=2)
     machine.start()
-    await forges.gitlab.entered.wait()
-    await asyncio.sleep(0.05)
-
-    await machine.stop(grace=0.1)
+    try:
+        await forges.gitlab.entered.wait()
+        await asyncio.sleep(0.05)
+    finally:
+        await machine.stop(grace=0.1)
 
     hub, lab = await db.get("hub"), await db.get("lab")
     assert hub.last_fetched is not None and hub.pypi_version == "1.0"
@@ -317,21 +415,52 @@ def test_the_pypi_project_is_read_from_the_pypi_url(url: str, project: str | Non
     assert pypi_project(url) == project
 
 
-async def test_figures_fetched_for_a_url_edited_meanwhile_are_discarded(db: Db) -> None:
+async def test_a_users_edit_during_a_fetch_is_answered_at_once_and_discards_its_figures(
+    db: Db,
+) -> None:
     forges = ScriptedForges()
-    forges.github.gate = asyncio.Event()
+    forges.github.gate = asyncio.Event()  # the fetch waits until the user's edit is done
     forges.github.answers["o/before"] = ok(stars=999)
     await db.add("edited", "https://github.com/o/before", repo_watchers=3)
-    run = asyncio.create_task(refresher(db, forges).run(DUE))
-    await forges.github.entered.wait()
+    headers = await token(db)
+    async with serving(db, forges) as (client, machine), running(machine.run(DUE)) as run:
+        await forges.github.entered.wait()
 
-    await db.set("edited", repo_url="https://github.com/o/after")  # a user's PATCH
-    forges.github.gate.set()
-    summary = await run
+        # The user's write never waits on an upstream: the fetch cannot end before it.
+        async with asyncio.timeout(60):  # a deadlock guard, not a speed check
+            response = await client.patch(
+                "/api/v4/packages/edited/",
+                json={"repo_url": "https://github.com/o/after"},
+                headers=headers,
+            )
+        assert response.status_code == 200, response.text
+        assert not forges.github.gate.is_set()
+        forges.github.gate.set()
+        summary = await run
 
     assert summary.outcomes == {PackageOutcome.SKIPPED: 1}
     edited = await db.get("edited")
+    assert edited.repo_url == "https://github.com/o/after"
     assert (edited.repo_watchers, edited.last_fetched, edited.refresh_claimed_by) == (3, None, None)
+
+
+async def test_a_cancelled_run_stops_its_batches_and_leaves_no_claim(db: Db) -> None:
+    forges = ScriptedForges()
+    forges.github.gate = asyncio.Event()  # the fetch would never end by itself
+    await db.add("slow", "https://github.com/o/slow", repo_watchers=3)
+    machine = refresher(db, forges)
+    run = asyncio.create_task(machine.run(DUE))
+    await forges.github.entered.wait()
+
+    run.cancel()  # what the CLI's second Ctrl+C does
+    await asyncio.gather(run, return_exceptions=True)
+    await machine.stop(grace=0)
+
+    # The fetch in flight stopped with its run; left running, it went on after the caller
+    # disposed of the engine, and the connection of its write was never closed.
+    assert forges.github.cancelled == 1
+    slow = await db.get("slow")
+    assert (slow.repo_watchers, slow.last_fetched, slow.refresh_claimed_by) == (3, None, None)
 
 
 async def test_a_rate_limit_wait_is_not_stuck_but_a_batch_past_its_lease_or_a_dead_loop_is(

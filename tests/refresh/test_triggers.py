@@ -7,47 +7,15 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from app.main import create_app
-from app.refresh.refresher import Refresher
-from app.repositories.tokens import TokenRepository
-from tests.refresh.doubles import Db, ScriptedForges, ok
+from tests.refresh.doubles import Db, ScriptedForges, ok, serving, serving_app, token
 
 SECRET = "s3cret"
-
-
-@asynccontextmanager
-async def serving_app(
-    db: Db, forges: ScriptedForges, **settings: Any
-) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
-    app = create_app(db.settings(**settings))
-    app.state.open_forges = forges.opened
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client, app
-
-
-@asynccontextmanager
-async def serving(
-    db: Db, forges: ScriptedForges, **settings: Any
-) -> AsyncIterator[tuple[httpx.AsyncClient, Refresher]]:
-    async with serving_app(db, forges, **settings) as (client, app):
-        yield client, app.state.refresh_service
-
-
-async def token(db: Db, scope: str = "write") -> dict[str, str]:
-    async with db.sessionmaker() as session:
-        _, plain = await TokenRepository(session).create(f"t-{scope}", scope)
-        await session.commit()
-    return {"Authorization": f"Bearer {plain}"}
 
 
 def signed(body: bytes, secret: str = SECRET) -> str:
