@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.hosts import check_host, host_of
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
 # The schemes DATABASE_URL may use, and the async driver each one runs on.
@@ -139,7 +140,7 @@ class Settings(BaseSettings):
     @field_validator("github_host", "bitbucket_host")
     @classmethod
     def _upstream_host(cls, value: str) -> str:
-        return _check_host(value)
+        return check_host(value)
 
     @field_validator("forgejo_instances", mode="before")
     @classmethod
@@ -147,7 +148,7 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = _pairs(value, "FORGEJO_INSTANCES")
         if isinstance(value, dict):
-            return {_check_host(str(k)): _check_base_url(str(v)) for k, v in value.items()}
+            return {check_host(str(k)): _check_base_url(str(v)) for k, v in value.items()}
         return value
 
     @field_validator("forgejo_tokens", mode="before")
@@ -168,7 +169,7 @@ class Settings(BaseSettings):
     def _check_tokens(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
         if "" in value:
             raise ValueError("FORGEJO_TOKENS must be comma-separated host=token pairs")
-        return {_check_host(host): token for host, token in value.items()}
+        return {check_host(host): token for host, token in value.items()}
 
     @model_validator(mode="after")
     def _distinct_forge_hosts(self) -> Settings:
@@ -190,7 +191,7 @@ class Settings(BaseSettings):
 
     @property
     def gitlab_host(self) -> str:
-        return _host_of(self.gitlab_url)
+        return host_of(self.gitlab_url)
 
     @property
     def forge_hosts(self) -> dict[str, str]:
@@ -377,32 +378,14 @@ class Settings(BaseSettings):
     # --- end of database timeouts and rate limits -----------------------------------------
 
 
-_HOST_NAME = re.compile(
-    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"
-)
-
-
-def _host_of(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.")
-    return f"{host}:{parts.port}" if parts.port else host
-
-
 def _check_base_url(value: str) -> str:
     value = value.strip().rstrip("/")
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    if parts.scheme not in {"http", "https"} or not host_of(value):
         raise ValueError(f"{value!r} is not an http(s) URL with a host")
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r} must not have a query or fragment")
     return value
-
-
-def _check_host(value: str) -> str:
-    host = value.strip().lower()
-    if not _HOST_NAME.fullmatch(host):
-        raise ValueError(f"{value!r} is not a host name (like codeberg.org)")
-    return host
 
 
 def _pairs(text: str, name: str) -> dict[str, str]:

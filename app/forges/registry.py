@@ -22,6 +22,7 @@ from app.forges.github import GitHubClient
 from app.forges.gitlab import GitLabClient
 from app.forges.http import Upstream, new_client
 from app.forges.pypi import PyPIClient
+from app.hosts import host_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,9 @@ class Forges:
         """The client and key of a normalized repo_url, or None when its host is not
         configured (or the URL names no repository)."""
         parts = urlsplit(repo_url)
-        if parts.scheme not in {"http", "https"} or parts.hostname is None:
+        if parts.scheme not in {"http", "https"}:
             return None
-        host = parts.hostname.lower()
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        host = host_of(repo_url)
         client = self.by_host.get(host)
         segments = [segment for segment in parts.path.split("/") if segment]
         if client is None or len(segments) < 2:
