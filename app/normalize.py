@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from app.hosts import host_of, is_host
 
-# The public hosts whose forge we know. The settings add more (GITHUB_HOST, GITLAB_URL,
-# FORGEJO_INSTANCES, BITBUCKET_HOST: `Settings.forge_hosts`), passed in as `hosts`; a
-# repository on any other host is stored with an empty repo_host.
+# The public hosts whose forge we know. The settings add more (GITHUB_HOST,
+# GITLAB_INSTANCES, FORGEJO_INSTANCES, BITBUCKET_HOST: `Settings.forge_hosts`), passed
+# in as `hosts`; a repository on any other host is stored with an empty repo_host.
 KNOWN_HOSTS: dict[str, str] = {
     "github.com": "github",
     "gitlab.com": "gitlab",

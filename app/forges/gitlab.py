@@ -1,4 +1,5 @@
-"""GitLab REST v4 (gitlab.com or a self-managed instance at GITLAB_URL).
+"""GitLab REST v4: gitlab.com and any self-managed instance, one client per instance of
+GITLAB_INSTANCES (a mirror may serve gitlab.com's projects).
 
 Three resources per repository, each conditional on its own ETag:
 - the project (`/projects/:path`): stars, forks, description, archived, renames;
@@ -17,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar, Unpack
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import TypeAdapter
@@ -35,6 +36,7 @@ from app.forges.rest import (
     array_pages,
     next_link,
 )
+from app.hosts import host_of
 
 PER_PAGE = 100  # GitLab's largest page
 T = TypeVar("T")
@@ -95,14 +97,16 @@ def _participants(contributors: Sequence[_Contributor]) -> list[str]:
 
 
 class GitLabClient(RestForgeClient):
-    """`url` is the instance (GITLAB_URL, e.g. https://gitlab.com); `token` a personal,
-    group or project access token with read_api, sent as PRIVATE-TOKEN."""
+    """One GitLab instance: `url` as GITLAB_INSTANCES gives it (e.g. https://gitlab.com);
+    `token` a personal, group or project access token with read_api, sent as
+    PRIVATE-TOKEN."""
 
     name = "gitlab"
     auth_header = "PRIVATE-TOKEN"
 
     def __init__(self, upstream: Upstream, *, url: str, **options: Unpack[ClientOptions]) -> None:
-        super().__init__(upstream, api_url=f"{url.rstrip('/')}/api/v4", **options)
+        self._instance = url.rstrip("/")
+        super().__init__(upstream, api_url=f"{self._instance}/api/v4", **options)
 
     async def _fetch(self, job: Job) -> None:
         # Subgroups included, the whole path is one URL-encoded segment (group%2Fsub%2Frepo).
@@ -113,7 +117,7 @@ class GitLabClient(RestForgeClient):
             # GitLab answers an old path of a renamed or transferred project with the project.
             job.repository(
                 path=found.path_with_namespace,
-                url=found.web_url,
+                url=self._on_repository_host(found.web_url, job.request.key.host),
                 description=found.description,
                 stars=found.star_count,
                 forks=found.forks_count,
@@ -144,6 +148,18 @@ class GitLabClient(RestForgeClient):
             # Nothing in 52 weeks: the newest commit is older, one more request finds it.
             newest = commits.items or await self._newest(job, url, _COMMITS, {"per_page": 1})
             self._last_commit(job, newest)
+
+    def _on_repository_host(self, web_url: str, host: str) -> str:
+        """`web_url` on the host the repository's URL names. An instance serving another
+        host's projects (GITLAB_INSTANCES=gitlab.com=<a mirror>) gives its own URLs: a
+        project there moved on `host`, not onto the mirror."""
+        instance, page = urlsplit(self._instance), urlsplit(web_url)
+        under = f"{instance.path.rstrip('/')}/"
+        if host_of(self._instance) == host or host_of(web_url) != host_of(self._instance):
+            return web_url
+        if not page.path.startswith(under):
+            return web_url
+        return f"https://{host}/{page.path.removeprefix(under)}"
 
 
 async def _unless_hidden(listing: Awaitable[Listing[T] | None]) -> Listing[T] | None:
