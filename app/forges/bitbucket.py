@@ -20,8 +20,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import Field, TypeAdapter
 
+from app.forges.base import RepoFigures
 from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime, parse
-from app.forges.rest import Job, Page, RestForgeClient
+from app.forges.rest_forge import Job, Page, RestForgeClient, repository_figures
 
 PER_PAGE = 100  # Bitbucket's largest pagelen
 
@@ -84,6 +85,17 @@ _SIZED = TypeAdapter(_Sized)
 _COMMIT_PAGE = TypeAdapter(_CommitPage)
 
 
+def _repository_figures(repo: _Repository, asked_path: str, figures: RepoFigures) -> None:
+    # Stars and forks are sizes of other resources; Bitbucket cannot archive.
+    repository_figures(
+        figures,
+        asked_path,
+        path=repo.full_name,
+        url=repo.links.html.href,
+        description=repo.description,
+    )
+
+
 async def _commit_pages(response: httpx.Response, what: str) -> Page[_Commit]:
     """Bitbucket pages in the body: `values`, and `next` (a full URL) but on the last."""
     page = await parse(_COMMIT_PAGE, response, what)
@@ -108,14 +120,10 @@ class BitbucketClient(RestForgeClient):
         what = f"repository {job.path}"
         response = await self._require(base, job.usage, what)
         repo = await parse(_REPOSITORY, response, f"bitbucket {what}")
-        # No stars on Bitbucket: its watchers are the nearest thing. Nor can it archive.
-        job.repository(
-            path=repo.full_name,
-            url=repo.links.html.href,
-            description=repo.description,
-            stars=await self._size(job, base, "watchers"),
-            forks=await self._size(job, base, "forks"),
-        )
+        _repository_figures(repo, job.path, job.figures)
+        # No stars on Bitbucket: its watchers are the nearest thing.
+        job.figures.stars = await self._size(job, base, "watchers")
+        job.figures.forks = await self._size(job, base, "forks")
         if repo.mainbranch is None:
             job.empty()
             return

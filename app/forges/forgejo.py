@@ -18,8 +18,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import TypeAdapter
 
+from app.forges.base import RepoFigures
 from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime
-from app.forges.rest import Job, Refusal, RestForgeClient, array_pages, next_link
+from app.forges.rest import Refusal, next_link
+from app.forges.rest_forge import Job, RestForgeClient, array_pages, repository_figures
 
 PER_PAGE = 50  # Forgejo's default MAX_RESPONSE_ITEMS; larger limits are cut to it
 # Only the listing is wanted: per-commit stats, signatures and file lists are costly.
@@ -81,6 +83,20 @@ _COMMITS = TypeAdapter(list[_Commit])
 _COMMIT_PAGES = array_pages(_COMMITS, _next_page)
 
 
+def _repository_figures(repo: _Repository, asked_path: str, figures: RepoFigures) -> None:
+    # A renamed repository's old name redirects to it: full_name is the new one.
+    repository_figures(
+        figures,
+        asked_path,
+        path=repo.full_name,
+        url=repo.html_url,
+        description=repo.description,
+        stars=repo.stars_count,
+        forks=repo.forks_count,
+        archived=repo.archived,
+    )
+
+
 # --- the client ---------------------------------------------------------------------
 
 
@@ -96,16 +112,8 @@ class ForgejoClient(RestForgeClient):
         base = f"{self._api}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
         repo = await self._resource(job, base, "repository", _REPOSITORY)
         if repo is not None:
-            found = repo.value
-            job.repository(
-                path=found.full_name,
-                url=found.html_url,
-                description=found.description,
-                stars=found.stars_count,
-                forks=found.forks_count,
-                archived=found.archived,
-            )
-            if found.empty:
+            _repository_figures(repo.value, job.path, job.figures)
+            if repo.value.empty:
                 job.empty()
                 return
             # After a rename, ask for the commits under the name the instance gave.

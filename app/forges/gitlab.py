@@ -23,18 +23,17 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import TypeAdapter
 
-from app.forges.base import Outcome
+from app.forges.base import Outcome, RepoFigures
 from app.forges.http import Upstream
 from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime
-from app.forges.rest import (
-    MAX_PARTICIPANTS,
+from app.forges.rest import MAX_PARTICIPANTS, Refusal, next_link
+from app.forges.rest_forge import (
     ClientOptions,
     Job,
     Listing,
-    Refusal,
     RestForgeClient,
     array_pages,
-    next_link,
+    repository_figures,
 )
 from app.hosts import host_of
 
@@ -83,6 +82,20 @@ _CONTRIBUTOR_PAGES = array_pages(TypeAdapter(list[_Contributor]), _next_page)
 _COMMIT_PAGES = array_pages(_COMMITS, _next_page)
 
 
+def _project_figures(project: _Project, asked_path: str, figures: RepoFigures) -> None:
+    # GitLab answers an old path of a renamed or transferred project with the project.
+    repository_figures(
+        figures,
+        asked_path,
+        path=project.path_with_namespace,
+        url=project.web_url,
+        description=project.description,
+        stars=project.star_count,
+        forks=project.forks_count,
+        archived=project.archived,
+    )
+
+
 def _participants(contributors: Sequence[_Contributor]) -> list[str]:
     # One person committing under two emails is two entries with the same name.
     seen: dict[str, str] = {}
@@ -113,17 +126,12 @@ class GitLabClient(RestForgeClient):
         base = f"{self._api}/projects/{quote(job.path, safe='')}"
         project = await self._resource(job, base, "project", _PROJECT)
         if project is not None:
-            found = project.value
-            # GitLab answers an old path of a renamed or transferred project with the project.
-            job.repository(
-                path=found.path_with_namespace,
-                url=self._on_repository_host(found.web_url, job.request.key.host),
-                description=found.description,
-                stars=found.star_count,
-                forks=found.forks_count,
-                archived=found.archived,
-            )
-            if found.default_branch is None:
+            _project_figures(project.value, job.path, job.figures)
+            if job.figures.moved_to:
+                job.figures.moved_to = self._on_repository_host(
+                    job.figures.moved_to, job.request.key.host
+                )
+            if project.value.default_branch is None:
                 job.empty()
                 return
         contributors = await _unless_hidden(

@@ -22,7 +22,7 @@ from app.forges.github import GitHubClient
 from app.forges.gitlab import GitLabClient
 from app.forges.http import Upstream, new_client
 from app.forges.pypi import PyPIClient
-from app.forges.rest import ClientOptions
+from app.forges.rest_forge import ClientOptions
 from app.hosts import host_of
 
 
