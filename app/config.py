@@ -208,7 +208,7 @@ class Settings(BaseSettings):
         if not isinstance(instances, dict):
             return data  # not pairs at all: the field's own validation says so
         data["gitlab_instances"] = instances
-        hosts = [host for host, base in instances.items() if url in {None, base}]
+        hosts = [h for h, base in instances.items() if url is None or url.lower() == base.lower()]
         if not hosts:
             raise ValueError(
                 f"GITLAB_URL {url} is none of the GITLAB_INSTANCES URLs: set one of the "
@@ -475,7 +475,6 @@ def _instances(value: object, name: str) -> object:
         host, base = check_host(str(key)), _check_base_url(str(url))
         if instances.setdefault(host, base) != base:
             raise ValueError(f"{name} gives {host} two URLs")
-        instances[host] = base
     return instances
 
 

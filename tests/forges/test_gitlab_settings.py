@@ -115,6 +115,16 @@ def test_gitlab_com_can_be_served_by_a_mirror(monkeypatch: pytest.MonkeyPatch) -
             {"git.example.org": "https://git.example.org"},
             {"git.example.org": "t"},
         ),
+        # The same URL, spelled in other case and with a slash.
+        (
+            {
+                "GITLAB_INSTANCES": COMPANY,
+                "GITLAB_URL": "https://Git.Example.org/",
+                "GITLAB_TOKEN": "t",
+            },
+            {"git.example.org": "https://git.example.org"},
+            {"git.example.org": "t"},
+        ),
         # Empty values are unset (a compose file's `GITLAB_URL: ${GITLAB_URL:-}`).
         ({"GITLAB_URL": "", "GITLAB_TOKEN": ""}, {"gitlab.com": "https://gitlab.com"}, {}),
     ],
