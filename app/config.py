@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.hosts import check_host, host_of
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
 # The schemes DATABASE_URL may use, and the async driver each one runs on.
@@ -22,6 +23,7 @@ _ASYNC_DRIVERS = {
 }
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+GITLAB_DEFAULT = {"gitlab.com": "https://gitlab.com"}
 
 
 class Settings(BaseSettings):
@@ -91,8 +93,21 @@ class Settings(BaseSettings):
     github_batch_size: int = Field(
         default=100, ge=1, le=100, description="Repositories asked for in one GraphQL query."
     )
-    gitlab_url: str = Field(default="https://gitlab.com", description="GitLab instance URL.")
-    gitlab_token: SecretStr | None = Field(default=None, description="GitLab token (secret).")
+    # GITLAB_URL and GITLAB_TOKEN are the one-instance shorthand, folded into these two by
+    # _gitlab_shorthand; nothing else reads them.
+    gitlab_instances: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=lambda: dict(GITLAB_DEFAULT),
+        description="Comma-separated `host=instance-URL` pairs of GitLab instances.",
+    )
+    gitlab_tokens: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict, description="Comma-separated `host=token` pairs (secret)."
+    )
+    gitlab_url: str | None = Field(
+        default=None, description="One GitLab instance: GITLAB_INSTANCES=<its host>=<it>."
+    )
+    gitlab_token: SecretStr | None = Field(
+        default=None, description="Token of GITLAB_URL's instance, or of the only one (secret)."
+    )
     forgejo_instances: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=lambda: {"codeberg.org": "https://codeberg.org/api/v1"},
         description="Comma-separated `host=api-base` pairs of Forgejo/Gitea instances.",
@@ -129,9 +144,7 @@ class Settings(BaseSettings):
         description="Longest pause, in seconds, for a rate limit; longer fails that request.",
     )
 
-    @field_validator(
-        "github_api_url", "github_graphql_url", "gitlab_url", "bitbucket_api_url", "pypi_url"
-    )
+    @field_validator("github_api_url", "github_graphql_url", "bitbucket_api_url", "pypi_url")
     @classmethod
     def _upstream_url(cls, value: str) -> str:
         return _check_base_url(value)
@@ -139,64 +152,112 @@ class Settings(BaseSettings):
     @field_validator("github_host", "bitbucket_host")
     @classmethod
     def _upstream_host(cls, value: str) -> str:
-        return _check_host(value)
+        return check_host(value)
 
-    @field_validator("forgejo_instances", mode="before")
+    @field_validator("forgejo_instances", "gitlab_instances", mode="before")
     @classmethod
-    def _parse_instances(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = _pairs(value, "FORGEJO_INSTANCES")
-        if isinstance(value, dict):
-            return {_check_host(str(k)): _check_base_url(str(v)) for k, v in value.items()}
-        return value
+    def _parse_instances(cls, value: object, info: ValidationInfo) -> object:
+        return _instances(value, str(info.field_name).upper())
 
-    @field_validator("forgejo_tokens", mode="before")
+    @field_validator("forgejo_tokens", "gitlab_tokens", mode="before")
     @classmethod
     def _parse_tokens(cls, value: object) -> object:
-        # Parsed leniently and checked after wrapping in SecretStr: pydantic's error shows
-        # the input, which must never be a token in clear.
-        if isinstance(value, str):
-            parts = (part.strip().partition("=") for part in value.split(",") if part.strip())
-            return {
-                (key.strip() if sep and val.strip() else ""): SecretStr(val.strip())
-                for key, sep, val in parts
-            }
-        return value
+        return _tokens(value)
 
-    @field_validator("forgejo_tokens")
+    @field_validator("forgejo_tokens", "gitlab_tokens")
     @classmethod
-    def _check_tokens(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+    def _check_tokens(
+        cls, value: dict[str, SecretStr], info: ValidationInfo
+    ) -> dict[str, SecretStr]:
         if "" in value:
-            raise ValueError("FORGEJO_TOKENS must be comma-separated host=token pairs")
-        return {_check_host(host): token for host, token in value.items()}
+            name = str(info.field_name).upper()
+            raise ValueError(f"{name} must be comma-separated host=token pairs")
+        return {check_host(host): token for host, token in value.items()}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gitlab_shorthand(cls, data: Any) -> Any:
+        """GITLAB_URL and GITLAB_TOKEN, the one-instance spelling, written into
+        GITLAB_INSTANCES and GITLAB_TOKENS, so that everything after reads one form:
+
+        - GITLAB_URL alone is GITLAB_INSTANCES=<its host>=<GITLAB_URL>;
+        - beside GITLAB_INSTANCES, it must be the URL of one of them: it names the
+          instance GITLAB_TOKEN is for;
+        - GITLAB_TOKEN is the token of GITLAB_URL's instance, else of the only instance
+          configured; with several and no GITLAB_URL it is refused, not guessed;
+        - GITLAB_TOKENS may give that instance the same token, not another one.
+
+        Empty values count as unset. Nothing here ever shows a token.
+        """
+        if not isinstance(data, dict):
+            return data
+        url = str(data.get("gitlab_url") or "").strip() or None
+        token = data.get("gitlab_token")
+        secret = token.get_secret_value() if isinstance(token, SecretStr) else str(token or "")
+        if url is None and not secret.strip():
+            return data
+        if url is not None:
+            url = _check_base_url(url)
+        data = {**data, "gitlab_url": url}
+        if "gitlab_instances" in data:
+            instances = _instances(data["gitlab_instances"], "GITLAB_INSTANCES")
+        elif url is not None:
+            instances = {host_of(url): url}
+        else:
+            instances = dict(GITLAB_DEFAULT)
+        if not isinstance(instances, dict):
+            return data  # not pairs at all: the field's own validation says so
+        data["gitlab_instances"] = instances
+        hosts = [h for h, base in instances.items() if url is None or url.lower() == base.lower()]
+        if not hosts:
+            raise ValueError(
+                f"GITLAB_URL {url} is none of the GITLAB_INSTANCES URLs: set one of the "
+                "two, or GITLAB_URL to the instance GITLAB_TOKEN is for"
+            )
+        if not secret.strip():
+            return data
+        if len(hosts) > 1:
+            raise ValueError(
+                "GITLAB_TOKEN is one instance's token, and GITLAB_INSTANCES lists several: "
+                "give each its token in GITLAB_TOKENS (or name its instance in GITLAB_URL)"
+            )
+        tokens = _tokens(data.get("gitlab_tokens", {}))
+        if isinstance(tokens, dict):
+            given = tokens.get(hosts[0])
+            if given is not None and given.get_secret_value() != secret.strip():
+                raise ValueError(
+                    f"GITLAB_TOKEN and GITLAB_TOKENS give {hosts[0]} two different tokens"
+                )
+            data["gitlab_tokens"] = {**tokens, hosts[0]: SecretStr(secret.strip())}
+        return data
 
     @model_validator(mode="after")
     def _distinct_forge_hosts(self) -> Settings:
         # One host, one forge: otherwise the host of a repo_url could not pick a client.
         seen: dict[str, str] = {}
-        claims = [("github", self.github_host), ("gitlab", self.gitlab_host)]
-        claims += [("bitbucket", self.bitbucket_host)]
+        claims = [("github", self.github_host), ("bitbucket", self.bitbucket_host)]
+        claims += [("gitlab", host) for host in self.gitlab_instances]
         claims += [("forgejo", host) for host in self.forgejo_instances]
         for kind, host in claims:
             if host in seen:
                 raise ValueError(f"host {host!r} is configured for both {seen[host]} and {kind}")
             seen[host] = kind
-        unknown = set(self.forgejo_tokens) - set(self.forgejo_instances)
-        if unknown:
-            raise ValueError(
-                f"FORGEJO_TOKENS names hosts not in FORGEJO_INSTANCES: {sorted(unknown)}"
-            )
+        for tokens, instances, name in (
+            (self.gitlab_tokens, self.gitlab_instances, "GITLAB"),
+            (self.forgejo_tokens, self.forgejo_instances, "FORGEJO"),
+        ):
+            unknown = set(tokens) - set(instances)
+            if unknown:
+                raise ValueError(
+                    f"{name}_TOKENS names hosts not in {name}_INSTANCES: {sorted(unknown)}"
+                )
         return self
-
-    @property
-    def gitlab_host(self) -> str:
-        return _host_of(self.gitlab_url)
 
     @property
     def forge_hosts(self) -> dict[str, str]:
         """Each configured repo_url host and the forge kind that serves it."""
-        hosts = {self.github_host: "github", self.gitlab_host: "gitlab"}
-        hosts[self.bitbucket_host] = "bitbucket"
+        hosts = {self.github_host: "github", self.bitbucket_host: "bitbucket"}
+        hosts.update(dict.fromkeys(self.gitlab_instances, "gitlab"))
         hosts.update(dict.fromkeys(self.forgejo_instances, "forgejo"))
         return hosts
 
@@ -384,45 +445,67 @@ class Settings(BaseSettings):
     # --- end of database timeouts and rate limits -----------------------------------------
 
 
-_HOST_NAME = re.compile(
-    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?"
-)
-
-
-def _host_of(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").removeprefix("www.")
-    return f"{host}:{parts.port}" if parts.port else host
-
-
 def _check_base_url(value: str) -> str:
     value = value.strip().rstrip("/")
     parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    if parts.scheme not in {"http", "https"} or not host_of(value):
         raise ValueError(f"{value!r} is not an http(s) URL with a host")
     if parts.query or parts.fragment:
         raise ValueError(f"{value!r} must not have a query or fragment")
     return value
 
 
-def _check_host(value: str) -> str:
-    host = value.strip().lower()
-    if not _HOST_NAME.fullmatch(host):
-        raise ValueError(f"{value!r} is not a host name (like codeberg.org)")
-    return host
-
-
-def _pairs(text: str, name: str) -> dict[str, str]:
-    """`a=x, b=y` as a dict; a part without `=` is refused by name (values may be secret)."""
-    pairs: dict[str, str] = {}
+def _pairs(text: str, name: str) -> list[tuple[str, str]]:
+    """`a=x, b=y` as pairs; a part without `=` is refused by name (values may be secret)."""
+    pairs: list[tuple[str, str]] = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
         key, sep, val = part.partition("=")
         if not sep or not key.strip() or not val.strip():
             raise ValueError(f"{name} must be comma-separated host=value pairs")
-        pairs[key.strip()] = val.strip()
+        pairs.append((key.strip(), val.strip()))
     return pairs
+
+
+def _instances(value: object, name: str) -> object:
+    """`host=URL` pairs (the environment's text, or a dict) as {host: URL}, each host as
+    check_host and each URL as _check_base_url; a host given two URLs is refused."""
+    if isinstance(value, str):
+        value = _pairs(value, name)
+    elif isinstance(value, dict):
+        value = list(value.items())
+    if not isinstance(value, list):
+        return value
+    instances: dict[str, str] = {}
+    for key, url in value:
+        host, base = check_host(str(key)), _check_base_url(str(url))
+        if instances.setdefault(host, base) != base:
+            raise ValueError(f"{name} gives {host} two URLs")
+    return instances
+
+
+def _tokens(value: object) -> object:
+    """`host=token` pairs (the environment's text, or a dict) as {host: SecretStr}.
+
+    Parsed leniently, and checked after wrapping in SecretStr: pydantic's error shows
+    the input, which must never be a token in clear. A part that is not a pair is kept
+    under the host "" for the check to refuse.
+    """
+    if isinstance(value, str):
+        parts = (part.strip().partition("=") for part in value.split(",") if part.strip())
+        return {
+            (key.strip().lower() if sep and val.strip() else ""): SecretStr(val.strip())
+            for key, sep, val in parts
+        }
+    if isinstance(value, dict):
+        return {
+            str(key).strip().lower(): token
+            if isinstance(token, SecretStr)
+            else SecretStr(str(token))
+            for key, token in value.items()
+        }
+    return value
 
 
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}

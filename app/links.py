@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from app.config import Settings
 from app.errors import InvalidHost
+from app.hosts import split_host
 
 API_PREFIX = "/api/v4"
 Resource = Literal["packages", "categories", "grids"]
@@ -23,8 +24,7 @@ _FORWARDED_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](
 
 def _host_allowed(host: str, allowed: list[str]) -> bool:
     """Django's ALLOWED_HOSTS rule: `*` anything, `.example.org` it and its subdomains."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    name = name.lower().rstrip(".")
+    name = split_host(host)[0].rstrip(".")
     for pattern in allowed:
         pattern = pattern.lower()
         if pattern == "*" or name == pattern:

@@ -12,9 +12,11 @@ import unicodedata
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
-# The public hosts whose forge we know. The settings add more (GITHUB_HOST, GITLAB_URL,
-# FORGEJO_INSTANCES, BITBUCKET_HOST: `Settings.forge_hosts`), passed in as `hosts`; a
-# repository on any other host is stored with an empty repo_host.
+from app.hosts import host_of, is_host
+
+# The public hosts whose forge we know. The settings add more (GITHUB_HOST,
+# GITLAB_INSTANCES, FORGEJO_INSTANCES, BITBUCKET_HOST: `Settings.forge_hosts`), passed
+# in as `hosts`; a repository on any other host is stored with an empty repo_host.
 KNOWN_HOSTS: dict[str, str] = {
     "github.com": "github",
     "gitlab.com": "gitlab",
@@ -24,7 +26,6 @@ KNOWN_HOSTS: dict[str, str] = {
 
 # Each is used with fullmatch(): `$` would also match before a final newline ("nlb\n").
 _SCP_LIKE = re.compile(r"(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//)[^\s]+)")
-_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?")
 _SEGMENT = re.compile(r"[a-z0-9._~-]+")
 # Django's SlugField rule, which djangopackages' slugs follow.
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
@@ -69,7 +70,7 @@ def repo_host_of(url: str | None, hosts: Mapping[str, str] | None = None) -> str
     canonical = canonical_repo_url(url, hosts)
     if not canonical:
         return ""
-    return _kinds(hosts).get(urlsplit(canonical).netloc, "")
+    return _kinds(hosts).get(host_of(canonical), "")
 
 
 def normalize_repo_url(raw: str, hosts: Mapping[str, str] | None = None) -> str:
@@ -91,10 +92,8 @@ def normalize_repo_url(raw: str, hosts: Mapping[str, str] | None = None) -> str:
         raise ValueError(
             "must be an http(s) URL of a repository, like https://github.com/owner/repo"
         )
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    if parts.port and parts.scheme.lower() in {"http", "https"}:
-        host = f"{host}:{parts.port}"
-    if not host or not _HOST.fullmatch(host):
+    host = host_of(text)
+    if not is_host(host):
         raise ValueError("has no valid host name")
     segments = [segment for segment in parts.path.lower().split("/") if segment]
     kind = _kinds(hosts).get(host, "")

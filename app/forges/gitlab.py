@@ -1,4 +1,5 @@
-"""GitLab REST v4 (gitlab.com or a self-managed instance at GITLAB_URL).
+"""GitLab REST v4: gitlab.com and any self-managed instance, one client per instance of
+GITLAB_INSTANCES (a mirror may serve gitlab.com's projects).
 
 Three resources per repository, each conditional on its own ETag:
 - the project (`/projects/:path`): stars, forks, description, archived, renames;
@@ -15,30 +16,32 @@ Three resources per repository, each conditional on its own ETag:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from urllib.parse import quote
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar, Unpack
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import TypeAdapter
 
-from app.forges.base import Outcome, RepoFigures, RepoRequest, RepoResult, Usage
+from app.forges.base import Outcome, RepoFigures
 from app.forges.http import Upstream
-from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime, parse
-from app.forges.rest import (
-    MAX_PARTICIPANTS,
-    PerRepositoryClient,
-    Refusal,
-    etag_for_window,
-    etag_of,
-    next_link,
-    windowed_etag,
+from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime
+from app.forges.rest import MAX_PARTICIPANTS, Refusal, next_link
+from app.forges.rest_forge import (
+    ClientOptions,
+    Job,
+    Listing,
+    RestForgeClient,
+    array_pages,
+    repository_figures,
 )
-from app.forges.weeks import WEEKS, Window
+from app.hosts import host_of
 
 PER_PAGE = 100  # GitLab's largest page
+T = TypeVar("T")
 
 
-# --- GitLab's payloads, and the one place they become our figures -------------------
+# --- GitLab's payloads, its pagination, and the one place they become our figures ----
 
 
 class _Project(UpstreamModel):
@@ -59,20 +62,38 @@ class _Contributor(UpstreamModel):
 class _Commit(UpstreamModel):
     committed_date: UtcDatetime
 
+    @property
+    def when(self) -> dt.datetime:
+        return self.committed_date
+
+
+def _next_page(response: httpx.Response) -> str | None:
+    """The next page: x-next-page (empty on the last page) on the URL we asked, else the
+    Link rel="next". The first stays on our URL even when GitLab's external URL differs."""
+    page = response.headers.get("x-next-page", "").strip()
+    if page.isdigit():
+        return str(response.url.copy_set_param("page", page))
+    return next_link(response)
+
 
 _PROJECT = TypeAdapter(_Project)
-_CONTRIBUTORS = TypeAdapter(list[_Contributor])
 _COMMITS = TypeAdapter(list[_Commit])
+_CONTRIBUTOR_PAGES = array_pages(TypeAdapter(list[_Contributor]), _next_page)
+_COMMIT_PAGES = array_pages(_COMMITS, _next_page)
 
 
 def _project_figures(project: _Project, asked_path: str, figures: RepoFigures) -> None:
-    figures.stars = project.star_count
-    figures.forks = project.forks_count
-    figures.description = project.description or ""
-    figures.archived = project.archived
     # GitLab answers an old path of a renamed or transferred project with the project.
-    if project.path_with_namespace.casefold() != asked_path.casefold():
-        figures.moved_to = project.web_url
+    repository_figures(
+        figures,
+        asked_path,
+        path=project.path_with_namespace,
+        url=project.web_url,
+        description=project.description,
+        stars=project.star_count,
+        forks=project.forks_count,
+        archived=project.archived,
+    )
 
 
 def _participants(contributors: Sequence[_Contributor]) -> list[str]:
@@ -88,157 +109,73 @@ def _participants(contributors: Sequence[_Contributor]) -> list[str]:
 # --- the client ---------------------------------------------------------------------
 
 
-class GitLabClient(PerRepositoryClient):
-    """`url` is the instance (GITLAB_URL, e.g. https://gitlab.com); `token` a personal,
-    group or project access token with read_api, sent as PRIVATE-TOKEN."""
+class GitLabClient(RestForgeClient):
+    """One GitLab instance: `url` as GITLAB_INSTANCES gives it (e.g. https://gitlab.com);
+    `token` a personal, group or project access token with read_api, sent as
+    PRIVATE-TOKEN."""
 
     name = "gitlab"
+    auth_header = "PRIVATE-TOKEN"
 
-    def __init__(
-        self,
-        upstream: Upstream,
-        *,
-        url: str,
-        token: str | None = None,
-        concurrency: int = 8,
-        max_commit_pages: int = 20,
-        now: Callable[[], dt.datetime] | None = None,
-    ) -> None:
-        super().__init__(
-            upstream,
-            api=f"{url.rstrip('/')}/api/v4",
-            headers={"PRIVATE-TOKEN": token} if token else {},
-            concurrency=concurrency,
-            max_commit_pages=max_commit_pages,
-            now=now,
-        )
+    def __init__(self, upstream: Upstream, *, url: str, **options: Unpack[ClientOptions]) -> None:
+        self._instance = url.rstrip("/")
+        super().__init__(upstream, api_url=f"{self._instance}/api/v4", **options)
 
-    async def _fetch(self, request: RepoRequest, usage: Usage, weeks: Window) -> RepoResult:
-        path = request.key.path
+    async def _fetch(self, job: Job) -> None:
         # Subgroups included, the whole path is one URL-encoded segment (group%2Fsub%2Frepo).
-        base = f"{self._api}/projects/{quote(path, safe='')}"
-        figures = RepoFigures()
-        etags: dict[str, str] = {}
-        stored = request.etags.get("project")
-        response = await self._get(base, usage, f"project {path}", etag=stored)
-        if response is None:
-            etags["project"] = stored or ""  # unchanged: its figures stay None
-        else:
-            project = await parse(_PROJECT, response, f"gitlab project {path}")
-            _project_figures(project, path, figures)
-            _remember(etags, "project", response)
-            if project.default_branch is None:
-                # An empty repository: no commits, nobody contributed yet.
-                figures.participants = []
-                figures.commits_over_52 = [0] * WEEKS
-                return RepoResult(request.key, Outcome.OK, figures, etags)
-        await self._contributors(base, request, usage, figures, etags)
-        await self._commits(base, request, usage, weeks, figures, etags)
-        return RepoResult(request.key, Outcome.OK, figures, etags)
-
-    async def _contributors(
-        self,
-        base: str,
-        request: RepoRequest,
-        usage: Usage,
-        figures: RepoFigures,
-        etags: dict[str, str],
-    ) -> None:
-        what = f"contributors of {request.key.path}"
-        params: dict[str, str | int] = {"order_by": "commits", "sort": "desc", "per_page": PER_PAGE}
-        stored = request.etags.get("contributors")
-        try:
-            response = await self._get(
-                f"{base}/repository/contributors", usage, what, params=params, etag=stored
-            )
-        except Refusal as refusal:
-            if refusal.outcome is Outcome.NOT_FOUND:
-                return  # the repository is disabled or hidden while the project is public
-            raise
-        if response is None:
-            etags["contributors"] = stored or ""
-            return
-        contributors: list[_Contributor] = []
-        pages = 1
-        while True:
-            page: list[_Contributor] = await parse(_CONTRIBUTORS, response, f"gitlab {what}")
-            contributors += page
-            following = _next_page(response)
-            if following is None or len(contributors) >= MAX_PARTICIPANTS:
-                break
-            response = await self._require(following, usage, what)
-            pages += 1
-        figures.participants = _participants(contributors)
-        if pages == 1 and following is None:
-            # Only a one-page list is known unchanged by its first page's ETag.
-            _remember(etags, "contributors", response)
-
-    async def _commits(
-        self,
-        base: str,
-        request: RepoRequest,
-        usage: Usage,
-        weeks: Window,
-        figures: RepoFigures,
-        etags: dict[str, str],
-    ) -> None:
-        what = f"commits of {request.key.path}"
-        url = f"{base}/repository/commits"
-        since = weeks.start.strftime("%Y-%m-%dT%H:%M:%SZ")
-        stored = etag_for_window(request.etags.get("commits"), weeks)
-        try:
-            response = await self._get(
-                url, usage, what, params={"since": since, "per_page": PER_PAGE}, etag=stored
-            )
-        except Refusal as refusal:
-            if refusal.outcome is Outcome.NOT_FOUND:
+        base = f"{self._api}/projects/{quote(job.path, safe='')}"
+        project = await self._resource(job, base, "project", _PROJECT)
+        if project is not None:
+            _project_figures(project.value, job.path, job.figures)
+            if job.figures.moved_to:
+                job.figures.moved_to = self._on_repository_host(
+                    job.figures.moved_to, job.request.key.host
+                )
+            if project.value.default_branch is None:
+                job.empty()
                 return
-            raise
-        if response is None:
-            etags["commits"] = windowed_etag(stored or "", weeks)
-            return
-        first = response
-        dates: list[dt.datetime] = []
-        pages = 1
-        while True:
-            dates += [c.committed_date for c in await parse(_COMMITS, response, f"gitlab {what}")]
-            following = _next_page(response)
-            if following is None or pages >= self._max_commit_pages:
-                break
-            response = await self._require(following, usage, what)
-            pages += 1
-        if following is None:
-            figures.commits_over_52 = weeks.totals(dates)
-        # else: more commits than the bound allows reading; the old totals stay.
-        if pages == 1 and following is None and (etag := etag_of(first)):
-            etags["commits"] = windowed_etag(etag, weeks)
-        if dates:
-            figures.last_commit_at = max(dates)
-            return
-        # Nothing in 52 weeks: the newest commit is older, one more request finds it.
-        newest = await self._require(url, usage, what, params={"per_page": 1})
-        commits = await parse(_COMMITS, newest, f"gitlab {what}")
-        if commits:
-            figures.last_commit_at = commits[0].committed_date
+        contributors = await _unless_hidden(
+            self._list(
+                job,
+                f"{base}/repository/contributors",
+                _CONTRIBUTOR_PAGES,
+                resource="contributors",
+                params={"order_by": "commits", "sort": "desc", "per_page": PER_PAGE},
+                max_items=MAX_PARTICIPANTS,
+            )
+        )
+        if contributors is not None:
+            job.figures.participants = _participants(contributors.items)
+        url = f"{base}/repository/commits"
+        commits = await _unless_hidden(
+            self._commits(
+                job, url, _COMMIT_PAGES, params={"since": job.since, "per_page": PER_PAGE}
+            )
+        )
+        if commits is not None:
+            # Nothing in 52 weeks: the newest commit is older, one more request finds it.
+            newest = commits.items or await self._newest(job, url, _COMMITS, {"per_page": 1})
+            self._last_commit(job, newest)
 
-    async def _require(
-        self, url: str, usage: Usage, what: str, *, params: dict[str, str | int] | None = None
-    ) -> httpx.Response:
-        response = await self._get(url, usage, what, params=params)
-        assert response is not None  # unconditional requests are never 304
-        return response
-
-
-def _next_page(response: httpx.Response) -> str | None:
-    """The next page: x-next-page (empty on the last page) on the URL we asked, else the
-    Link rel="next". The first stays on our URL even when GitLab's external URL differs."""
-    page = response.headers.get("x-next-page", "").strip()
-    if page.isdigit():
-        return str(response.url.copy_set_param("page", page))
-    return next_link(response)
+    def _on_repository_host(self, web_url: str, host: str) -> str:
+        """`web_url` on the host the repository's URL names. An instance serving another
+        host's projects (GITLAB_INSTANCES=gitlab.com=<a mirror>) gives its own URLs: a
+        project there moved on `host`, not onto the mirror."""
+        instance, page = urlsplit(self._instance), urlsplit(web_url)
+        under = f"{instance.path.rstrip('/')}/"
+        if host_of(self._instance) == host or host_of(web_url) != host_of(self._instance):
+            return web_url
+        if not page.path.startswith(under):
+            return web_url
+        return f"https://{host}/{page.path.removeprefix(under)}"
 
 
-def _remember(etags: dict[str, str], resource: str, response: httpx.Response) -> None:
-    etag = etag_of(response)
-    if etag:
-        etags[resource] = etag
+async def _unless_hidden(listing: Awaitable[Listing[T] | None]) -> Listing[T] | None:
+    """A listing, or None when the repository is disabled or hidden while the project is
+    public (404): its figures stay as they were."""
+    try:
+        return await listing
+    except Refusal as refusal:
+        if refusal.outcome is Outcome.NOT_FOUND:
+            return None
+        raise

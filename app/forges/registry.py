@@ -22,6 +22,8 @@ from app.forges.github import GitHubClient
 from app.forges.gitlab import GitLabClient
 from app.forges.http import Upstream, new_client
 from app.forges.pypi import PyPIClient
+from app.forges.rest_forge import ClientOptions
+from app.hosts import host_of
 from app.normalize import canonical_repo_url
 
 
@@ -39,11 +41,9 @@ class Forges:
         kinds = {host: client.name for host, client in self.by_host.items()}
         repo_url = canonical_repo_url(repo_url, kinds) or repo_url
         parts = urlsplit(repo_url)
-        if parts.scheme not in {"http", "https"} or parts.hostname is None:
+        if parts.scheme not in {"http", "https"}:
             return None
-        host = parts.hostname.lower()
-        if parts.port:
-            host = f"{host}:{parts.port}"
+        host = host_of(repo_url)
         client = self.by_host.get(host)
         segments = [segment for segment in parts.path.split("/") if segment]
         if client is None or len(segments) < 2:
@@ -55,10 +55,6 @@ class Forges:
 
 def _bearer(token: SecretStr | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.get_secret_value()}"} if token else {}
-
-
-def _secret(token: SecretStr | None) -> str | None:
-    return token.get_secret_value() if token else None
 
 
 @asynccontextmanager
@@ -85,35 +81,33 @@ async def open_forges(settings: Settings) -> AsyncIterator[Forges]:
             batch_size=settings.github_batch_size,
         )
 
-        gitlab_http = await stack.enter_async_context(new_client(settings))
-        by_host[settings.gitlab_host] = GitLabClient(
-            Upstream.from_settings("gitlab", gitlab_http, settings),
-            url=settings.gitlab_url,
-            token=_secret(settings.gitlab_token),
-            concurrency=settings.upstream_max_in_flight,
-        )
+        async def upstream(name: str) -> Upstream:
+            # Each REST forge and instance is its own upstream: its own client (closed on
+            # exit), budget and pauses, so one slow or rate-limited instance holds no other.
+            http = await stack.enter_async_context(new_client(settings))
+            return Upstream.from_settings(name, http, settings)
 
-        bitbucket_http = await stack.enter_async_context(new_client(settings))
-        by_host[settings.bitbucket_host] = BitbucketClient(
-            Upstream.from_settings("bitbucket", bitbucket_http, settings),
-            api_url=settings.bitbucket_api_url,
-            token=_secret(settings.bitbucket_token),
-            concurrency=settings.upstream_max_in_flight,
-        )
+        def options(token: SecretStr | None) -> ClientOptions:
+            return {
+                "token": token.get_secret_value() if token else None,
+                "concurrency": settings.upstream_max_in_flight,
+            }
 
-        # Each Forgejo instance is its own upstream: its own budget, pauses and client.
-        for host, api_url in settings.forgejo_instances.items():
-            forgejo_http = await stack.enter_async_context(new_client(settings))
-            by_host[host] = ForgejoClient(
-                Upstream.from_settings("forgejo", forgejo_http, settings),
-                api_url=api_url,
-                token=_secret(settings.forgejo_tokens.get(host)),
-                concurrency=settings.upstream_max_in_flight,
+        for host, url in settings.gitlab_instances.items():
+            by_host[host] = GitLabClient(
+                await upstream("gitlab"), url=url, **options(settings.gitlab_tokens.get(host))
             )
-
-        pypi_http = await stack.enter_async_context(new_client(settings))
-        pypi: PypiClient | None = PyPIClient(
-            Upstream.from_settings("pypi", pypi_http, settings), url=settings.pypi_url
+        for host, api_url in settings.forgejo_instances.items():
+            by_host[host] = ForgejoClient(
+                await upstream("forgejo"),
+                api_url=api_url,
+                **options(settings.forgejo_tokens.get(host)),
+            )
+        by_host[settings.bitbucket_host] = BitbucketClient(
+            await upstream("bitbucket"),
+            api_url=settings.bitbucket_api_url,
+            **options(settings.bitbucket_token),
         )
+        pypi: PypiClient | None = PyPIClient(await upstream("pypi"), url=settings.pypi_url)
 
         yield Forges(by_host=by_host, pypi=pypi)

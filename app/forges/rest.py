@@ -3,13 +3,13 @@
 A conditional GET that turns every status into either a response, "not modified" or a
 `Refusal` (the outcome a repository's result will carry); pagination links kept on the
 forge's own host; one repository per bounded task, so one bad repository, or a bug,
-never costs the others their figures.
+never costs the others their figures. The base GitLab, Forgejo and Bitbucket specialise
+is in rest_forge.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -20,7 +20,7 @@ import httpx
 from app.forges.base import Outcome, RepoRequest, RepoResult, Usage
 from app.forges.http import Upstream, UpstreamError
 from app.forges.payload import PayloadError
-from app.forges.weeks import Window, window
+from app.forges.weeks import Window
 
 logger = logging.getLogger(__name__)
 
@@ -165,57 +165,3 @@ def etag_for_window(stored: str | None, window: Window) -> str | None:
         return None
     week, _, etag = stored.partition(" ")
     return etag if week == window.start.date().isoformat() and etag else None
-
-
-class PerRepositoryClient:
-    """What the GitLab, Forgejo and Bitbucket clients share: every repository fetched on
-    its own, at most `concurrency` at once, with this forge's headers on every request.
-    A subclass names its forge and says how to fetch one repository (`_fetch`)."""
-
-    name: str  # the forge: a metrics and log label, and the start of each error
-
-    def __init__(
-        self,
-        upstream: Upstream,
-        *,
-        api: str,
-        headers: dict[str, str],
-        concurrency: int,
-        max_commit_pages: int,
-        now: Callable[[], dt.datetime] | None,
-    ) -> None:
-        self._upstream = upstream
-        self._api = api
-        self._headers = headers
-        self._concurrency = concurrency
-        self._max_commit_pages = max_commit_pages
-        self._now = now or (lambda: dt.datetime.now(dt.UTC))
-
-    async def fetch_many(self, repos: Sequence[RepoRequest], usage: Usage) -> list[RepoResult]:
-        # One window for the whole batch, so every repository counts the same 52 weeks.
-        weeks = window(self._now())
-        return await fetch_each(
-            self.name, repos, lambda request: self._fetch(request, usage, weeks), self._concurrency
-        )
-
-    async def _fetch(self, request: RepoRequest, usage: Usage, weeks: Window) -> RepoResult:
-        raise NotImplementedError
-
-    async def _get(
-        self,
-        url: str,
-        usage: Usage,
-        what: str,
-        *,
-        params: dict[str, str | int] | None = None,
-        etag: str | None = None,
-    ) -> httpx.Response | None:
-        return await get(
-            self._upstream,
-            url,
-            usage=usage,
-            what=f"{self.name} {what}",
-            headers=self._headers,
-            params=params,
-            etag=etag,
-        )

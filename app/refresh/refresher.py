@@ -40,6 +40,7 @@ from app.forges.base import (
     RepoResult,
     Usage,
 )
+from app.hosts import host_of
 from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
 from app.normalize import normalize_pypi_url
 from app.refresh import repository
@@ -108,22 +109,13 @@ def pypi_project(pypi_url: str, extra_hosts: frozenset[str] = frozenset()) -> st
         return None
     with contextlib.suppress(ValueError):
         pypi_url = normalize_pypi_url(pypi_url)
-    parts = urlsplit(pypi_url)
-    host = (parts.hostname or "").lower()
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    host = host_of(pypi_url)
     if host not in PYPI_HOSTS and host not in extra_hosts:
         return None
-    segments = [segment for segment in parts.path.split("/") if segment]
+    segments = [segment for segment in urlsplit(pypi_url).path.split("/") if segment]
     if len(segments) >= 2 and segments[0] in {"project", "pypi"}:
         return segments[1]
     return None
-
-
-def _host(url: str) -> str:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return f"{host}:{parts.port}" if parts.port else host
 
 
 @dataclass(slots=True)
@@ -156,7 +148,7 @@ class Refresher:
         self._loop_task: asyncio.Task[None] | None = None
         self._on_demand: set[asyncio.Task[None]] = set()
         self._writes: set[asyncio.Task[dict[int, PackageOutcome]]] = set()
-        self._pypi_hosts = frozenset({_host(settings.pypi_url)})
+        self._pypi_hosts = frozenset({host_of(settings.pypi_url)})
         # SQLite: the queue of this process's writers, the API's requests included.
         self._writers = writers or sqlite_writers(settings)
         # Whether stop() may have leases to release (a process that never claimed has none).

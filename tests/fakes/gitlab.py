@@ -51,9 +51,18 @@ class GitLabProject:
 class FakeGitLab:
     """State and ASGI app; `projects` by lowercase path, `renames` old path -> project."""
 
-    def __init__(self, token: str | None = None, *, page_headers: bool = True) -> None:
+    def __init__(
+        self,
+        token: str | None = None,
+        *,
+        page_headers: bool = True,
+        external_url: str = "https://gitlab.example",
+    ) -> None:
         # page_headers=False: only the Link header, as GitLab answers keyset pagination.
         self.page_headers = page_headers
+        # The instance's external_url (gitlab.rb): the base of every web_url it gives. A
+        # mirror has its own, whatever host the projects it mirrors come from.
+        self.external_url = external_url
         self.projects: dict[str, GitLabProject] = {}
         self.renames: dict[str, GitLabProject] = {}
         self.token = token
@@ -101,7 +110,8 @@ class FakeGitLab:
 
     def project_json(self, project: GitLabProject) -> dict[str, Any]:
         namespace, _, name = project.path.rpartition("/")
-        web_url = f"https://gitlab.example/{project.path}"
+        web_url = f"{self.external_url}/{project.path}"
+        ssh_host = self.external_url.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
         return {
             "id": project.id,
             "description": project.description,
@@ -113,7 +123,7 @@ class FakeGitLab:
             "default_branch": project.default_branch,
             "tag_list": [],
             "topics": [],
-            "ssh_url_to_repo": f"git@gitlab.example:{project.path}.git",
+            "ssh_url_to_repo": f"git@{ssh_host}:{project.path}.git",
             "http_url_to_repo": f"{web_url}.git",
             "web_url": web_url,
             "readme_url": f"{web_url}/-/blob/main/README.md" if project.default_branch else None,
@@ -160,10 +170,10 @@ class FakeGitLab:
         if since:
             start = dt.datetime.fromisoformat(since)
             commits = [c for c in commits if c.when >= start]
-        return self._page(request, [_commit_json(c) for c in commits])
+        return self._page(request, [_commit_json(c, self.external_url) for c in commits])
 
 
-def _commit_json(commit: Commit) -> dict[str, Any]:
+def _commit_json(commit: Commit, external_url: str) -> dict[str, Any]:
     stamp = iso(commit.when, millis=True)
     return {
         "id": commit.sha,
@@ -180,5 +190,5 @@ def _commit_json(commit: Commit) -> dict[str, Any]:
         "committed_date": stamp,
         "trailers": {},
         "extended_trailers": {},
-        "web_url": f"https://gitlab.example/-/commit/{commit.sha}",
+        "web_url": f"{external_url}/-/commit/{commit.sha}",
     }

@@ -7,7 +7,17 @@ from pathlib import Path
 
 from graphql import GraphQLError, GraphQLSchema, build_schema, parse, validate
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "shared" / "upstream" / "github-schema.graphql"
+# ../shared beside the checkout: /work/main's is /work/shared, and so is a worktree's
+# (/work/wt/NAME) one level further up.
+_UPSTREAM = Path("shared") / "upstream" / "github-schema.graphql"
+SCHEMA_PATH = next(
+    (
+        parent / _UPSTREAM
+        for parent in Path(__file__).resolve().parents[3:]
+        if (parent / _UPSTREAM).exists()
+    ),
+    Path(__file__).resolve().parents[3] / _UPSTREAM,
+)
 
 
 @lru_cache(maxsize=1)

@@ -176,6 +176,21 @@ async def test_a_renamed_project_says_where_it_went(gitlab: World) -> None:
     assert result.figures.moved_to == "https://gitlab.example/new-group/tool"
 
 
+async def test_a_project_moved_on_a_mirror_stays_on_the_repositorys_host(gitlab: World) -> None:
+    # GITLAB_INSTANCES=gitlab.com=<mirror>: the mirror's web_url is its own.
+    gitlab.fake.external_url = gitlab.served.base
+    project = gitlab.fake.add(GitLabProject("new-group/tool"))
+    gitlab.fake.rename("old-group/tool", project)
+    mirror_host = gitlab.served.base.removeprefix("http://")
+
+    [on_gitlab_com] = await gitlab.client().fetch_many([ask(HOST, "old-group/tool")], Usage())
+    [on_itself] = await gitlab.client().fetch_many([ask(mirror_host, "old-group/tool")], Usage())
+
+    assert on_gitlab_com.figures.moved_to == "https://gitlab.com/new-group/tool"
+    # An instance serving its own host says where the project went, as GitLab gives it.
+    assert on_itself.figures.moved_to == f"{gitlab.served.base}/new-group/tool"
+
+
 async def test_server_errors_are_retried_then_answered(gitlab: World) -> None:
     gitlab.fake.add(GitLabProject("g/p", stars=3, commits=[Commit(weeks_ago(3))]))
     gitlab.fake.faults.add("/api/v4/projects/g/p", Fault(502), times=2)

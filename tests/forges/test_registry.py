@@ -33,6 +33,24 @@ async def test_each_configured_host_has_its_client() -> None:
         assert forges.for_repo("https://github.com/owner/repo") is None
 
 
+async def test_each_gitlab_instance_has_its_own_client() -> None:
+    settings = Settings(
+        gitlab_instances="gitlab.com=https://mirror.example.net,git.example.org=https://git.example.org"
+    )
+    async with open_forges(settings) as forges:
+        public = forges.for_repo("https://gitlab.com/group/sub/a")
+        company = forges.for_repo("https://git.example.org/team/backend/b")
+        assert public is not None and company is not None
+        assert public[0].name == company[0].name == "gitlab"
+        assert public[0] is not company[0]  # each its own instance, token and budget
+        assert (public[1], company[1]) == (
+            RepoKey("gitlab.com", "group/sub/a"),
+            RepoKey("git.example.org", "team/backend/b"),
+        )
+        # The mirror serves gitlab.com's repositories; its own host is not a forge here.
+        assert forges.for_repo("https://mirror.example.net/group/sub/a") is None
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -21,6 +21,8 @@ def test_the_defaults_are_the_public_forges() -> None:
     assert settings.github_api_url == "https://api.github.com"
     assert settings.github_graphql_url == "https://api.github.com/graphql"
     assert settings.forgejo_instances == {"codeberg.org": "https://codeberg.org/api/v1"}
+    assert settings.gitlab_instances == {"gitlab.com": "https://gitlab.com"}
+    assert settings.gitlab_tokens == {}
     assert settings.forge_hosts == {
         "github.com": "github",
         "gitlab.com": "gitlab",
@@ -47,7 +49,7 @@ def test_forgejo_instances_and_tokens_from_the_environment(
         "git.example.net": "http://git.example.net:3000/api/v1",
     }
     assert settings.forgejo_tokens["git.example.net"].get_secret_value() == "s3cr3t-forgejo"
-    assert settings.gitlab_host == "git.example.org"
+    assert settings.gitlab_instances == {"git.example.org": "https://git.example.org"}
     shown = repr(settings) + str(settings) + settings.model_dump_json()
     assert "s3cr3t" not in shown
 
