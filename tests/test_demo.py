@@ -219,16 +219,29 @@ async def test_demo_leaves_another_directory_alone_unless_forced(
 
     forced = await run(url, "demo", "--force", cwd=tmp_path)
 
-    # Loaded as an import loads a file: the demo's package 1 is refused, nothing deleted.
+    # Loaded as an import loads a file, nothing deleted: the demo's package 1 is refused
+    # (id 1 is theirs), and so are its grid memberships and cells, which would be theirs.
     assert forced.code == 2, forced.stderr
+    [first] = [package for package in PACKAGES if package["id"] == 1]
+    its = {
+        kind: sum(record["package"] == 1 for record in SECTIONS[kind])
+        for kind in ("memberships", "elements")
+    }
+    assert its["elements"] > 0
     rows = summary_rows(forced.stdout)
+    assert rows["categories"] == (len(SECTIONS["categories"]), 0, 0, 0)
     assert rows["packages"] == (len(PACKAGES) - 1, 0, 0, 1)
-    assert rows["elements"] == (len(SECTIONS["elements"]), 0, 0, 0)
-    assert "packages 1 (django): id 1 is 'my-tool' here but 'django' in the source" in (
-        forced.stdout
+    for kind, refused in its.items():
+        assert rows[kind] == (len(SECTIONS[kind]) - refused, 0, 0, refused)  # type: ignore[index]
+    assert (
+        f"packages 1 ({first['slug']}): id 1 is 'my-tool' here but '{first['slug']}' in the source"
+    ) in forced.stdout
+    assert "package 1 is another package here (refused above)" in forced.stdout
+    assert forced.stdout.splitlines()[-1] == (
+        f"committed; {1 + sum(its.values())} record(s) refused (see above)"
     )
-    assert forced.stdout.splitlines()[-1] == "committed; 1 record(s) refused (see above)"
     assert await _scalar(url, "SELECT title FROM packages WHERE id = 1") == "My tool"
+    assert await _scalar(url, "SELECT count(*) FROM grid_packages WHERE package_id = 1") == 0
 
 
 async def test_a_directory_with_only_api_tokens_is_empty_to_the_demo(
