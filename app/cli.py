@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import migrate as migrations
 from app.config import Settings, get_settings
 from app.db import begin_writing, create_engine, create_sessionmaker
+from app.demo.command import make_demo_command, prepare_directory
 from app.errors import AppError
 from app.observability.logs import configure_logging
 from app.observability.prometheus import private_multiprocess_dir
@@ -126,15 +127,25 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Load the demo directory first if the database's is empty (`demo`)."
+        ),
+    ] = False,
 ) -> None:
     """Serve the API (http://127.0.0.1:8000 by default), migrating the database first.
 
     SIGTERM or Ctrl+C shut it down gracefully: in-flight requests finish, then exit 0.
     """
     settings = _settings()
-    if settings.migrate_on_start if migrate is None else migrate:
+    migrated = settings.migrate_on_start if migrate is None else migrate
+    if migrated or demo:
         with _database(settings):
-            migrations.upgrade(settings)
+            if migrated:
+                migrations.upgrade(settings)
+            # The demo (app/demo/command.py): loaded with --demo, else a hint when empty.
+            prepare_directory(settings, demo=demo, migrated=migrated)
     workers = workers or settings.workers
     # uvicorn re-raises the stop signal after its graceful shutdown, so a plain SIGTERM would
     # end in "killed by signal" (143). A stop we were asked for and completed is a success.
@@ -263,6 +274,8 @@ cli.command("import")(import_command)
 cli.command("export")(export_command)
 # The metrics refresher's command (app/refresh/command.py).
 cli.command("refresh")(make_refresh_command(_settings, _database))
+# The demo directory (app/demo/).
+cli.command("demo")(make_demo_command(_settings, _database))
 
 
 def main() -> None:

@@ -257,6 +257,7 @@ def test_the_build_context_has_the_service_and_no_secrets_databases_or_tests() -
         "README.md",
         "alembic.ini",
         "app/main.py",
+        "app/demo/directory.json",  # `packages-api serve --demo` in the image
         "app/static/docs/redoc/redoc.standalone.js",
         "app/static/docs/swagger-ui/swagger-ui-bundle.js",
         "migrations/env.py",

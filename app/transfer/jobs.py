@@ -6,7 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -58,23 +58,30 @@ async def run_import(
     (what was read before the failure is loaded; `error` says where it stopped). With
     `atomic`, any refusal or failure rolls everything back.
     """
+    async with loading(settings) as loader:
+        error = None
+        try:
+            await source.feed(loader, progress or NoProgress())
+        except (FetchError, FormatError) as failure:
+            error = str(failure)
+        summary = await loader.finish()
+        if atomic and (error or summary.refused):
+            await loader.session.rollback()
+            return ImportResult(summary, committed=False, error=error)
+        await loader.session.commit()
+        return ImportResult(summary, committed=True, error=error)
+
+
+@contextlib.asynccontextmanager
+async def loading(settings: Settings) -> AsyncIterator[Loader]:
+    """A Loader on a job's own engine and session, for one transaction that the caller
+    commits or rolls back (left open, it rolls back). Also `packages-api demo`'s."""
     engine = create_engine(settings, job=True)
     try:
         async with create_sessionmaker(engine)() as session:
             # SQLite: take the write lock now, not at the first write after many reads.
             await session.connection(execution_options={"sqlite_write": True})
-            loader = Loader(session, forge_hosts=settings.forge_hosts)
-            error = None
-            try:
-                await source.feed(loader, progress or NoProgress())
-            except (FetchError, FormatError) as failure:
-                error = str(failure)
-            summary = await loader.finish()
-            if atomic and (error or summary.refused):
-                await session.rollback()
-                return ImportResult(summary, committed=False, error=error)
-            await session.commit()
-            return ImportResult(summary, committed=True, error=error)
+            yield Loader(session, forge_hosts=settings.forge_hosts)
     finally:
         await engine.dispose()
 

@@ -52,6 +52,15 @@ UNIQUE: dict[Kind, tuple[str, ...]] = {
     "packages": ("slug", "repo_url"),
     "features": (),
 }
+# The columns of each kind that refer to a record of another kind.
+REFERENCES: dict[Kind, tuple[tuple[str, Kind], ...]] = {
+    "categories": (),
+    "grids": (),
+    "packages": (("category_id", "categories"),),
+    "memberships": (("grid_id", "grids"), ("package_id", "packages")),
+    "features": (("grid_id", "grids"),),
+    "elements": (("feature_id", "features"), ("package_id", "packages")),
+}
 SINGULAR: dict[Kind, str] = {
     "categories": "category",
     "grids": "grid",
@@ -102,6 +111,10 @@ class Loader:
         # deprecated_by may name a package that comes later: applied by finish().
         self._deprecations: dict[int, int] = {}
         self._outcomes: dict[int, str] = {}
+        # Ids refused because they name another record here (another slug, a feature of
+        # another grid): what refers to them in this run is refused too, or it would be
+        # attached to that other record.
+        self._others: dict[Kind, set[int]] = {kind: set() for kind in KINDS}
 
     async def add(self, kind: Kind, records: Iterable[Any]) -> None:
         """Validate records in the export shape and write them in batches."""
@@ -162,8 +175,13 @@ class Loader:
         for row in rows:
             values = row.values
             deprecation = _prepare_package(values) if kind == "packages" else None
-            reason = self._conflict(kind, values, existing.get(values["id"]), holders, parents)
+            current = existing.get(values["id"])
+            reason = self._refers_to_another(kind, values) or self._conflict(
+                kind, values, current, holders, parents
+            )
             if reason:
+                if current is not None and _is_another(kind, values, current):
+                    self._others[kind].add(values["id"])
                 self.summary.refuse(kind, row.label, reason)
                 continue
             if deprecation is not None:
@@ -173,7 +191,6 @@ class Loader:
             for column in UNIQUE[kind]:
                 if values.get(column) is not None:
                     holders[column][values[column]] = values["id"]
-            current = existing.get(values["id"])
             if current is None:
                 outcome = "created"
                 inserts.append(
@@ -216,6 +233,16 @@ class Loader:
                     # Bookkeeping: `modified` stays the source's, not the column's onupdate.
                     .values(**values, modified=table.c.modified)
                 )
+
+    def _refers_to_another(self, kind: Kind, values: Mapping[str, Any]) -> str | None:
+        """Why a record that refers to a record refused as another one here is refused too."""
+        for column, parent in REFERENCES[kind]:
+            if values[column] in self._others[parent]:
+                return (
+                    f"{SINGULAR[parent]} {values[column]} is another {SINGULAR[parent]} here "
+                    "(refused above)"
+                )
+        return None
 
     @staticmethod
     def _conflict(
@@ -340,6 +367,14 @@ class Loader:
                 if package_id not in current:
                     continue  # the package itself was refused
                 wanted = target or None
+                if wanted is not None and wanted in self._others["packages"]:
+                    self.summary.warn(
+                        "packages",
+                        str(package_id),
+                        f"deprecated_by names package {wanted}, which is another package "
+                        "here (refused above); left unset",
+                    )
+                    wanted = None
                 if wanted is not None and wanted not in targets:
                     self.summary.warn(
                         "packages",
@@ -387,6 +422,10 @@ class Loader:
         now = utcnow()
         for row in rows:
             grid_id, package_id = row.values["grid_id"], row.values["package_id"]
+            reason = self._refers_to_another(row.kind, row.values)
+            if reason:
+                self.summary.refuse(row.kind, row.label, reason)
+                continue
             if grid_id not in grids:
                 self.summary.refuse(row.kind, row.label, _missing("grid", grid_id))
                 continue
@@ -442,6 +481,10 @@ class Loader:
         now = utcnow()
         for row in rows:
             feature_id, package_id = row.values["feature_id"], row.values["package_id"]
+            reason = self._refers_to_another(row.kind, row.values)
+            if reason:
+                self.summary.refuse(row.kind, row.label, reason)
+                continue
             grid_id = features.get(feature_id)
             if grid_id is None:
                 self.summary.refuse(row.kind, row.label, _missing("feature", feature_id))
@@ -499,6 +542,13 @@ def _note_stale_refresh_state(
         stale["source"].append(values["id"])
     elif changed & REFRESHED_COLUMNS:
         stale["etags"].append(values["id"])
+
+
+def _is_another(kind: Kind, values: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether the stored record with this id is another one than the source's."""
+    if "slug" in values and current["slug"] != values["slug"]:
+        return True
+    return kind == "features" and current["grid_id"] != values["grid_id"]
 
 
 def _missing(what: str, key: int) -> str:

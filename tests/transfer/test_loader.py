@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.transfer import Summary, load_records
@@ -126,3 +127,63 @@ async def test_an_id_under_another_slug_is_refused(connection: AsyncConnection) 
 
     [problem] = [p for p in summary.refused if p.label == "11 (newer)"]
     assert problem.reason.startswith("id 11 is 'new' here but 'newer' in the source")
+
+
+async def test_what_refers_to_an_id_that_is_another_record_here_is_refused_too(
+    connection: AsyncConnection,
+) -> None:
+    # Here: category 5 'apps', package 11 'new' (and 10 'old', which it deprecates).
+    await _load(connection, _records())
+    stamps = {"created": STAMP, "modified": STAMP}
+    refused_as_renamed = "in the source; a slug is how users address it, so it is not changed"
+    source = {
+        # Ids 5 and 11 name other records here: the source's category and package are
+        # refused, and so must be what refers to them, or it would join 'apps' and 'new'.
+        "categories": [
+            {"id": 5, "title": "Tools", "slug": "tools"} | stamps,
+            {"id": 6, "title": "Other", "slug": "other"} | stamps,
+        ],
+        "grids": [{"id": 1, "title": "Grid", "slug": "grid"} | stamps],
+        "packages": [
+            {"id": 11, "title": "Newer", "slug": "newer", "category": 6} | stamps,
+            {"id": 20, "title": "Tool", "slug": "tool", "category": 5} | stamps,
+            {"id": 21, "title": "Kept", "slug": "kept", "category": 6, "deprecated_by": 11}
+            | stamps,
+        ],
+        "memberships": [{"grid": 1, "package": 11}, {"grid": 1, "package": 21}],
+        "features": [{"id": 3, "grid": 1, "title": "Feature"} | stamps],
+        "elements": [
+            {"feature": 3, "package": 11, "text": "theirs"},
+            {"feature": 3, "package": 21, "text": "kept"},
+        ],
+    }
+
+    summary = await _load(connection, source)
+
+    reasons = {problem.label: problem.reason for problem in summary.refused}
+    assert reasons.pop("5 (tools)").startswith(
+        "id 5 is 'apps' here but 'tools' " + refused_as_renamed
+    )
+    assert reasons.pop("11 (newer)").startswith(
+        "id 11 is 'new' here but 'newer' " + refused_as_renamed
+    )
+    assert reasons == {
+        "20 (tool)": "category 5 is another category here (refused above)",
+        "grid 1 / package 11": "package 11 is another package here (refused above)",
+        "feature 3 / package 11": "package 11 is another package here (refused above)",
+    }
+    assert [(w.label, w.reason) for w in summary.warnings] == [
+        (
+            "21",
+            "deprecated_by names package 11, which is another package here (refused above); "
+            "left unset",
+        )
+    ]
+    async with bound_sessionmaker(connection)() as session:
+        from app.models import Element, GridPackage, Package
+
+        memberships = await session.scalars(select(GridPackage.package_id))
+        assert list(memberships) == [21]
+        assert list(await session.scalars(select(Element.text))) == ["kept"]
+        kept = await session.get(Package, 21)
+        assert kept is not None and kept.deprecated_by_id is None
