@@ -34,9 +34,15 @@ from app.db import create_engine
 from app.main import create_app
 from app.migrate import upgrade
 from app.repositories.tokens import TokenRepository
-from tests.once import memoized_openapi
+from tests import serial
+from tests.once import forget_callable_kinds, memoized_openapi
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+# Many tests start the installed `packages-api` command, as a user does (some 150 processes
+# a run). Without bytecode caches each one compiles the app and its libraries anew: 3 s of
+# CPU instead of 1. So the suite's subprocesses (and pytest-xdist's workers) may write them.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # The metrics refresher stays off in tests (and in the servers they start) unless a test
 # turns it on: it would otherwise reach for the real forges.
@@ -125,6 +131,27 @@ def _openapi_documents_once() -> Iterator[None]:
     """Apps with the same routes share one generated OpenAPI document (tests/once.py)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app_openapi, "get_openapi", memoized_openapi(app_openapi.get_openapi))
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _apps_forgotten() -> Iterator[None]:
+    """The apps a test built are garbage once it ends (tests/once.py)."""
+    yield
+    forget_callable_kinds()
+
+
+@pytest.fixture(autouse=True)
+def _machine_turn(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Under pytest-xdist, a `serial` test runs alone (tests/serial.py)."""
+    if WORKER == "main":
+        yield
+        return
+    exclusive = request.node.get_closest_marker(serial.MARKER) is not None
+    # The workers' base temporary directories share the run's as their parent.
+    with serial.turn(tmp_path_factory.getbasetemp().parent, exclusive=exclusive):
         yield
 
 

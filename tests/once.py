@@ -1,11 +1,17 @@
-"""Work that every test would repeat, done once per test process instead.
+"""What building an app in every test costs beyond the test itself, and how it is avoided.
 
-Most tests build an app (the `app` fixture, and many tests of their own), and MethodsMiddleware
-reads the app's OpenAPI document on its first request. Generating that document took
-150-350 ms of CPU, often more than the rest of the test. It is a pure function of the routes
-and the app's metadata, so it is remembered under a key made of exactly those: endpoints
-and dependencies by identity, everything else by value. An app with another route, setting
-or tag gets its own document.
+Most tests build an app (the `app` fixture, and many tests of their own):
+
+- MethodsMiddleware reads the app's OpenAPI document on its first request. Generating it
+  took 150-350 ms of CPU, often more than the rest of the test. It is a pure function of the
+  routes and the app's metadata, so it is remembered under a key made of exactly those:
+  endpoints and dependencies by identity, everything else by value. An app with another
+  route, setting or tag gets its own document.
+- FastAPI remembers, per callable, whether it is a coroutine or a generator, in caches of
+  4,096 entries. The docs pages' endpoints are closures over their app, so those caches
+  kept every app a test built alive (22,000 objects each): a worker's heap grew by
+  millions of objects over a run, and each full garbage collection walked them all (single
+  tests took 4 s of CPU late in a run). Forgotten after each test.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 import orjson
 from fastapi import params, routing
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies import models as fastapi_dependencies
 from starlette.routing import BaseRoute
 
 # The attributes of an APIRoute that get_openapi reads (the rest derive from them).
@@ -108,3 +115,11 @@ def memoized_openapi(
         return document
 
     return cached
+
+
+def forget_callable_kinds() -> None:
+    """Empty FastAPI's per-callable caches (and with them, the apps they kept alive)."""
+    for name in dir(fastapi_dependencies):
+        clear = getattr(getattr(fastapi_dependencies, name), "cache_clear", None)
+        if callable(clear):
+            clear()
