@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,27 +43,31 @@ async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
     return await asyncio.to_thread(target.read_bytes)
 
 
-async def api_get(url: str, path: str) -> httpx.Response:
-    """A GET on our API serving the database at `url`."""
+@asynccontextmanager
+async def api_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of our API serving the database at `url` (one app for all its requests)."""
     app = create_app(Settings(database_url=url))
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
     ):
+        yield client
+
+
+async def api_get(url: str, path: str) -> httpx.Response:
+    """A GET on our API serving the database at `url`."""
+    async with api_client(url) as client:
         return await client.get(path)
 
 
 async def api_write(url: str, token: str, method: str, path: str, body: Any) -> httpx.Response:
-    app = create_app(Settings(database_url=url))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
-        return await client.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
-        )
+    async with api_client(url) as client:
+        return await client.request(method, path, json=body, headers=bearer(token))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
