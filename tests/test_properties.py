@@ -49,12 +49,9 @@ from app.normalize import (
 from app.pagination import MAX_OFFSET, PageRequest, page_links, page_request
 from app.repositories.base import MAX_ID, id_of
 
-# 100 examples a property (hypothesis' own default) in every run: each run draws new ones,
-# and the @example cases pin the edges. They were 200: a sixth of the suite's CPU time
-# for a second hundred draws from the same strategies. HYPOTHESIS_PROFILE=dev digs deeper.
 settings.register_profile(
     "ci",
-    max_examples=100,
+    max_examples=200,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
