@@ -70,7 +70,7 @@ def _frozen(value: Any) -> Any:
         return tuple((repr(key), _frozen(item)) for key, item in value.items())
     if isinstance(value, params.Depends):
         scopes = _frozen(getattr(value, "scopes", None))  # Security's
-        return ("Depends", value.dependency, value.use_cache, value.scope, scopes)
+        return ("Depends", value.dependency, value.use_cache, getattr(value, "scope", None), scopes)
     if isinstance(value, DefaultPlaceholder):
         return ("Default", _frozen(value.value))
     if isinstance(value, BaseRoute):
