@@ -1,14 +1,20 @@
 """Test fixtures: really migrated databases, SQLite and PostgreSQL, each test rolled back.
 
 Every database test runs twice, once per dialect (the `dialect` parameter). PostgreSQL is
-TEST_DATABASE_URL (default: the local server); each run creates its own database there
-and drops it at the end, so runs on one server never meet. When the server cannot be
-reached the PostgreSQL half is skipped with the reason, except with CI=true, where it fails.
+TEST_DATABASE_URL (default: the local server); each test process (each pytest-xdist
+worker) creates its own databases there, named after the worker and a random prefix, and
+drops them at the end, so workers and runs on one server never meet. SQLite databases are
+files in the worker's own temporary directory. When the server cannot be reached the
+PostgreSQL half is skipped with the reason, except with CI=true, where it fails.
+
+Each worker migrates one template database per dialect, once; every other database it
+hands out (the shared one of the rolled-back tests, `databases.fresh()`) is a copy of it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 import uuid
@@ -23,18 +29,28 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+import app.openapi as app_openapi
 from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
 from app.migrate import upgrade
 from app.repositories.tokens import TokenRepository
+from tests import serial
+from tests.once import forget_callable_kinds, memoized_openapi
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+# Many tests start the installed `packages-api` command, as a user does (some 150 processes
+# a run). Without bytecode caches each one compiles the app and its libraries anew: 3 s of
+# CPU instead of 1. So the suite's subprocesses (and pytest-xdist's workers) may write them.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # The metrics refresher stays off in tests (and in the servers they start) unless a test
 # turns it on: it would otherwise reach for the real forges.
 os.environ.setdefault("REFRESH_ENABLED", "false")
 DIALECTS = ["sqlite", "postgresql"]
+# "gw0", "gw1"... under pytest-xdist; "main" when the tests run in one process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
 def _server_url() -> str:
@@ -67,7 +83,7 @@ class Databases:
     def __init__(self, dialect: str, workdir: Path) -> None:
         self.dialect = dialect
         self.workdir = workdir
-        self.prefix = f"packages_api_test_{uuid.uuid4().hex[:8]}"
+        self.prefix = f"packages_api_test_{WORKER}_{uuid.uuid4().hex[:8]}"
         self.created: list[str] = []
         self._template: str | None = None
 
@@ -111,6 +127,45 @@ class Databases:
             await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _openapi_documents_once() -> Iterator[None]:
+    """Apps with the same routes share one generated OpenAPI document (tests/once.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(app_openapi, "get_openapi", memoized_openapi(app_openapi.get_openapi))
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _imports_out_of_the_collectors_sight() -> None:
+    """What the test process imported (the app, its libraries, the test modules: some
+    300,000 objects) lives as long as the process, so the garbage collector need not walk it
+    at every full collection: frozen once, as `packages-api serve` does for its app
+    (create_served_app). What the tests make afterwards is collected as usual."""
+    gc.collect()
+    gc.freeze()
+
+
+@pytest.fixture(autouse=True)
+def _apps_forgotten() -> Iterator[None]:
+    """The apps a test built are garbage once it ends (tests/once.py)."""
+    yield
+    forget_callable_kinds()
+
+
+@pytest.fixture(autouse=True)
+def _machine_turn(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Under pytest-xdist, a `serial` test runs alone (tests/serial.py)."""
+    if WORKER == "main":
+        yield
+        return
+    exclusive = request.node.get_closest_marker(serial.MARKER) is not None
+    # The workers' base temporary directories share the run's as their parent.
+    with serial.turn(tmp_path_factory.getbasetemp().parent, exclusive=exclusive):
+        yield
+
+
 @pytest.fixture(scope="session", params=DIALECTS)
 def dialect(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -136,7 +191,8 @@ async def databases(
 
 @pytest_asyncio.fixture(scope="session")
 async def database_url(databases: Databases) -> str:
-    return await databases.migrated(f"{databases.prefix}_main")
+    """The worker's database of the rolled-back tests (they never commit to it)."""
+    return await databases.fresh()
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -46,7 +46,7 @@ async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
 
 @asynccontextmanager
 async def api_client(url: str) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of our API serving the database at `url` (one app for many requests)."""
+    """A client of our API serving the database at `url` (one app for all its requests)."""
     app = create_app(Settings(database_url=url))
     transport = httpx.ASGITransport(app=app)
     async with (
@@ -76,15 +76,12 @@ async def every(client: httpx.AsyncClient, path: str) -> list[dict[str, Any]]:
 
 
 async def api_write(url: str, token: str, method: str, path: str, body: Any) -> httpx.Response:
-    app = create_app(Settings(database_url=url))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
-        return await client.request(
-            method, path, json=body, headers={"Authorization": f"Bearer {token}"}
-        )
+    async with api_client(url) as client:
+        return await client.request(method, path, json=body, headers=bearer(token))
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def write_token(url: str) -> str:

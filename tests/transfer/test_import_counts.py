@@ -7,14 +7,15 @@ from app.transfer.jobs import run_import
 from app.transfer.source_http import HttpSource
 from tests.conftest import Databases
 from tests.transfer.fake_api import FakeApi
-from tests.transfer.helpers import api_get
+from tests.transfer.helpers import api_client
 
 
 async def _counts(url: str) -> dict[str, int]:
-    return {
-        table: (await api_get(url, f"/api/v4/{table}/?cursor=")).json()["count"]
-        for table in ("categories", "grids", "packages")
-    }
+    async with api_client(url) as client:
+        return {
+            table: (await client.get(f"/api/v4/{table}/?cursor=")).json()["count"]
+            for table in ("categories", "grids", "packages")
+        }
 
 
 async def test_an_import_is_counted_once(

@@ -9,7 +9,15 @@ from typing import Any
 from tests.conftest import Databases
 from tests.factories import seed_records
 from tests.transfer.fake_api import FakeApi, Fault
-from tests.transfer.helpers import api_get, api_write, run, snapshot, summary_rows, write_token
+from tests.transfer.helpers import (
+    api_client,
+    api_get,
+    api_write,
+    run,
+    snapshot,
+    summary_rows,
+    write_token,
+)
 
 LINK_KEYS = {"category", "grids"}
 
@@ -55,14 +63,15 @@ async def test_importing_djangopackages_serves_its_packages_as_it_did(
         "elements": (0, 0, 0, 0),
     }
     assert result.stderr.strip() == ""
-    for seed in seed_records():
-        response = await api_get(url, f"/api/v4/packages/{seed['id']}/")
-        assert response.status_code == 200, response.text
-        _same_as_seed(response.json(), seed)
-    category = (await api_get(url, "/api/v4/categories/2/")).json()
+    async with api_client(url) as client:
+        for seed in seed_records():
+            response = await client.get(f"/api/v4/packages/{seed['id']}/")
+            assert response.status_code == 200, response.text
+            _same_as_seed(response.json(), seed)
+        category = (await client.get("/api/v4/categories/2/")).json()
+        grid = (await client.get("/api/v4/grids/41/")).json()
     assert (category["slug"], category["title_plural"]) == ("apps", "Apps")
     assert _instant(category["created"]) == _instant("2010-08-14T22:47:52.448000-04:00")
-    grid = (await api_get(url, "/api/v4/grids/41/")).json()
     assert grid["packages"] == ["http://testserver/api/v4/packages/631/"]
     assert grid["header"] is True
     # Several pages per list (one record each), and every request said who we are.

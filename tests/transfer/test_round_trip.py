@@ -13,7 +13,7 @@ from app.transfer.jobs import run_export, run_import
 from app.transfer.source_http import HttpSource
 from tests.conftest import Databases
 from tests.test_cli import serving
-from tests.transfer.helpers import api_write, export_bytes, run, snapshot, summary_rows
+from tests.transfer.helpers import api_client, bearer, export_bytes, run, snapshot, summary_rows
 
 
 async def _directory(url: str, fake_root: str) -> str:
@@ -27,25 +27,24 @@ async def _directory(url: str, fake_root: str) -> str:
             _, token = await TokenRepository(session).create("ci", "write")
     finally:
         await engine.dispose()
-    feature = await api_write(
-        url,
-        token,
-        "POST",
-        "/api/v4/grids/ecommerce/features/",
-        {"title": "Multi-currency", "description": "Prices in several currencies"},
-    )
-    assert feature.status_code == 201, feature.text
-    writes = [
-        ("PUT", f"/api/v4/grids/ecommerce/features/{feature.json()['id']}/elements/631/",
-         {"text": "Yes, via plugins"}),
-        ("POST", "/api/v4/grids/ecommerce/features/", {"title": "Tax rules"}),
-        ("PATCH", "/api/v4/packages/1641/",
-         {"deprecated_by": 631, "date_deprecated": "2024-01-02T03:04:05Z"}),
-        ("POST", "/api/v4/grids/shops/packages/", {"package": 1641}),
-    ]  # fmt: skip
-    for method, path, body in writes:
-        response = await api_write(url, token, method, path, body)
-        assert response.status_code in {200, 201}, response.text
+    async with api_client(url) as client:
+        feature = await client.post(
+            "/api/v4/grids/ecommerce/features/",
+            json={"title": "Multi-currency", "description": "Prices in several currencies"},
+            headers=bearer(token),
+        )
+        assert feature.status_code == 201, feature.text
+        writes = [
+            ("PUT", f"/api/v4/grids/ecommerce/features/{feature.json()['id']}/elements/631/",
+             {"text": "Yes, via plugins"}),
+            ("POST", "/api/v4/grids/ecommerce/features/", {"title": "Tax rules"}),
+            ("PATCH", "/api/v4/packages/1641/",
+             {"deprecated_by": 631, "date_deprecated": "2024-01-02T03:04:05Z"}),
+            ("POST", "/api/v4/grids/shops/packages/", {"package": 1641}),
+        ]  # fmt: skip
+        for method, path, body in writes:
+            response = await client.request(method, path, json=body, headers=bearer(token))
+            assert response.status_code in {200, 201}, response.text
     return token
 
 
