@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker, utcnow
-from app.forges.registry import Forges, open_forges
+from app.forges.registry import open_forges
 from app.migrate import upgrade
 from app.models import Category, Package
 from app.refresh.refresher import Refresher, RunSummary
@@ -171,16 +171,6 @@ async def fakes(
 
 async def fake_stats(client: httpx.AsyncClient, base: str) -> dict[str, int]:
     return {key: int(value) for key, value in (await client.get(f"{base}/stats")).json().items()}
-
-
-@asynccontextmanager
-async def forges_for(settings: Settings) -> AsyncIterator[Forges]:
-    """The configured clients, with the fake GitLab serving gitlab.com's repositories
-    (GITLAB_URL names one instance by its own host; the fake's is a loopback port)."""
-    async with open_forges(settings) as forges:
-        by_host = dict(forges.by_host)
-        by_host["gitlab.com"] = by_host.pop(settings.gitlab_host)
-        yield Forges(by_host=by_host, pypi=forges.pypi)
 
 
 # --- the database --------------------------------------------------------------------
@@ -303,7 +293,8 @@ async def measure(
                 github_api_url=bases.github,
                 github_graphql_url=f"{bases.github}/graphql",
                 github_token="bench-token",  # noqa: S106 (the fake accepts any)
-                gitlab_url=bases.gitlab,
+                # gitlab.com pointed at the fake, as an operator points it at a mirror.
+                gitlab_instances={"gitlab.com": bases.gitlab},
                 forgejo_instances={"codeberg.org": f"{bases.codeberg}/api/v1"},
                 pypi_url=bases.pypi,
                 refresh_concurrency=concurrency,
@@ -321,7 +312,7 @@ async def measure(
                 async with httpx.AsyncClient() as client:
                     for label in ("cold", "warm"):
                         before = await fake_stats(client, bases.stats)
-                        async with forges_for(settings) as forges:
+                        async with open_forges(settings) as forges:
                             refresher = Refresher(maker, forges, settings)
                             started = time.perf_counter()
                             summary = await refresher.run(

@@ -300,21 +300,69 @@ def test_github_repository_nodes_map_or_raise_payload_error(node: dict[str, Any]
 
 
 @given(
-    st.lists(
-        st.fixed_dictionaries(
-            {"week": counts | hostile_scalars, "total": counts | hostile_scalars}
-        ),
-        max_size=70,
+    st.fixed_dictionaries(
+        {
+            "object": st.none()
+            | st.fixed_dictionaries(
+                {
+                    f"w{k}": st.fixed_dictionaries({"totalCount": counts | hostile_scalars})
+                    for k in range(WEEKS)
+                }
+            )
+            | st.dictionaries(
+                st.sampled_from([f"w{k}" for k in range(WEEKS + 3)]),
+                st.fixed_dictionaries({"totalCount": counts | hostile_scalars}),
+                max_size=WEEKS + 3,
+            )
+        }
     )
     | hostile_json
 )
-def test_github_commit_weeks_are_52_counts_or_payload_error(payload: Any) -> None:
+def test_github_weekly_totals_are_52_counts_or_payload_error(node: Any) -> None:
     try:
-        weeks = asyncio.run(github._weeks(_response(payload)))
+        weeks = github._weekly_from_graphql(node)
     except PayloadError:
         return
     assert len(weeks) == WEEKS
     assert all(0 <= total <= MAX_COUNT for total in weeks)
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            "object": st.none()
+            | st.fixed_dictionaries(
+                {
+                    "history": st.fixed_dictionaries(
+                        {
+                            "totalCount": counts | hostile_scalars,
+                            "pageInfo": st.fixed_dictionaries(
+                                {
+                                    "hasNextPage": st.booleans() | hostile_scalars,
+                                    "endCursor": st.none() | names,
+                                }
+                            ),
+                            "nodes": st.lists(
+                                st.fixed_dictionaries(
+                                    {"committedDate": instants | hostile_scalars}
+                                ),
+                                max_size=10,
+                            ),
+                        }
+                    )
+                }
+            )
+        }
+    )
+    | hostile_json
+)
+def test_github_history_pages_are_dates_or_payload_error(node: Any) -> None:
+    try:
+        page = github._history_from_graphql(node)
+    except PayloadError:
+        return
+    assert 0 <= page.total <= MAX_COUNT
+    assert all(date.tzinfo is not None for date in page.dates)
 
 
 @given(
