@@ -212,7 +212,7 @@ async def test_tokens_create_waits_for_a_write_in_progress_instead_of_failing(
     locked" (which a transaction that reads before it writes gets from SQLite)."""
     url = await databases.fresh()
     monkeypatch.setattr(
-        "app.cli.get_settings", lambda: Settings(database_url=url, migrate_on_start=False)
+        "app.cli.common.get_settings", lambda: Settings(database_url=url, migrate_on_start=False)
     )
     loop = asyncio.get_running_loop()
     waiting = asyncio.Event()

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import text
 
+from app.cli.demo import EMPTY_DIRECTORY_HINT
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.demo import DEMO_FILE
-from app.demo.command import EMPTY_DIRECTORY_HINT
 from app.normalize import normalize_repo_url, repo_host_of, validate_http_url
 from app.transfer import load_records
 from app.transfer.format import read_document

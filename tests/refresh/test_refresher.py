@@ -8,11 +8,11 @@ from collections import Counter
 
 import pytest
 
+from app.cli.refresh import _summary_lines
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.forges.base import Outcome, PypiFigures, PypiResult, RepoFigures, RepoResult
 from app.refresh.apply import PackageOutcome
-from app.refresh.command import _summary_lines
 from app.refresh.refresher import Refresher, RunSummary, pypi_project
 from app.refresh.repository import Selection
 from tests.refresh.doubles import (

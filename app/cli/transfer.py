@@ -1,4 +1,4 @@
-"""`packages-api import SOURCE` and `packages-api export FILE` (registered in app/cli.py)."""
+"""`packages-api import SOURCE` and `packages-api export FILE`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from stamina.instrumentation import RetryDetails, RetryHook, set_on_retry_hooks
 
 from app import migrate as migrations
+from app.cli.common import database, fail, load_settings
 from app.transfer.format import FormatError
 from app.transfer.jobs import ImportResult, OutputError, open_source, run_export, run_import
 from app.transfer.records import KINDS, Kind
@@ -149,17 +150,15 @@ def import_command(
     1  stopped by an error (with --atomic: nothing changed)
     """
     # Typer's rich help keeps a docstring's single line breaks: one paragraph, one line.
-    from app.cli import _database, _fail, _settings  # app.cli registers this module's commands
-
-    settings = _settings()
+    settings = load_settings()
     loader_source = open_source(source, attempts=retries + 1)
     try:
         # A file that cannot be read (or is no export) loads nothing: one line, no table.
         loader_source.check()
     except FormatError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     set_on_retry_hooks([_say_retry(Console(stderr=True))])
-    with _database(settings):
+    with database(settings):
         if settings.migrate_on_start:
             migrations.upgrade(settings)
         with ProgressBars(quiet=quiet) as bars:
@@ -167,7 +166,7 @@ def import_command(
     if result.error and result.summary.is_empty:
         # Stopped before its first record (an unreachable root): a table of zeros and advice
         # to continue would say nothing true.
-        raise _fail(f"{result.error}; nothing was imported")
+        raise fail(f"{result.error}; nothing was imported")
     typer.echo(summary_text(result.summary))
     message, code = _outcome(result)
     typer.echo(message, err=code != 0)
@@ -181,16 +180,14 @@ def export_command(
 
     The format is described in docs/export-format.md. API tokens are never exported.
     """
-    from app.cli import _database, _settings
-
-    settings = _settings()
-    with _database(settings):
+    settings = load_settings()
+    with database(settings):
         if settings.migrate_on_start:
             migrations.upgrade(settings)
         try:
             counts = asyncio.run(run_export(settings, file))
         except OutputError as error:
-            # Only the file's own errors: a database failure is _database's to report.
+            # Only the file's own errors: a database failure is database()'s to report.
             typer.echo(f"error: {error}", err=True)
             raise typer.Exit(1) from None
     written = ", ".join(f"{count} {kind}" for kind, count in counts.items())

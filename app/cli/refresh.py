@@ -11,8 +11,6 @@ import asyncio
 import datetime as dt
 import signal
 from collections import Counter
-from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Annotated
 
 import typer
@@ -26,6 +24,7 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 
 from app import migrate as migrations
+from app.cli.common import database, load_settings
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.refresh import repository
@@ -134,65 +133,55 @@ async def _refresh(settings: Settings, selection: Selection, console: Console) -
     return summary
 
 
-def make_refresh_command(
-    load_settings: Callable[[], Settings],
-    database: Callable[[Settings], AbstractContextManager[None]],
-) -> Callable[..., None]:
-    """The command, given the CLI's settings loader and database-error guard."""
+def refresh(
+    all_packages: Annotated[
+        bool,
+        typer.Option("--all", help="Every package, whatever its age or back-off after failures."),
+    ] = False,
+    slug: Annotated[
+        list[str] | None,
+        typer.Option(help="This package (repeatable), whatever its age or back-off."),
+    ] = None,
+    stale_hours: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Packages fetched more than H hours ago "
+            "(default REFRESH_STALE_HOURS, 24); those in back-off wait.",
+        ),
+    ] = None,
+) -> None:
+    """Refresh package metrics from the forges and PyPI now.
 
-    def refresh(
-        all_packages: Annotated[
-            bool,
-            typer.Option(
-                "--all", help="Every package, whatever its age or back-off after failures."
-            ),
-        ] = False,
-        slug: Annotated[
-            list[str] | None,
-            typer.Option(help="This package (repeatable), whatever its age or back-off."),
-        ] = None,
-        stale_hours: Annotated[
-            float | None,
-            typer.Option(
-                min=0,
-                help="Packages fetched more than H hours ago "
-                "(default REFRESH_STALE_HOURS, 24); those in back-off wait.",
-            ),
-        ] = None,
-    ) -> None:
-        """Refresh package metrics from the forges and PyPI now.
+    Progress on stderr, then a summary: outcomes, requests made, GitHub points used,
+    and how many packages a forge was still computing after REFRESH_PENDING_WAIT.
 
-        Progress on stderr, then a summary: outcomes, requests made, GitHub points used,
-        and how many packages a forge was still computing after REFRESH_PENDING_WAIT.
+    Exit 0 when the run went through (failed packages are retried with back-off).
 
-        Exit 0 when the run went through (failed packages are retried with back-off).
-
-        Exit 1 on a run-level failure (unknown slug, database error), 130 if interrupted.
-        """
-        if sum([all_packages, bool(slug), stale_hours is not None]) > 1:
-            typer.echo("error: choose one of --all, --slug, --stale-hours", err=True)
-            raise typer.Exit(EXIT_FAILED)
-        settings = load_settings()
-        if all_packages:
-            selection = Selection(stale_after=None, respect_backoff=False)
-        elif slug:
-            slugs = tuple(dict.fromkeys(s.strip() for s in slug if s.strip()))
-            selection = Selection(stale_after=None, respect_backoff=False, slugs=slugs)
-        else:
-            hours = settings.refresh_stale_hours if stale_hours is None else stale_hours
-            selection = Selection(stale_after=dt.timedelta(hours=hours))
-        console = Console(stderr=True)
-        with database(settings):
-            if settings.migrate_on_start:
-                migrations.upgrade(settings)
-            summary = asyncio.run(_refresh(settings, selection, console))
-        for line in _summary_lines(summary, settings.refresh_pending_wait):
-            typer.echo(line)
-        if summary.failure:
-            typer.echo(f"error: the run stopped: {summary.failure}", err=True)
-            raise typer.Exit(EXIT_FAILED)
-        if summary.interrupted:
-            typer.echo("interrupted: the packages not reached wait for the next run", err=True)
-            raise typer.Exit(EXIT_INTERRUPTED)
-
-    return refresh
+    Exit 1 on a run-level failure (unknown slug, database error), 130 if interrupted.
+    """
+    if sum([all_packages, bool(slug), stale_hours is not None]) > 1:
+        typer.echo("error: choose one of --all, --slug, --stale-hours", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    settings = load_settings()
+    if all_packages:
+        selection = Selection(stale_after=None, respect_backoff=False)
+    elif slug:
+        slugs = tuple(dict.fromkeys(s.strip() for s in slug if s.strip()))
+        selection = Selection(stale_after=None, respect_backoff=False, slugs=slugs)
+    else:
+        hours = settings.refresh_stale_hours if stale_hours is None else stale_hours
+        selection = Selection(stale_after=dt.timedelta(hours=hours))
+    console = Console(stderr=True)
+    with database(settings):
+        if settings.migrate_on_start:
+            migrations.upgrade(settings)
+        summary = asyncio.run(_refresh(settings, selection, console))
+    for line in _summary_lines(summary, settings.refresh_pending_wait):
+        typer.echo(line)
+    if summary.failure:
+        typer.echo(f"error: the run stopped: {summary.failure}", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    if summary.interrupted:
+        typer.echo("interrupted: the packages not reached wait for the next run", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
