@@ -20,6 +20,7 @@ from app.transfer.format import FormatError
 from app.transfer.loader import Loader
 from app.transfer.progress import NoProgress, Progress
 from app.transfer.records import Kind
+from app.transfer.sink import Recording, Sink
 from app.transfer.source_file import FileSource
 from app.transfer.source_http import FetchError, HttpSource
 from app.transfer.summary import Summary
@@ -31,7 +32,7 @@ class Source(Protocol):
     def check(self) -> None:
         """What can be checked before the database is opened; FormatError if it fails."""
 
-    async def feed(self, loader: Loader, progress: Progress) -> None: ...
+    async def feed(self, loader: Sink, progress: Progress) -> None: ...
 
 
 def open_source(source: str, *, attempts: int | None = None) -> Source:
@@ -58,12 +59,16 @@ async def run_import(
     (what was read before the failure is loaded; `error` says where it stopped). With
     `atomic`, any refusal or failure rolls everything back.
     """
+    # The whole source is read before the write transaction opens (app/transfer/sink.py):
+    # a slow or retrying upstream never holds the database's write lock.
+    recording = Recording()
+    error = None
+    try:
+        await source.feed(recording, progress or NoProgress())
+    except (FetchError, FormatError) as failure:
+        error = str(failure)
     async with loading(settings) as loader:
-        error = None
-        try:
-            await source.feed(loader, progress or NoProgress())
-        except (FetchError, FormatError) as failure:
-            error = str(failure)
+        await recording.replay(loader)
         summary = await loader.finish()
         if atomic and (error or summary.refused):
             await loader.session.rollback()

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from app.transfer.format import FormatError, read_document
-from app.transfer.loader import Loader
 from app.transfer.progress import Progress
 from app.transfer.records import Kind
+from app.transfer.sink import Sink
 
 
 class FileSource:
@@ -41,7 +41,7 @@ class FileSource:
         if self._sections is None:
             self._sections = read_document(self._read())
 
-    async def feed(self, loader: Loader, progress: Progress) -> None:
+    async def feed(self, loader: Sink, progress: Progress) -> None:
         sections = self._sections
         if sections is None:
             # Parsing blocks for as long as the file is large: off the event loop.

@@ -23,7 +23,6 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import stamina
 
-from app.transfer.loader import Loader
 from app.transfer.progress import Progress
 from app.transfer.records import (
     RecordError,
@@ -33,6 +32,7 @@ from app.transfer.records import (
     label_of,
     package_from_api,
 )
+from app.transfer.sink import Sink
 
 PAGE_SIZE = 100
 CONCURRENCY = 4
@@ -88,7 +88,7 @@ class HttpSource:
     def check(self) -> None:
         """Nothing to check before the database: the root is read by feed()."""
 
-    async def feed(self, loader: Loader, progress: Progress) -> None:
+    async def feed(self, loader: Sink, progress: Progress) -> None:
         async with httpx.AsyncClient(
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
             timeout=TIMEOUT,
@@ -104,7 +104,7 @@ class HttpSource:
             finally:
                 self._client = None
 
-    async def _walk(self, loader: Loader, progress: Progress) -> None:
+    async def _walk(self, loader: Sink, progress: Progress) -> None:
         root = await self.get_json(self.root_url)
         collections = {
             name: root.get(name) if isinstance(root, dict) else None
@@ -191,7 +191,7 @@ class HttpSource:
 
     async def _tables(
         self,
-        loader: Loader,
+        loader: Sink,
         progress: Progress,
         grid_urls: Mapping[int, str],
         grid_members: Mapping[int, list[int]],

@@ -77,6 +77,10 @@ class FakeApi:
     faults: dict[tuple[str, int], Fault] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
+    # Set: every page after a list's first waits for it (an upstream that is slow to answer).
+    gate: asyncio.Event | None = None
+    # Set when a page is held at the gate.
+    held: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         if not self.data:
@@ -110,6 +114,9 @@ class FakeApi:
             except ValueError:
                 offset = 0
             limit = min(int(request.query_params.get("limit", "20")), self.max_limit)
+            if self.gate is not None and offset > 0:
+                self.held.set()
+                await self.gate.wait()
             fault = self.faults.get((resource, offset))
             if fault is not None:
                 fault.hits += 1
