@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from types import TracebackType
 from typing import Annotated
@@ -158,6 +159,9 @@ def import_command(
     except FormatError as error:
         raise fail(str(error)) from None
     set_on_retry_hooks([_say_retry(Console(stderr=True))])
+    # Upstream's per-request log lines are for a server's logs; here each retry is said
+    # above, and the outcome in one line at the end.
+    logging.getLogger("app.forges.http").setLevel(logging.WARNING)
     with database(settings):
         if settings.migrate_on_start:
             migrations.upgrade(settings)

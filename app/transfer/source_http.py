@@ -6,7 +6,8 @@ needs; when the source is another packages-api (its grids link a comparison `tab
 also fetches each grid's features, cells and membership dates, so nothing is lost.
 
 Politeness: one client, at most `concurrency` requests at a time, a User-Agent naming us,
-timeouts, and jittered retries (stamina) on transport errors, 429 and 5xx. `next` links are
+timeouts, and the forges' Upstream (app/forges/http.py): jittered retries on transport
+errors and 5xx, and a 429 waited out (its Retry-After, else a minute). `next` links are
 followed only within the origin of the root: a source speaks for its own host, and a page
 pointing elsewhere is either a misconfiguration or an attempt to make us fetch for someone.
 """
@@ -21,8 +22,9 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-import stamina
 
+from app.forges.base import Usage
+from app.forges.http import Upstream, UpstreamError
 from app.transfer.progress import Progress
 from app.transfer.records import (
     RecordError,
@@ -52,12 +54,6 @@ class FetchError(Exception):
     """The source could not be read: what was asked, and what went wrong."""
 
 
-class _Retryable(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
 def _origin(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return parts.scheme.lower(), parts.netloc.lower()
@@ -77,9 +73,10 @@ class HttpSource:
         self.origin = _origin(self.root_url)
         self.page_size = page_size
         self.attempts = attempts
-        self._limit = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._upstream: Upstream | None = None
+        self._usage = Usage()
         self.ours = False
 
     def describe(self) -> str:
@@ -98,11 +95,20 @@ class HttpSource:
             # Proxies from the environment still apply; a .netrc does not add credentials.
             trust_env=True,
         ) as client:
-            self._client = client
+            self._upstream = Upstream(
+                "import",
+                client,
+                max_in_flight=self.concurrency,
+                attempts=self.attempts,
+                # A source that says how long to wait is waited for, up to ten minutes.
+                max_wait=600.0,
+                wait_initial=0.2,
+                wait_max=5.0,
+            )
             try:
                 await self._walk(loader, progress)
             finally:
-                self._client = None
+                self._upstream = None
 
     async def _walk(self, loader: Sink, progress: Progress) -> None:
         root = await self.get_json(self.root_url)
@@ -328,31 +334,16 @@ class HttpSource:
             )
 
     async def get_json(self, url: str) -> Any:
-        """GET `url` and parse its JSON, retrying transient failures; FetchError otherwise."""
-        assert self._client is not None
-        client = self._client
+        """GET `url` and parse its JSON; FetchError if no usable answer came.
+
+        Sent through the forges' Upstream (app/forges/http.py): the same retry policy,
+        in-flight cap, Retry-After and rate-limit pauses, logging and metrics as every
+        other upstream."""
+        assert self._upstream is not None
         try:
-            async with self._limit:
-                async for attempt in stamina.retry_context(
-                    on=(httpx.TransportError, _Retryable),
-                    attempts=self.attempts,
-                    timeout=None,
-                    wait_initial=0.2,
-                    wait_max=5.0,
-                    wait_jitter=0.5,
-                ):
-                    with attempt:
-                        response = await self._get(client, url)
-                        if response.status_code == 429 or response.status_code >= 500:
-                            raise _Retryable(response)
-        except _Retryable as error:
-            raise FetchError(
-                f"GET {url}: HTTP {error.response.status_code} after {_attempts(self.attempts)}"
-            ) from None
-        except httpx.TransportError as error:
-            raise FetchError(
-                f"GET {url}: {type(error).__name__} {error} after {_attempts(self.attempts)}"
-            ) from None
+            response = await self._get(self._upstream, url)
+        except UpstreamError as error:
+            raise FetchError(f"GET {url}: {_why(error)} after {_attempts(self.attempts)}") from None
         if response.status_code != 200:
             raise FetchError(f"GET {url}: HTTP {response.status_code}")
         try:
@@ -360,15 +351,27 @@ class HttpSource:
         except ValueError:
             raise FetchError(f"GET {url}: the answer is not JSON") from None
 
-    async def _get(self, client: httpx.AsyncClient, url: str) -> httpx.Response:
-        """GET, following up to 5 redirects that stay within the origin."""
+    async def _get(self, upstream: Upstream, url: str) -> httpx.Response:
+        """GET, following up to 5 redirects that stay within the origin (scheme, host and
+        port: stricter than Upstream's own redirects, which keep only scheme and host)."""
         for _ in range(5):
-            response = await client.get(url)
+            response = await upstream.request("GET", url, usage=self._usage)
             if not response.is_redirect:
                 return response
             url = urljoin(url, response.headers["location"])
             self._check_origin(url, "a redirect leads to")
         raise FetchError(f"GET {url}: too many redirects")
+
+
+def _why(error: UpstreamError) -> str:
+    """What went wrong, as the import says it: the last status, or the transport error."""
+    cause = error.__cause__
+    if isinstance(cause, httpx.TransportError):
+        return f"{type(cause).__name__} {cause}"
+    response = getattr(cause, "response", None)
+    if isinstance(response, httpx.Response):
+        return f"HTTP {response.status_code}"
+    return str(error)
 
 
 def _attempts(count: int) -> str:
