@@ -20,7 +20,7 @@ from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, 
 from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import categories, grid_table, grids, packages, refresh, root
+from app.routers import categories, grid_table, grids, health, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
 
 
@@ -84,7 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Optional write rate limits (app.ratelimit): before the body is read or a token checked.
     add_write_rate_limits(app, settings)
-    # Logs, metrics, probes, proxy, CORS, security headers, gzip: last, so outermost.
+    # The probes (/healthz, /readyz), then logs, metrics, proxy, CORS, security headers,
+    # gzip: last, so outermost.
+    app.include_router(health.router)
     install_observability(app, settings)
     return app
 

@@ -24,7 +24,6 @@ from app.observability.prometheus import router as metrics_router
 from app.observability.proxy import ProxyHeadersMiddleware
 from app.observability.readiness import Readiness
 from app.observability.requests import RequestMiddleware, RouteTemplates
-from app.routers import health
 
 OPERATIONS_TAG = {
     "name": "operations",
@@ -64,7 +63,8 @@ def install_observability(app: FastAPI, settings: Settings) -> None:
         app.root_path = settings.root_path
     app.state.readiness = Readiness(settings.readiness_timeout)
     app.openapi_tags = [*(app.openapi_tags or []), OPERATIONS_TAG]
-    app.include_router(health.router)
+    # The probes (app.routers.health) are included by create_app, just before this call:
+    # observability wraps the app and imports no routes.
     if settings.metrics_enabled:
         app.include_router(metrics_router)
     _wrap_lifespan(app)
