@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.security import HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import take_write_turn, without_write_intent
 from app.errors import Forbidden, Unauthorized
 from app.models import ApiToken
 from app.repositories.tokens import TokenRepository
+from app.state import state_of
 
 # Declares the scheme in the OpenAPI document (the docs page's Authorize button). We read
 # the header ourselves because we also accept DRF's `Token <key>` spelling.
@@ -39,7 +40,7 @@ async def authenticate(request: Request, session: AsyncSession, needed: str) -> 
         raise Unauthorized("Writing needs a token: `Authorization: Bearer <token>`.")
     # Checked in a read of its own before the request's transaction starts: on SQLite that
     # one takes the write lock (app.db), which a bad token must never wait for or hold.
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    maker = state_of(request.app).sessionmaker
     with without_write_intent():
         async with maker() as lookup:
             token = await TokenRepository(lookup).find(plain)

@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict
 from app.models import Category
-from app.repositories.base import flush_or_conflict, pick_slug
+from app.repositories.base import flush_or_conflict
 from app.repositories.categories import CategoryRepository
 from app.schemas.category import CategoryIn
+from app.services.common import apply_fields
 
 # The column's lengths: the API's schemas and the importer's records both check them.
 TITLE_LENGTH = 50
@@ -27,7 +28,7 @@ class CategoryService:
 
     async def create(self, data: CategoryIn) -> Category:
         category = Category()
-        _apply(category, data.model_dump(), creating=True)
+        apply_fields(category, data.model_dump(), EDITABLE, slug_length=SLUG_LENGTH, creating=True)
         await self._check_slug_free(category)
         self.session.add(category)
         await flush_or_conflict(self.session, "category")
@@ -36,7 +37,7 @@ class CategoryService:
     async def update(self, category: Category, values: dict[str, Any]) -> Category:
         """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
         before = category.slug
-        _apply(category, values, creating=False)
+        apply_fields(category, values, EDITABLE, slug_length=SLUG_LENGTH, creating=False)
         if category.slug != before:
             await self._check_slug_free(category)
         await flush_or_conflict(self.session, "category")
@@ -58,11 +59,3 @@ class CategoryService:
         await self.categories.lock_slugs()
         if await self.categories.slug_holder(category.slug, besides=category.id) is not None:
             raise Conflict("A category with this slug already exists.", field="slug")
-
-
-def _apply(category: Category, values: dict[str, Any], *, creating: bool) -> None:
-    for name in EDITABLE:
-        if name in values:
-            setattr(category, name, values[name])
-    if "slug" in values or creating:
-        category.slug = pick_slug(values.get("slug"), category.title, SLUG_LENGTH)

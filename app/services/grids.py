@@ -13,9 +13,10 @@ from app.auth import can_admin
 from app.errors import Conflict, Forbidden
 from app.links import Links
 from app.models import ApiToken, Element, Feature, Grid, GridPackage, Package
-from app.repositories.base import flush_or_conflict, pick_slug, resolve_ids
+from app.repositories.base import flush_or_conflict, resolve_ids
 from app.repositories.grids import GridRepository
 from app.schemas.grid import FeatureIn, GridIn
+from app.services.common import apply_fields
 
 # The column's lengths: the API's schemas and the importer's records both check them.
 TITLE_LENGTH = 100
@@ -50,7 +51,7 @@ class GridService:
         grid = Grid(memberships=[])
         self.session.add(grid)
         values = data.model_dump()
-        self._apply(grid, values, creating=True)
+        apply_fields(grid, values, EDITABLE, slug_length=SLUG_LENGTH, creating=True)
         await flush_or_conflict(self.session, "grid")
         if values["packages"] is not None:
             await self.set_packages(grid, values["packages"], links)
@@ -59,7 +60,7 @@ class GridService:
     async def update(self, grid: Grid, values: dict[str, Any], links: Links) -> Grid:
         """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH.
         The caller has checked may_edit (before If-Match, as the API answers)."""
-        self._apply(grid, values, creating=False)
+        apply_fields(grid, values, EDITABLE, slug_length=SLUG_LENGTH, creating=False)
         await flush_or_conflict(self.session, "grid")
         if values.get("packages") is not None:
             await self.set_packages(grid, values["packages"], links)
@@ -130,11 +131,3 @@ class GridService:
     async def delete_element(self, element: Element) -> None:
         await self.session.delete(element)
         await self.session.flush()
-
-    @staticmethod
-    def _apply(grid: Grid, values: dict[str, Any], *, creating: bool) -> None:
-        for name in EDITABLE:
-            if name in values:
-                setattr(grid, name, values[name])
-        if "slug" in values or creating:
-            grid.slug = pick_slug(values.get("slug"), grid.title, SLUG_LENGTH)

@@ -13,8 +13,9 @@ from app.errors import InvalidBody
 from app.links import Links
 from app.models import Category, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
-from app.repositories.base import flush_or_conflict, pick_slug, resolve_ids
+from app.repositories.base import flush_or_conflict, resolve_ids
 from app.schemas.package import PackageIn
+from app.services.common import apply_fields
 from app.services.origin import Origin
 
 # The columns' lengths: the API's schemas and the importer's records both check them.
@@ -135,10 +136,7 @@ class PackageService:
     ) -> None:
         # Where the metrics come from, before this edit.
         sources = (package.repo_url, package.pypi_url) if not creating else None
-        if "title" in values:
-            package.title = values["title"]
-        if "slug" in values or creating:
-            package.slug = pick_slug(values.get("slug"), package.title, SLUG_LENGTH)
+        apply_fields(package, values, ("title",), slug_length=SLUG_LENGTH, creating=creating)
         if "category" in values:
             [package.category_id] = await resolve_ids(
                 self.session,
