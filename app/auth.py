@@ -10,6 +10,7 @@ from app.db import take_write_turn, without_write_intent
 from app.errors import Forbidden, Unauthorized
 from app.models import ApiToken
 from app.repositories.tokens import TokenRepository
+from app.services.tokens import has_scope
 from app.state import state_of
 
 # Declares the scheme in the OpenAPI document (the docs page's Authorize button). We read
@@ -20,8 +21,6 @@ bearer_scheme = HTTPBearer(
     description="`Authorization: Bearer <token>` (or `Token <token>`); "
     "create one with `packages-api tokens create NAME --scope write`.",
 )
-
-_RANK = {"write": 1, "admin": 2}
 
 
 def token_from_header(request: Request) -> str | None:
@@ -46,13 +45,9 @@ async def authenticate(request: Request, session: AsyncSession, needed: str) -> 
             token = await TokenRepository(lookup).find(plain)
     if token is None:
         raise Unauthorized("The token is unknown or revoked.", invalid_token=True)
-    if _RANK[token.scope] < _RANK[needed]:
+    if not has_scope(token, needed):
         raise Forbidden(f"This needs a token with the {needed!r} scope; yours has {token.scope!r}.")
     # Allowed to write: only now does the request queue for the SQLite write turn.
     await take_write_turn(request)
     await TokenRepository(session).touch(token)
     return token
-
-
-def can_admin(token: ApiToken) -> bool:
-    return _RANK[token.scope] >= _RANK["admin"]

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import can_admin
 from app.errors import Conflict, Forbidden
 from app.links import Links
 from app.models import ApiToken, Element, Feature, Grid, GridPackage, Package
@@ -17,6 +16,7 @@ from app.repositories.base import flush_or_conflict, resolve_ids
 from app.repositories.grids import GridRepository
 from app.schemas.grid import FeatureIn, GridIn
 from app.services.common import apply_fields
+from app.services.tokens import can_admin
 
 # The column's lengths: the API's schemas and the importer's records both check them.
 TITLE_LENGTH = 100

@@ -13,6 +13,18 @@ from app.models import ApiToken
 from app.repositories.base import flush_or_conflict
 from app.repositories.tokens import SCOPES, TOKEN_PREFIX, TokenRepository, digest_of
 
+# An admin token may do all a write token may, and edit locked grids (and the lock).
+_RANK = {"write": 1, "admin": 2}
+
+
+def has_scope(token: ApiToken, needed: str) -> bool:
+    """Whether the token's scope is `needed` or above it."""
+    return _RANK[token.scope] >= _RANK[needed]
+
+
+def can_admin(token: ApiToken) -> bool:
+    return has_scope(token, "admin")
+
 
 class TokenService:
     def __init__(self, session: AsyncSession) -> None:
