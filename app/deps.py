@@ -15,10 +15,11 @@ from app.db import get_session
 from app.links import Links, request_base_url
 from app.models import ApiToken
 from app.pagination import PageRequest, page_request
+from app.state import state_of
 
 
 async def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+    settings = state_of(request.app).settings
     return settings
 
 

@@ -28,6 +28,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, Response
 
 from app.errors import NotFound
+from app.observability.headers import META_PAGE_POLICY
 
 STATIC_DIR = Path(__file__).parent / "static" / "docs"
 SWAGGER_PATH = "/docs"
@@ -44,14 +45,8 @@ ASSET_FILES: dict[str, tuple[str, str]] = {
 }
 IMMUTABLE = "public, max-age=31536000, immutable"
 
-# The pages' own policy, whatever the server's headers say: everything from this service,
-# so no future version of an asset can quietly reach a CDN (the browser test watches for
-# attempts). Inline styles and blob: workers are what Swagger UI and Redoc need to run.
-PAGE_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'"
-)
+# The pages' own policy, whatever the server's headers say (app.observability.headers).
+PAGE_POLICY = META_PAGE_POLICY
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,46 +95,47 @@ def asset_url(assets: dict[str, Asset], name: str) -> str:
     return ASSET_PATH.removeprefix("/").format(digest=assets[name].digest, name=name)
 
 
+def _page(title: str, head: str, body: str) -> str:
+    """A docs page: the one policy (PAGE_POLICY), the title, then each page's own parts."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">
+<title>{html.escape(title)}</title>
+{head}</head>
+<body>
+{body}</body>
+</html>
+"""
+
+
 def swagger_page(title: str, openapi_url: str, assets: dict[str, Asset]) -> str:
     def url(name: str) -> str:
         return html.escape(asset_url(assets, name))
 
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">
-<title>{html.escape(title)}: Swagger UI</title>
-<link rel="stylesheet" href="{url("swagger-ui.css")}">
+    head = f"""<link rel="stylesheet" href="{url("swagger-ui.css")}">
 <link rel="icon" type="image/png" href="{url("favicon.png")}">
-</head>
-<body>
-<div id="swagger-ui" data-openapi-url="{html.escape(openapi_url)}"></div>
+"""
+    body = f"""<div id="swagger-ui" data-openapi-url="{html.escape(openapi_url)}"></div>
 <script src="{url("swagger-ui-bundle.js")}"></script>
 <script src="{url("swagger-init.js")}"></script>
-</body>
-</html>
 """
+    return _page(f"{title}: Swagger UI", head, body)
 
 
 def redoc_page(title: str, openapi_url: str, assets: dict[str, Asset]) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{PAGE_POLICY}">
-<title>{html.escape(title)}: ReDoc</title>
-<link rel="icon" type="image/png" href="{html.escape(asset_url(assets, "favicon.png"))}">
+    def url(name: str) -> str:
+        return html.escape(asset_url(assets, name))
+
+    head = f"""<link rel="icon" type="image/png" href="{url("favicon.png")}">
 <style>body {{ margin: 0; }}</style>
-</head>
-<body>
-<redoc spec-url="{html.escape(openapi_url)}"></redoc>
-<script src="{html.escape(asset_url(assets, "redoc.standalone.js"))}"></script>
-</body>
-</html>
 """
+    body = f"""<redoc spec-url="{html.escape(openapi_url)}"></redoc>
+<script src="{url("redoc.standalone.js")}"></script>
+"""
+    return _page(f"{title}: ReDoc", head, body)
 
 
 def install_docs(app: FastAPI) -> list[str]:

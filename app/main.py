@@ -14,27 +14,30 @@ from app.db import create_engine, create_sessionmaker, sqlite_writers
 from app.docs import install_docs
 from app.errors import install_error_handlers
 from app.links import API_PREFIX
-from app.middleware import BodyLimitMiddleware, MethodsMiddleware
+from app.middleware_stack import install_middleware
 from app.observability import install_observability
+from app.observability.readiness import Readiness
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
-from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import categories, grid_table, grids, packages, refresh, root
+from app.routers import categories, grid_table, grids, health, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
+from app.state import AppState, state_of
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+    state = state_of(app)
+    settings = state.settings
     engine = create_engine(settings)
-    app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
-    # SQLite: the process's writers (requests and the refresher) queue in one line.
-    app.state.sqlite_writers = sqlite_writers(settings)
+    state.engine = engine
+    state.sessionmaker = create_sessionmaker(engine)
+    state.sqlite_writers = sqlite_writers(settings)
     try:
         # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
-        async with refresher_lifespan(app):
+        async with refresher_lifespan(state) as refresher:
+            state.refresh_service = refresher
+            state.refresher = refresher if settings.refresh_enabled else None
             yield
     finally:
         await engine.dispose()
@@ -73,19 +76,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # whether one was (a twentieth of a detail's CPU).
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.settings = settings
+    # The typed state (app.state), filled here and in the lifespan only.
+    app.state = state = AppState()
+    state.settings = settings
+    state.readiness = Readiness(settings.readiness_timeout)
     app.include_router(api_router())
     install_error_handlers(app)
     # OpenAPI document and docs pages (app.openapi, app.docs).
     install_openapi(app)
     plain_get_paths = [path for path in [app.openapi_url] if path is not None]
     plain_get_paths += install_docs(app)
-    app.add_middleware(MethodsMiddleware, openapi=app.openapi, plain_get_paths=plain_get_paths)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    # Optional write rate limits (app.ratelimit): before the body is read or a token checked.
-    add_write_rate_limits(app, settings)
-    # Logs, metrics, probes, proxy, CORS, security headers, gzip: last, so outermost.
+    # The probes (/healthz, /readyz), then logs and metrics (app.observability).
+    app.include_router(health.router)
     install_observability(app, settings)
+    # Every middleware, in one list (app.middleware_stack).
+    install_middleware(app, settings, plain_get_paths)
     return app
 
 

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI
 from starlette.datastructures import Headers
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, parse_rate
@@ -142,9 +142,10 @@ class WriteRateLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-def add_write_rate_limits(app: FastAPI, settings: Settings) -> None:
-    """Wrap the app in the limits the settings configure (nothing when neither is set)."""
+def write_rate_limits(settings: Settings) -> Middleware | None:
+    """The limits the settings configure, as middleware (None when neither is set)."""
     per_token = RateLimiter.from_setting(settings.write_rate_limit_per_token)
     per_ip = RateLimiter.from_setting(settings.write_rate_limit_per_ip)
-    if per_token is not None or per_ip is not None:
-        app.add_middleware(WriteRateLimitMiddleware, per_token=per_token, per_ip=per_ip)
+    if per_token is None and per_ip is None:
+        return None
+    return Middleware(WriteRateLimitMiddleware, per_token=per_token, per_ip=per_ip)

@@ -15,8 +15,8 @@ from typing import Any
 
 from fastapi import Request
 
-from app.config import Settings
 from app.errors import AppError, MalformedBody
+from app.state import state_of
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -73,7 +73,7 @@ def check_json(body: bytes) -> None:
 
 
 async def check_request(request: Request) -> None:
-    settings: Settings = request.app.state.settings
+    settings = state_of(request.app).settings
     query = request.scope.get("query_string", b"")
     if len(query) > settings.max_query_bytes:
         raise QueryTooLong(

@@ -27,14 +27,14 @@ from app.observability.compression import CompressionMiddleware
 from app.observability.headers import SecurityHeadersMiddleware
 from app.observability.proxy import ProxyHeadersMiddleware
 from app.observability.requests import RequestMiddleware
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 
 OURS = (ProxyHeadersMiddleware, RequestMiddleware, CompressionMiddleware, SecurityHeadersMiddleware)
 
 
 async def _token(app: Any) -> str:
     async with app.state.sessionmaker() as session:
-        _, plain = await TokenRepository(session).create("bench", "write")
+        _, plain = await TokenService(session).create("bench", "write")
         await session.commit()
     return plain
 

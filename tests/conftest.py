@@ -34,7 +34,7 @@ from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
 from app.migrate import upgrade
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests import serial
 from tests.once import forget_callable_kinds, memoized_openapi
 
@@ -262,7 +262,7 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 async def make_token(connection: AsyncConnection, name: str, scope: str) -> str:
     async with bound_sessionmaker(connection)() as session:
-        _, plain = await TokenRepository(session).create(name, scope)
+        _, plain = await TokenService(session).create(name, scope)
         await session.commit()
     return plain
 

@@ -26,6 +26,7 @@ from app.config import Settings
 from app.db import UNSAFE_METHODS
 from app.ratelimit import RateLimiter
 from app.repositories.tokens import TokenRepository, digest_of
+from app.services.tokens import TokenService
 from tests.conftest import Databases, bound_sessionmaker, make_token
 from tests.factories import create_category, create_grid, create_package
 from tests.test_cli import packages_api, serving
@@ -54,7 +55,7 @@ def write_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[st
 
 async def _revoke(connection: AsyncConnection, name: str) -> None:
     async with bound_sessionmaker(connection)() as session:
-        await TokenRepository(session).revoke(name)
+        await TokenService(session).revoke(name)
         await session.commit()
 
 

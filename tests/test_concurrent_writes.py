@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.db import SqliteWriters, create_engine, create_sessionmaker
 from app.main import create_app
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.conftest import Databases
 
 Headers = dict[str, str]
@@ -24,7 +24,7 @@ async def _token(url: str) -> Headers:
     engine = create_engine(Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session:
-            _, plain = await TokenRepository(session).create("writer", "write")
+            _, plain = await TokenService(session).create("writer", "write")
             await session.commit()
     finally:
         await engine.dispose()

@@ -15,7 +15,7 @@ from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
 from app.migrate import upgrade
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.factories import create_category, create_grid, create_package
 
 Headers = dict[str, str]
@@ -184,7 +184,7 @@ async def test_a_locked_sqlite_database_is_a_503_with_retry_after(tmp_path: Path
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with app.state.sessionmaker() as session:
-            _, token = await TokenRepository(session).create("busy", "write")
+            _, token = await TokenService(session).create("busy", "write")
             await session.commit()
         blocker = create_engine(settings)
         async with blocker.connect() as holder:

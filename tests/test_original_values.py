@@ -16,8 +16,8 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import Conflict
 from app.models import Category
-from app.repositories.categories import CategoryRepository
 from app.schemas.category import CategoryIn
+from app.services.categories import CategoryService
 from app.transfer import load_records
 from tests.conftest import Databases, bound_sessionmaker
 
@@ -215,7 +215,7 @@ async def test_two_users_taking_one_category_slug_at_once_get_one_category(
 
     async def create(session: AsyncSession) -> int:
         await session.connection(execution_options={"sqlite_write": True})
-        category = await CategoryRepository(session).create(CategoryIn(title="Apps", slug="apps"))
+        category = await CategoryService(session).create(CategoryIn(title="Apps", slug="apps"))
         return category.id
 
     try:

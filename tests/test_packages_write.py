@@ -19,7 +19,7 @@ from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.models import Package
 from app.refresh.repository import Selection, claim
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.conftest import Databases, bound_sessionmaker
 from tests.factories import create_category, create_grid, create_package
 
@@ -102,7 +102,7 @@ async def test_a_revoked_token_is_401(
 ) -> None:
     category = await _category_id(client, write_headers)
     async with bound_sessionmaker(connection)() as session:
-        await TokenRepository(session).revoke("writer")
+        await TokenService(session).revoke("writer")
         await session.commit()
     response = await client.post(
         PACKAGES, json={"title": "Late", "category": category}, headers=write_headers
@@ -830,7 +830,7 @@ async def _live_token(url: str, name: str) -> str:
     engine = create_engine(Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session:
-            _, plain = await TokenRepository(session).create(name, "write")
+            _, plain = await TokenService(session).create(name, "write")
             await session.commit()
     finally:
         await engine.dispose()

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.common import fail, run_in_session
 from app.repositories.tokens import SCOPES, TokenRepository
+from app.services.tokens import TokenService
 
 tokens_cli = typer.Typer(help="Create, list and revoke API tokens for writes.")
 
@@ -27,7 +28,7 @@ def tokens_create(
         raise fail("NAME must be 1 to 100 characters")
 
     async def work(session: AsyncSession) -> str:
-        _, plain = await TokenRepository(session).create(name.strip(), scope)
+        _, plain = await TokenService(session).create(name.strip(), scope)
         return plain
 
     typer.echo(run_in_session(work))
@@ -61,7 +62,7 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="The token's name.")]
     """Revoke a token: the next request that uses it gets 401."""
 
     async def work(session: AsyncSession) -> bool:
-        _token, newly = await TokenRepository(session).revoke(name)
+        _token, newly = await TokenService(session).revoke(name)
         return newly
 
     newly = run_in_session(work)

@@ -16,14 +16,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# Swagger UI sets inline styles and Redoc injects <style> tags, hence 'unsafe-inline' for
-# styles only; Redoc runs its search in a blob: worker and draws images as data: URIs.
+# The docs pages' one policy (app.docs repeats it in each page's <meta> tag, so it holds
+# whatever serves the page): everything from this service, so no future version of an asset
+# can quietly reach a CDN. Swagger UI sets inline styles and Redoc injects <style> tags,
+# hence 'unsafe-inline' for styles only; Redoc runs its search in a blob: worker and draws
+# images as data: URIs. As a header it also carries the hashes of the page's inline
+# scripts and frame-ancestors, which a <meta> policy cannot.
 _PAGE_POLICY = (
     "default-src 'self'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
-    "worker-src 'self' blob:; object-src 'none'; frame-ancestors 'none'; "
-    "base-uri 'self'; form-action 'self'"
+    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'"
 )
+META_PAGE_POLICY = _PAGE_POLICY.format(hashes="")
 HSTS = "max-age=31536000"
 _INLINE_SCRIPT = re.compile(
     rb"<script\b(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL
@@ -35,7 +39,7 @@ def page_policy(html: bytes) -> str:
         " 'sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode() + "'"
         for script in _INLINE_SCRIPT.findall(html)
     )
-    return _PAGE_POLICY.format(hashes=hashes)
+    return _PAGE_POLICY.format(hashes=hashes) + "; frame-ancestors 'none'"
 
 
 def add_security_headers(headers: MutableHeaders, scope: Scope, policy: str = API_POLICY) -> None:

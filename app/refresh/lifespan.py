@@ -1,20 +1,20 @@
 """The refresher in the application's lifespan: forges opened, loop started, stopped cleanly.
 
-`app.state.refresh_service` is always the process's Refresher (on-demand refreshes use it
-even when the periodic loop is off); `app.state.refresher` is the same object when
-REFRESH_ENABLED, else None (the readiness check asks it `stuck()`).
+app.main's lifespan puts the Refresher in the app's state (app.state.AppState).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-
-from fastapi import FastAPI
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.forges.registry import open_forges
 from app.refresh.refresher import ForgeDirectory, Refresher
+
+if TYPE_CHECKING:
+    from app.state import AppState
 
 OpenForges = Callable[[Settings], AbstractAsyncContextManager[ForgeDirectory]]
 
@@ -24,19 +24,16 @@ def default_open_forges() -> OpenForges:
 
 
 @asynccontextmanager
-async def refresher_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+async def refresher_lifespan(state: AppState) -> AsyncIterator[Refresher]:
+    """The process's Refresher, its loop started when REFRESH_ENABLED."""
+    settings = state.settings
     # Tests (and the benchmark) may point the refresher at other forges.
-    opener: OpenForges = getattr(app.state, "open_forges", None) or default_open_forges()
+    opener: OpenForges = getattr(state, "open_forges", None) or default_open_forges()
     async with opener(settings) as forges:
-        refresher = Refresher(
-            app.state.sessionmaker, forges, settings, writers=app.state.sqlite_writers
-        )
-        app.state.refresh_service = refresher
-        app.state.refresher = refresher if settings.refresh_enabled else None
+        refresher = Refresher(state.sessionmaker, forges, settings, writers=state.sqlite_writers)
         if settings.refresh_enabled:
             refresher.start()
         try:
-            yield
+            yield refresher
         finally:
             await refresher.stop()

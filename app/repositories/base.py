@@ -13,7 +13,6 @@ from sqlalchemy.sql import Select
 from app.errors import InvalidBody, InvalidQuery, conflict_from_integrity_error
 from app.links import Links, Resource
 from app.models import Category, Grid, Package
-from app.normalize import slugify
 from app.pagination import ListPage, PageRequest
 from app.repositories.keyset import Ordering, fetch_keyset_page, fetch_rows
 
@@ -154,10 +153,6 @@ async def resolve_filter(
     if row_id is None:
         raise InvalidQuery(param, f"no such {NAMES[model]} ({raw!r})")
     return row_id
-
-
-def pick_slug(given: str | None, title: str, max_length: int) -> str:
-    return given or slugify(title, max_length)
 
 
 async def flush_or_conflict(session: AsyncSession, resource: str) -> None:

@@ -1,4 +1,4 @@
-"""Category queries and writes."""
+"""Category queries. Writes, with their rules: app.services.categories."""
 
 from __future__ import annotations
 
@@ -7,19 +7,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.models import Category, Package
 from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     count_rows,
     fetch_page,
-    flush_or_conflict,
     key_filter,
-    pick_slug,
 )
 from app.repositories.counts import table_count
 from app.repositories.keyset import parse_ordering
-from app.schemas.category import CategoryIn
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Category.id, "title": Category.title}
 # pg_advisory_xact_lock key serializing category slug checks ("cat-slug" in ASCII).
@@ -48,52 +45,20 @@ class CategoryRepository:
             raise NotFound(f"No category matches {str(key)!r}.")
         return category
 
-    async def create(self, data: CategoryIn) -> Category:
-        category = Category()
-        self._apply(category, data.model_dump(), creating=True)
-        await self._check_slug_free(category)
-        self.session.add(category)
-        await flush_or_conflict(self.session, "category")
-        return category
-
-    async def update(self, category: Category, values: dict[str, Any]) -> Category:
-        """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
-        before = category.slug
-        self._apply(category, values, creating=False)
-        if category.slug != before:
-            await self._check_slug_free(category)
-        await flush_or_conflict(self.session, "category")
-        return category
-
-    async def _check_slug_free(self, category: Category) -> None:
-        """A user's category takes a slug no other category has (app/services/origin.py):
-        the column is not unique, because an import keeps the original's shared slugs."""
+    async def lock_slugs(self) -> None:
+        """Until commit, make other writers checking a category slug wait (PostgreSQL; SQLite's
+        writers always take turns). Category writes are rare."""
         if self.session.get_bind().dialect.name == "postgresql":
-            # Two writers checking at once would both find the slug free: they take turns
-            # (SQLite's writers always do). Category writes are rare; the lock ends at commit.
             await self.session.execute(select(func.pg_advisory_xact_lock(_SLUG_LOCK)))
-        others = select(Category.id).where(Category.slug == category.slug)
-        if category.id is not None:
-            others = others.where(Category.id != category.id)
-        taken = await self.session.scalar(others.limit(1))
-        if taken is not None:
-            raise Conflict("A category with this slug already exists.", field="slug")
 
-    async def delete(self, category: Category) -> None:
-        used = await count_rows(
+    async def slug_holder(self, slug: str, *, besides: int | None = None) -> int | None:
+        """The id of a category with this slug, other than `besides`, or None."""
+        others = select(Category.id).where(Category.slug == slug)
+        if besides is not None:
+            others = others.where(Category.id != besides)
+        return await self.session.scalar(others.limit(1))
+
+    async def package_count(self, category: Category) -> int:
+        return await count_rows(
             self.session, select(Package.id).where(Package.category_id == category.id)
         )
-        if used:
-            raise Conflict(
-                f"The category is used by {used} package(s); move them to another category first."
-            )
-        await self.session.delete(category)
-        await flush_or_conflict(self.session, "category")
-
-    @staticmethod
-    def _apply(category: Category, values: dict[str, Any], *, creating: bool) -> None:
-        for name in ("title", "description", "title_plural", "show_pypi"):
-            if name in values:
-                setattr(category, name, values[name])
-        if "slug" in values or creating:
-            category.slug = pick_slug(values.get("slug"), category.title, 50)

@@ -1,17 +1,18 @@
-"""Package queries: the filtered, ordered list page and the detail, and package writes."""
+"""Package queries: the filtered, ordered list page and the detail.
+
+Writes, with their rules: app.services.packages.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import Row, String, bindparam, cast, func, null, select
+from sqlalchemy import Row, String, bindparam, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from app.errors import InvalidBody, InvalidQuery, NotFound
-from app.links import Links
+from app.errors import InvalidQuery, NotFound
 from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
 from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
@@ -19,16 +20,10 @@ from app.repositories.base import (
     count_rows,
     fetch_page,
     filter_value,
-    flush_or_conflict,
-    pick_slug,
     resolve_filter,
-    resolve_ids,
 )
 from app.repositories.counts import table_count
 from app.repositories.keyset import parse_ordering
-from app.schemas.package import PackageIn
-from app.services.origin import Origin
-from app.services.packages import URL_FIELDS, InvalidValue, served_urls, stored_urls
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -82,12 +77,8 @@ def grid_ids_of(row: PackageRow) -> list[int]:
 
 
 class PackageRepository:
-    def __init__(
-        self, session: AsyncSession, *, forge_hosts: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        # The configured forges (Settings.forge_hosts): they decide repo_host.
-        self.forge_hosts = forge_hosts
 
     async def list_page(
         self,
@@ -165,78 +156,3 @@ class PackageRepository:
         if row is None:
             raise NotFound(f"No package matches {str(key)!r}.")
         return row, grid_ids_of(row)
-
-    async def create(self, data: PackageIn, links: Links) -> Package:
-        package = Package(memberships=[])
-        self.session.add(package)
-        await self._apply(package, data.model_dump(), links, creating=True)
-        await flush_or_conflict(self.session, "package")
-        return package
-
-    async def update(self, package: Package, values: dict[str, Any], links: Links) -> Package:
-        """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
-        await self._apply(package, values, links, creating=False)
-        await flush_or_conflict(self.session, "package")
-        return package
-
-    async def delete(self, package: Package) -> None:
-        # Memberships and elements go with it (ON DELETE CASCADE); packages it deprecated
-        # keep existing with deprecated_by cleared (ON DELETE SET NULL).
-        await self.session.delete(package)
-        await self.session.flush()
-
-    async def _apply(
-        self, package: Package, values: dict[str, Any], links: Links, *, creating: bool
-    ) -> None:
-        # Where the metrics come from, before this edit.
-        sources = (package.repo_url, package.pypi_url) if not creating else None
-        if "title" in values:
-            package.title = values["title"]
-        if "slug" in values or creating:
-            package.slug = pick_slug(values.get("slug"), package.title, 100)
-        if "category" in values:
-            [package.category_id] = await resolve_ids(
-                self.session,
-                Category,
-                [values["category"]],
-                "categories",
-                links,
-                "category",
-                many=False,
-            )
-        urls = {field: values[field] for field in URL_FIELDS if field in values}
-        served = served_urls(package) if not creating else None
-        try:
-            stored = stored_urls(urls, Origin.USER, self.forge_hosts, served)
-        except InvalidValue as error:
-            raise InvalidBody(error.field, error.message) from error
-        for name, value in stored.items():
-            setattr(package, name, value)
-        if not creating and (package.repo_url, package.pypi_url) != sources:
-            _forget_refresh_state(package)
-        if "deprecated_by" in values:
-            ref = values["deprecated_by"]
-            replacement_id = None
-            if ref is not None:
-                [replacement_id] = await resolve_ids(
-                    self.session, Package, [ref], "packages", links, "deprecated_by", many=False
-                )
-                if replacement_id == package.id:
-                    raise InvalidBody("deprecated_by", "cannot name the package itself")
-            package.deprecated_by_id = replacement_id
-        if "date_deprecated" in values:
-            package.date_deprecated = values["date_deprecated"]
-
-
-def _forget_refresh_state(package: Package) -> None:
-    """A package pointed at another repository or PyPI project: what the refresher knew
-    about the old one (ETags, back-off, the last error) no longer applies, and NULL
-    last_fetched puts it first in the refresher's order (never fetched first)."""
-    package.last_fetched = None
-    # SQL NULL as on a package never fetched (None would be stored as a JSON null).
-    package.refresh_etags = null()
-    package.refresh_pypi_etag = None
-    package.refresh_retry_at = None
-    package.refresh_failures = 0
-    package.refresh_error = ""
-    package.refresh_error_at = None

@@ -14,6 +14,7 @@ from app.repositories.categories import ORDERING_FIELDS, CategoryRepository
 from app.routers.params import Key, ordering_pattern
 from app.schemas.category import CategoryIn, CategoryOut, CategoryPatch
 from app.schemas.page import Page
+from app.services.categories import CategoryService
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 
@@ -42,7 +43,7 @@ async def list_categories(
 async def create_category(
     request: Request, body: CategoryIn, session: SessionDep, links: LinksDep, _token: WriteToken
 ) -> Response:
-    category = await CategoryRepository(session).create(body)
+    category = await CategoryService(session).create(body)
     return created(request, CategoryOut.of(category, links), links.category(category.id))
 
 
@@ -58,10 +59,9 @@ async def _update(
     request: Request, key: str, changes: dict[str, Any], session: SessionDep, links: LinksDep
 ) -> Response:
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
-    repository = CategoryRepository(session)
-    category = await repository.get(key, for_update=True)
+    category = await CategoryRepository(session).get(key, for_update=True)
     check_preconditions(request, CategoryOut.of(category, links))
-    await repository.update(category, changes)
+    await CategoryService(session).update(category, changes)
     return json_response(request, CategoryOut.of(category, links))
 
 
@@ -94,8 +94,7 @@ async def delete_category(
     request: Request, key: Key, session: SessionDep, links: LinksDep, _token: WriteToken
 ) -> Response:
     """Refused with 409 while any package is in the category."""
-    repository = CategoryRepository(session)
-    category = await repository.get(key, for_update=True)
+    category = await CategoryRepository(session).get(key, for_update=True)
     check_preconditions(request, CategoryOut.of(category, links))
-    await repository.delete(category)
+    await CategoryService(session).delete(category)
     return Response(status_code=204)

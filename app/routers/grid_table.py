@@ -11,7 +11,7 @@ from app.deps import LinksDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, NotFound
 from app.models import ApiToken, Feature
 from app.repositories.grids import GridRepository
-from app.routers.grids import PackageKey, editable_grid
+from app.routers.grids import PackageKey
 from app.routers.params import Key
 from app.schemas.grid import (
     ElementIn,
@@ -24,6 +24,7 @@ from app.schemas.grid import (
     TableFeature,
     TablePackage,
 )
+from app.services.grids import GridService
 
 router = APIRouter(prefix="/grids", tags=["grid table"])
 
@@ -81,9 +82,9 @@ async def create_feature(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    feature = await repository.create_feature(grid, body)
+    service = GridService(session)
+    grid = await service.editable(key, token)
+    feature = await service.create_feature(grid, body)
     return created(request, FeatureOut.of(feature, links), links.feature(grid.id, feature.id))
 
 
@@ -98,15 +99,15 @@ async def get_feature(
 
 async def _editable_feature(
     request: Request,
-    repository: GridRepository,
+    service: GridService,
     key: str,
     feature_id: str,
     links: LinksDep,
     token: ApiToken,
 ) -> Feature:
     """The feature, row-locked, of a grid the token may edit, if the preconditions hold."""
-    grid = await editable_grid(repository, key, token)
-    feature = await repository.get_feature(grid, feature_id, for_update=True)
+    grid = await service.editable(key, token)
+    feature = await service.grids.get_feature(grid, feature_id, for_update=True)
     check_preconditions(request, FeatureOut.of(feature, links))
     return feature
 
@@ -120,9 +121,9 @@ async def _update_feature(
     links: LinksDep,
     token: ApiToken,
 ) -> Response:
-    repository = GridRepository(session)
-    feature = await _editable_feature(request, repository, key, feature_id, links, token)
-    await repository.update_feature(feature, changes)
+    service = GridService(session)
+    feature = await _editable_feature(request, service, key, feature_id, links, token)
+    await service.update_feature(feature, changes)
     return json_response(request, FeatureOut.of(feature, links))
 
 
@@ -161,9 +162,9 @@ async def delete_feature(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    feature = await _editable_feature(request, repository, key, feature_id, links, token)
-    await repository.delete_feature(feature)
+    service = GridService(session)
+    feature = await _editable_feature(request, service, key, feature_id, links, token)
+    await service.delete_feature(feature)
     return Response(status_code=204)
 
 
@@ -208,14 +209,14 @@ async def put_element(
 
     `If-None-Match: *` writes only an empty cell; `If-Match` only the version you read.
     """
-    repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    feature, membership, current = await repository.find_cell(grid, feature_id, package)
+    service = GridService(session)
+    grid = await service.editable(key, token)
+    feature, membership, current = await service.grids.find_cell(grid, feature_id, package)
     check_preconditions(
         request,
         ElementOut.of(current, feature, membership.package_id, links) if current else None,
     )
-    element, created = await repository.put_element(feature, membership, body.text)
+    element, created = await service.put_element(feature, membership, body.text)
     return json_response(
         request,
         ElementOut.of(element, feature, membership.package_id, links),
@@ -233,11 +234,11 @@ async def delete_element(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    feature, membership, element = await repository.find_cell(grid, feature_id, package)
+    service = GridService(session)
+    grid = await service.editable(key, token)
+    feature, membership, element = await service.grids.find_cell(grid, feature_id, package)
     if element is None:
         raise NotFound("Nothing is written for this package and feature.")
     check_preconditions(request, ElementOut.of(element, feature, membership.package_id, links))
-    await repository.delete_element(element)
+    await service.delete_element(element)
     return Response(status_code=204)

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from app.auth import can_admin
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
-from app.errors import READ_ERRORS, WRITE_ERRORS, Forbidden, error_responses
-from app.models import ApiToken, Grid
+from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
+from app.models import ApiToken
 from app.pagination import paginated
 from app.repositories.grids import ORDERING_FIELDS, GridRepository
 from app.repositories.packages import PackageRepository
@@ -24,27 +23,11 @@ from app.schemas.grid import (
 )
 from app.schemas.package import PackageOut, package_fields
 from app.schemas.page import Page
+from app.services.grids import GridService, may_edit
 
 router = APIRouter(prefix="/grids", tags=["grids"])
 
 PackageKey = Annotated[str, Path(description="The package's id or slug.")]
-
-
-def may_edit(grid: Grid, token: ApiToken, *, locking: bool = False) -> None:
-    """A locked grid, and the lock itself, are for admin tokens only.
-
-    Callers read the grid FOR UPDATE, so an edit cannot slip past a lock being set.
-    """
-    if (grid.is_locked or locking) and not can_admin(token):
-        what = "change whether a grid is locked" if locking else "edit a locked grid"
-        raise Forbidden(f"Only a token with the 'admin' scope may {what}.")
-
-
-async def editable_grid(repository: GridRepository, key: str, token: ApiToken) -> Grid:
-    """The grid, row-locked for this transaction, if the token may edit it."""
-    grid = await repository.get(key, for_update=True)
-    may_edit(grid, token)
-    return grid
 
 
 @router.get("/", response_model=Page[GridOut], responses=error_responses(400, 503))
@@ -71,9 +54,7 @@ async def list_grids(
 async def create_grid(
     request: Request, body: GridIn, session: SessionDep, links: LinksDep, token: WriteToken
 ) -> Response:
-    if body.is_locked and not can_admin(token):
-        raise Forbidden("Only a token with the 'admin' scope may create a locked grid.")
-    grid = await GridRepository(session).create(body, links)
+    grid = await GridService(session).create(body, links, token)
     return created(request, GridOut.of(grid, links), links.grid(grid.id))
 
 
@@ -92,12 +73,11 @@ async def _update(
     token: ApiToken,
 ) -> Response:
     """PUT and PATCH: lock the row, check rights and If-Match, apply, answer the grid."""
-    repository = GridRepository(session)
-    grid = await repository.get(key, for_update=True)
+    grid = await GridRepository(session).get(key, for_update=True)
     locking = changes.get("is_locked", grid.is_locked) != grid.is_locked
     may_edit(grid, token, locking=locking)
     check_preconditions(request, GridOut.of(grid, links))
-    await repository.update(grid, changes, links)
+    await GridService(session).update(grid, changes, links)
     return json_response(request, GridOut.of(grid, links))
 
 
@@ -130,10 +110,10 @@ async def patch_grid(
 async def delete_grid(
     request: Request, key: Key, session: SessionDep, links: LinksDep, token: WriteToken
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
+    service = GridService(session)
+    grid = await service.editable(key, token)
     check_preconditions(request, GridOut.of(grid, links))
-    await repository.delete(grid)
+    await service.delete(grid)
     return Response(status_code=204)
 
 
@@ -166,9 +146,9 @@ async def add_grid_package(
     links: LinksDep,
     token: WriteToken,
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    membership = await repository.add_package(grid, body.package, links)
+    service = GridService(session)
+    grid = await service.editable(key, token)
+    membership = await service.add_package(grid, body.package, links)
     return created(
         request,
         MembershipOut.of(membership, links),
@@ -196,9 +176,9 @@ async def remove_grid_package(
     token: WriteToken,
 ) -> Response:
     """Takes the package out of the grid, with its cells; the package itself stays."""
-    repository = GridRepository(session)
-    grid = await editable_grid(repository, key, token)
-    membership = await repository.get_membership(grid, package)
+    service = GridService(session)
+    grid = await service.editable(key, token)
+    membership = await service.grids.get_membership(grid, package)
     check_preconditions(request, MembershipOut.of(membership, links))
-    await repository.remove_membership(membership)
+    await service.remove_membership(membership)
     return Response(status_code=204)

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.errors import error_responses
+from app.state import state_of
 
 if TYPE_CHECKING:
-    from app.observability.readiness import Readiness
+    pass
 
 router = APIRouter(tags=["operations"])
 
@@ -51,10 +52,8 @@ async def healthz() -> JSONResponse:
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database answers, its schema is at the newest migration and the
     refresher is not stuck; otherwise 503 naming the failing checks."""
-    readiness: Readiness = request.app.state.readiness
-    checks = await readiness.run(
-        request.app.state.engine, getattr(request.app.state, "refresher", None)
-    )
+    state = state_of(request.app)
+    checks = await state.readiness.run(state.engine, getattr(state, "refresher", None))
     report = {name: check.as_json() for name, check in checks.items()}
     failing = [name for name, check in checks.items() if not check.ok]
     if not failing:

@@ -15,6 +15,7 @@ from app.repositories.packages import ORDERING_FIELDS, PackageRepository
 from app.routers.params import Key, choices, ordering_pattern
 from app.schemas.package import PackageIn, PackageOut, PackagePatch, package_fields
 from app.schemas.page import Page
+from app.services.packages import PackageService
 
 router = APIRouter(prefix="/packages", tags=["packages"])
 
@@ -66,7 +67,7 @@ async def create_package(
     settings: SettingsDep,
     _token: WriteToken,
 ) -> Response:
-    package = await PackageRepository(session, forge_hosts=settings.forge_hosts).create(body, links)
+    package = await PackageService(session, forge_hosts=settings.forge_hosts).create(body, links)
     return created(request, PackageOut.of(package, links), links.package(package.id))
 
 
@@ -86,10 +87,9 @@ async def _update(
     settings: SettingsDep,
 ) -> Response:
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
-    repository = PackageRepository(session, forge_hosts=settings.forge_hosts)
-    package = await repository.get(key, for_update=True)
+    package = await PackageRepository(session).get(key, for_update=True)
     check_preconditions(request, PackageOut.of(package, links))
-    await repository.update(package, changes, links)
+    await PackageService(session, forge_hosts=settings.forge_hosts).update(package, changes, links)
     return json_response(request, PackageOut.of(package, links))
 
 
@@ -125,8 +125,7 @@ async def patch_package(
 async def delete_package(
     request: Request, key: Key, session: SessionDep, links: LinksDep, _token: WriteToken
 ) -> Response:
-    repository = PackageRepository(session)
-    package = await repository.get(key, for_update=True)
+    package = await PackageRepository(session).get(key, for_update=True)
     check_preconditions(request, PackageOut.of(package, links))
-    await repository.delete(package)
+    await PackageService(session).delete(package)
     return Response(status_code=204)

@@ -22,9 +22,10 @@ from app.deps import SessionDep, SettingsDep, WriteToken
 from app.errors import AppError, ErrorBody, MalformedBody, NotFound, error_responses
 from app.normalize import normalize_repo_url, repo_url_spellings
 from app.refresh import repository
-from app.refresh.refresher import Refresher, RefresherBusy
+from app.refresh.refresher import RefresherBusy
 from app.routers.params import Key
 from app.schemas.refresh import RefreshAccepted, WebhookAnswer
+from app.state import state_of
 
 router = APIRouter()
 
@@ -53,7 +54,7 @@ async def _start(
 ) -> bool:
     """Lease the package in this request's transaction; start it after the commit.
     False when a refresh of it is already running (here or on another replica)."""
-    refresher: Refresher = request.app.state.refresh_service
+    refresher = state_of(request.app).refresh_service
     try:
         claimed = await refresher.claim_on_demand(session, package_id)
     except RefresherBusy:

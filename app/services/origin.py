@@ -30,9 +30,10 @@ last_fetched, ...                                           original first fetch
 A user who sends a URL back exactly as the API served it keeps it as stored, so a PUT of
 what a GET served changes nothing, an imported spelling included.
 
-The API's schemas (app/schemas/) and the importer's records (app/transfer/records.py) each
-check their column of this table; the URL rules are one function for both
-(`app.services.packages.stored_urls`).
+The API's writes go through the services (app/services/packages.py, grids.py,
+categories.py, tokens.py); the importer (app/transfer/records.py, loader.py) bulk-upserts
+and takes from the same modules the column lengths of titles and slugs and the URL rules,
+one function for both writers (`app.services.packages.stored_urls`).
 """
 
 from __future__ import annotations

@@ -1,16 +1,26 @@
-"""Package rules shared by the API's writes and the importer (see app/services/origin.py)."""
+"""Package rules shared by the API's writes and the importer (see app/services/origin.py),
+and the API's package writes (PackageService): the repository only queries."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, null
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Package
+from app.errors import InvalidBody
+from app.links import Links
+from app.models import Category, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
+from app.repositories.base import flush_or_conflict, resolve_ids
+from app.schemas.package import PackageIn
+from app.services.common import apply_fields
 from app.services.origin import Origin
 
+# The columns' lengths: the API's schemas and the importer's records both check them.
+TITLE_LENGTH = 100
+SLUG_LENGTH = 100
 URL_FIELDS = ("repo_url", "pypi_url", "documentation_url")
 # Only the original's documentation_url is nullable (URLField(null=True)).
 NULLABLE_URLS = frozenset({"documentation_url"})
@@ -89,3 +99,87 @@ def stored_urls(
         stored["repo_host"] = repo_host_of(stored["repo_url"], forge_hosts)
         stored["repo_url"] = stored["repo_url"] or None
     return stored
+
+
+class PackageService:
+    """A user's package writes: the rules of app/services/origin.py's USER column, then a
+    flush (the request's session commits). `forge_hosts` (Settings.forge_hosts) decide
+    repo_host."""
+
+    def __init__(
+        self, session: AsyncSession, *, forge_hosts: Mapping[str, str] | None = None
+    ) -> None:
+        self.session = session
+        self.forge_hosts = forge_hosts
+
+    async def create(self, data: PackageIn, links: Links) -> Package:
+        package = Package(memberships=[])
+        self.session.add(package)
+        await self._apply(package, data.model_dump(), links, creating=True)
+        await flush_or_conflict(self.session, "package")
+        return package
+
+    async def update(self, package: Package, values: dict[str, Any], links: Links) -> Package:
+        """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
+        await self._apply(package, values, links, creating=False)
+        await flush_or_conflict(self.session, "package")
+        return package
+
+    async def delete(self, package: Package) -> None:
+        # Memberships and elements go with it (ON DELETE CASCADE); packages it deprecated
+        # keep existing with deprecated_by cleared (ON DELETE SET NULL).
+        await self.session.delete(package)
+        await self.session.flush()
+
+    async def _apply(
+        self, package: Package, values: dict[str, Any], links: Links, *, creating: bool
+    ) -> None:
+        # Where the metrics come from, before this edit.
+        sources = (package.repo_url, package.pypi_url) if not creating else None
+        apply_fields(package, values, ("title",), slug_length=SLUG_LENGTH, creating=creating)
+        if "category" in values:
+            [package.category_id] = await resolve_ids(
+                self.session,
+                Category,
+                [values["category"]],
+                "categories",
+                links,
+                "category",
+                many=False,
+            )
+        urls = {field: values[field] for field in URL_FIELDS if field in values}
+        served = served_urls(package) if not creating else None
+        try:
+            stored = stored_urls(urls, Origin.USER, self.forge_hosts, served)
+        except InvalidValue as error:
+            raise InvalidBody(error.field, error.message) from error
+        for name, value in stored.items():
+            setattr(package, name, value)
+        if not creating and (package.repo_url, package.pypi_url) != sources:
+            _forget_refresh_state(package)
+        if "deprecated_by" in values:
+            ref = values["deprecated_by"]
+            replacement_id = None
+            if ref is not None:
+                [replacement_id] = await resolve_ids(
+                    self.session, Package, [ref], "packages", links, "deprecated_by", many=False
+                )
+                if replacement_id == package.id:
+                    raise InvalidBody("deprecated_by", "cannot name the package itself")
+            package.deprecated_by_id = replacement_id
+        if "date_deprecated" in values:
+            package.date_deprecated = values["date_deprecated"]
+
+
+def _forget_refresh_state(package: Package) -> None:
+    """A package pointed at another repository or PyPI project: what the refresher knew
+    about the old one (ETags, back-off, the last error) no longer applies, and NULL
+    last_fetched puts it first in the refresher's order (never fetched first)."""
+    package.last_fetched = None
+    # SQL NULL as on a package never fetched (None would be stored as a JSON null).
+    package.refresh_etags = null()
+    package.refresh_pypi_etag = None
+    package.refresh_retry_at = None
+    package.refresh_failures = 0
+    package.refresh_error = ""
+    package.refresh_error_at = None

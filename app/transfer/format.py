@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from app.transfer.records import KINDS, Kind
+from app.transfer.records import KINDS, PACKAGE_EXTRAS, Kind
 
 FORMAT = "packages-api/export"
 VERSION = 1
@@ -56,14 +56,7 @@ FIELDS: dict[Kind, tuple[str, ...]] = {
         "last_updated",
         "last_fetched",
         "pypi_version",
-        "score",
-        "pypi_license",
-        "pypi_requires_python",
-        "pypi_classifiers",
-        "supports_python3",
-        "date_deprecated",
-        "date_repo_archived",
-        "deprecated_by",
+        *PACKAGE_EXTRAS,  # ours, after the original's keys
         "created",
         "modified",
     ),

@@ -32,6 +32,7 @@ from pydantic import (
 from app.normalize import validate_slug
 from app.repositories.base import MAX_ID
 from app.schemas.common import Instant
+from app.services import categories, grids, packages
 from app.services.origin import Origin
 from app.services.packages import InvalidValue, stored_urls
 
@@ -72,8 +73,8 @@ class _Record(BaseModel):
 
 class CategoryRecord(_Record):
     id: Id
-    title: _text(50, 1)  # type: ignore[valid-type]
-    slug: _slug(50)  # type: ignore[valid-type]
+    title: _text(categories.TITLE_LENGTH, 1)  # type: ignore[valid-type]
+    slug: _slug(categories.SLUG_LENGTH)  # type: ignore[valid-type]
     description: Text = ""
     title_plural: _text(50) = ""  # type: ignore[valid-type]
     show_pypi: bool = True
@@ -83,8 +84,8 @@ class CategoryRecord(_Record):
 
 class GridRecord(_Record):
     id: Id
-    title: _text(100, 1)  # type: ignore[valid-type]
-    slug: _slug(100)  # type: ignore[valid-type]
+    title: _text(grids.TITLE_LENGTH, 1)  # type: ignore[valid-type]
+    slug: _slug(grids.SLUG_LENGTH)  # type: ignore[valid-type]
     description: Text = ""
     is_locked: bool = False
     header: bool = False
@@ -94,8 +95,8 @@ class GridRecord(_Record):
 
 class PackageRecord(_Record):
     id: Id
-    title: _text(100, 1)  # type: ignore[valid-type]
-    slug: _slug(100)  # type: ignore[valid-type]
+    title: _text(packages.TITLE_LENGTH, 1)  # type: ignore[valid-type]
+    slug: _slug(packages.SLUG_LENGTH)  # type: ignore[valid-type]
     category: Id
     # Any text: the column's length is checked by stored_urls, with the API's message.
     repo_url: str = ""

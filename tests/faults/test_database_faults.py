@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.conftest import Databases
 from tests.faults.load import Load
 from tests.faults.tcp_proxy import TcpProxy
@@ -33,7 +33,7 @@ async def _token(url: str) -> str:
     engine = create_engine(Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session:
-            _, plain = await TokenRepository(session).create("load", "write")
+            _, plain = await TokenService(session).create("load", "write")
             await session.commit()
     finally:
         await engine.dispose()

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from app.config import Settings
 from app.db import create_engine, postgres_connect_args
 from app.main import create_app
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.conftest import Databases
 
 # A hang detector, not a speed target: the timeouts under test are a fraction of this.
@@ -32,7 +32,7 @@ async def _served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         async with app.state.sessionmaker() as session:
-            _, token = await TokenRepository(session).create("slow", "write")
+            _, token = await TokenService(session).create("slow", "write")
             await session.commit()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:

@@ -37,7 +37,7 @@ from app.main import create_app
 from app.models import Category, Package
 from app.normalize import repo_host_of
 from app.refresh.refresher import Refresher
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.conftest import Databases
 
 Answer = Callable[[RepoRequest], RepoResult]
@@ -214,7 +214,7 @@ async def serving(
 async def token(db: Db, scope: str = "write") -> dict[str, str]:
     async with db.sessionmaker() as session:
         await begin_writing(session)
-        _, plain = await TokenRepository(session).create(f"t-{scope}", scope)
+        _, plain = await TokenService(session).create(f"t-{scope}", scope)
         await session.commit()
     return {"Authorization": f"Bearer {plain}"}
 

@@ -25,7 +25,7 @@ from app.forges.registry import open_forges
 from app.main import create_app
 from app.refresh.refresher import Refresher
 from app.refresh.repository import Selection
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.fakes import FakeGitHub, FakeRepo, Fault, Recorder, serve_on_loopback
 from tests.fakes.answers import Commit
 from tests.fakes.forgejo import FakeForgejo, ForgejoRepo
@@ -266,7 +266,7 @@ async def test_the_cli_says_which_slugs_do_not_exist(db: Db, upstreams: Upstream
 async def test_post_refresh_uses_the_real_clients(db: Db, upstreams: Upstreams) -> None:
     await seed_mixed(db, upstreams)
     async with db.sessionmaker() as session:
-        _, plain = await TokenRepository(session).create("ci", "write")
+        _, plain = await TokenService(session).create("ci", "write")
         await session.commit()
     app = create_app(upstreams.settings(db))
     async with app.router.lifespan_context(app):

@@ -15,7 +15,7 @@ from sqlalchemy import MetaData, select
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from tests.test_cli import COMMAND_BOUND, EXECUTABLE, Result, packages_api
 
 
@@ -89,7 +89,7 @@ async def write_token(url: str) -> str:
     engine = create_engine(Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            _, token = await TokenRepository(session).create("ci", "write")
+            _, token = await TokenService(session).create("ci", "write")
     finally:
         await engine.dispose()
     return token

@@ -11,7 +11,7 @@ import pytest
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from app.transfer.jobs import ImportResult, run_import
 from app.transfer.source_http import HttpSource
 from tests.conftest import Databases
@@ -168,7 +168,7 @@ async def test_new_packages_get_ids_after_the_imported_ones(
     engine = create_engine(Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            _, token = await TokenRepository(session).create("ci", "write")
+            _, token = await TokenService(session).create("ci", "write")
     finally:
         await engine.dispose()
 

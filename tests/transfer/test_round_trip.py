@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
-from app.repositories.tokens import TokenRepository
+from app.services.tokens import TokenService
 from app.transfer.jobs import run_export, run_import
 from app.transfer.source_http import HttpSource
 from tests.conftest import Databases
@@ -24,7 +24,7 @@ async def _directory(url: str, fake_root: str) -> str:
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            _, token = await TokenRepository(session).create("ci", "write")
+            _, token = await TokenService(session).create("ci", "write")
     finally:
         await engine.dispose()
     async with api_client(url) as client:
