@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from app.conditional import CachePolicyMiddleware
 from app.config import Settings
 from app.observability.compression import CompressionMiddleware
 from app.observability.headers import SecurityHeadersMiddleware
@@ -48,6 +49,8 @@ def install_observability(app: FastAPI, settings: Settings) -> None:
 
     1. ProxyHeadersMiddleware: a trusted proxy's client address, scheme and host, applied
        before anything reads them.
+    1b. CachePolicyMiddleware (app.conditional): Cache-Control and Vary on every answer,
+       RequestMiddleware's 500s included.
     2. RequestMiddleware: request id, access log line, metrics; it times everything
        inside, and answers an unhandled exception with our 500 body.
     3. CompressionMiddleware: gzip for bodies over 1 KB, with `-gzip` ETags; outside
@@ -86,6 +89,13 @@ def install_observability(app: FastAPI, settings: Settings) -> None:
         RequestMiddleware,
         templates=RouteTemplates(lambda: list(app.routes)),
         after=observe_pool_after_request,
+    )
+    app.add_middleware(
+        CachePolicyMiddleware,
+        max_age=settings.http_cache_max_age,
+        stale_while_revalidate=settings.http_cache_stale_while_revalidate,
+        # The hyperlinks' base follows a trusted proxy's X-Forwarded-Host/-Proto.
+        forwarded_links=bool(settings.trusted_proxies) and not settings.public_base_url,
     )
     app.add_middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxies)
 
