@@ -1,4 +1,5 @@
-"""ETags and conditional requests: `If-None-Match` saves a download, `If-Match` saves an edit.
+"""ETags and conditional requests: `If-None-Match` saves a download, `If-Match` saves an edit;
+and Cache-Control/Vary, which let a shared cache keep reads and revalidate them with the ETags.
 
 An ETag is a digest of the exact JSON we serve, so it changes whenever anything a client
 can see changes (a grid membership, a refreshed metric), with no version column to forget.
@@ -15,8 +16,11 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import get_route_path  # type: ignore[attr-defined]
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PreconditionFailed
 from app.links import API_PREFIX
@@ -109,3 +113,77 @@ def check_preconditions(request: Request, current: BaseModel | None) -> None:
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None and etag is not None and _weakly_matches(if_none_match, etag):
         raise PreconditionFailed("The resource exists and If-None-Match forbids replacing it.")
+
+
+# --- Who may store an answer: Cache-Control and Vary for shared caches. -------------------
+
+PRIVATE = b"private, no-store"
+_STORABLE_METHODS = {"GET", "HEAD"}
+
+
+class CachePolicyMiddleware:
+    """Cache-Control and Vary on every answer, so nginx or a CDN in front can serve reads.
+
+    An anonymous GET or HEAD of an API resource answered 2xx/3xx (304s included: RFC 9111
+    4.3.4 has them carry the 200's policy) is `public, max-age=N,
+    stale-while-revalidate=M`: a shared cache may serve it N seconds, then serve it stale
+    for M more while it revalidates with If-None-Match (the ETags above make that a 304).
+    Anything asked with an Authorization header, every error and every write is
+    `private, no-store`: a token's answer or a transient failure must never be replayed
+    to someone else. Pages outside the API set their own (the docs pages) or none.
+
+    Vary names every request header that changes a public answer: Accept (DRF's),
+    Accept-Encoding (gzip), Authorization (a shared cache may otherwise serve a stored
+    `public` answer to a request carrying a token), and, when a trusted proxy's
+    X-Forwarded-Host/-Proto set the hyperlinks' base (no PUBLIC_BASE_URL), those two.
+    Tokens already there (Origin from CORS) are kept; none is repeated.
+
+    Outside RequestMiddleware, so its own 500s are covered too.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_age: int,
+        stale_while_revalidate: int,
+        forwarded_links: bool,
+    ) -> None:
+        self.app = app
+        self.public = (
+            f"public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}"
+        ).encode()
+        vary = ["Accept", "Accept-Encoding", "Authorization"]
+        if forwarded_links:
+            vary += ["X-Forwarded-Host", "X-Forwarded-Proto"]
+        self.vary = vary
+        self.api_path = f"{API_PREFIX}/"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        in_api = get_route_path(scope).startswith(self.api_path)
+        anonymous_read = scope["method"] in _STORABLE_METHODS and not any(
+            name == b"authorization" for name, _ in scope["headers"]
+        )
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status: int = message["status"]
+                headers = MutableHeaders(scope=message)
+                if status >= 400 or (in_api and not anonymous_read):
+                    headers["cache-control"] = PRIVATE.decode()
+                elif in_api and "cache-control" not in headers:
+                    headers["cache-control"] = self.public.decode()
+                    headers["vary"] = _merged_vary(headers.get("vary"), self.vary)
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
+
+
+def _merged_vary(existing: str | None, wanted: list[str]) -> str:
+    tokens = [token.strip() for token in (existing or "").split(",") if token.strip()]
+    seen = {token.lower() for token in tokens}
+    tokens += [token for token in wanted if token.lower() not in seen]
+    return ", ".join(tokens)

@@ -68,6 +68,17 @@ class Settings(BaseSettings):
     cursor_secret: SecretStr | None = Field(
         default=None, description="Key that signs `?cursor=` tokens (secret); unset: a fixed key."
     )
+    # Cache-Control of anonymous successful reads (app.conditional.CachePolicyMiddleware):
+    # how long a shared cache (nginx, a CDN) may serve one, then serve it stale while it
+    # revalidates with the ETag.
+    http_cache_max_age: int = Field(
+        default=10, ge=0, description="Seconds a shared cache may serve an anonymous read."
+    )
+    http_cache_stale_while_revalidate: int = Field(
+        default=60,
+        ge=0,
+        description="Seconds past max-age a shared cache may serve it while revalidating.",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
     max_query_bytes: int = Field(
         default=4096, ge=256, description="Longer query strings get 414 (app.request_limits)."

@@ -2,6 +2,8 @@
 
 1. ProxyHeadersMiddleware: a trusted proxy's client address, scheme and host, applied
    before anything reads them.
+1b. CachePolicyMiddleware (app.conditional): Cache-Control and Vary on every answer,
+   RequestMiddleware's 500s included.
 2. RequestMiddleware: request id, access log line, metrics; it times everything inside,
    and answers an unhandled exception with our 500 body.
 3. CompressionMiddleware: gzip for bodies over 1 KB, with `-gzip` ETags; outside the
@@ -22,6 +24,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from app.conditional import CachePolicyMiddleware
 from app.config import Settings
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
 from app.observability import CORS_REQUEST_HEADERS, CORS_RESPONSE_HEADERS
@@ -51,6 +54,13 @@ def middleware_stack(
         )
     stack = [
         Middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxies),
+        Middleware(
+            CachePolicyMiddleware,
+            max_age=settings.http_cache_max_age,
+            stale_while_revalidate=settings.http_cache_stale_while_revalidate,
+            # The hyperlinks' base follows a trusted proxy's X-Forwarded-Host/-Proto.
+            forwarded_links=bool(settings.trusted_proxies) and not settings.public_base_url,
+        ),
         Middleware(
             RequestMiddleware,
             templates=RouteTemplates(lambda: list(app.routes)),

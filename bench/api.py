@@ -3,7 +3,7 @@ the same work inside a bare FastAPI app.
 
     uv run python bench/api.py [--packages 100000] [--duration 10] [--connections 32]
         [--workers 1[,2]] [--rounds 2] [--database-url postgresql://postgres@127.0.0.1/postgres]
-        [--keep | --reuse] [--no-floor]
+        [--keep | --reuse] [--no-floor] [--scenarios 'page 1,offset,detail by id']
 
 Creates a database `packages_api_bench_...` on the PostgreSQL server of --database-url,
 migrates it and fills it with N packages (bench/dataset.py, by COPY); starts the service
@@ -373,6 +373,11 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
         Scenario("search", paths["search"]),
     ]
     scenarios[1].baseline = scenarios[1].service
+    if arguments.scenarios:
+        # Only the rows asked for (by a word of their name): the others are left empty.
+        for scenario in scenarios:
+            if not any(word in scenario.name for word in arguments.scenarios):
+                scenario.service, scenario.baseline = [], None
     database = {"DATABASE_URL": dsn, "REFRESH_ENABLED": "false", "MIGRATE_ON_START": "false"}
     pool = Settings(database_url=dsn)
     baseline_env = {
@@ -410,7 +415,10 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                 service_command(workers), database, f"{service_url}/readyz", workdir / "s.log"
             ) as pid:
                 cursor = scenarios[2]
-                if workers == arguments.workers[0]:
+                if workers == arguments.workers[0] and (
+                    not arguments.scenarios
+                    or any(word in cursor.name for word in arguments.scenarios)
+                ):
                     found, why = cursor_paths(service_url, CURSOR_DEPTH)
                     cursor.service, cursor.note = found or [], why
                     if found:
@@ -482,6 +490,13 @@ def main() -> None:
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER),
         help="A PostgreSQL server to create the benchmark database on.",
+    )
+    parser.add_argument(
+        "--scenarios",
+        type=lambda text: [part.strip() for part in text.split(",") if part.strip()],
+        default=[],
+        help="Only the rows whose name contains one of these, comma-separated "
+        "(e.g. 'page 1,offset,detail by id').",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument(

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.models import CATEGORY_ORDERINGS
-from tests.test_cursor_pages import PACKAGES, _populate
+from app.models import CATEGORY_ORDERINGS, Grid
+from tests.conftest import bound_sessionmaker
+from tests.test_cursor_pages import PACKAGES, _expected, _populate
 
 
 async def _page_statements(
@@ -72,3 +73,78 @@ async def test_a_category_page_in_any_ordering_is_one_index_range(
             plan = await _plan(connection, statement, parameters)
             assert f"ix_packages_category_id_{field}_id" in plan, plan
             assert "Sort" not in plan, plan
+
+
+DEEP_PAGES = [
+    # (url, the table paged, the ids the page shows)
+    (f"{PACKAGES}?offset=20&limit=5", "packages", _expected("-id")[20:25]),
+    (
+        f"{PACKAGES}?ordering=-repo_watchers&offset=12&limit=5",
+        "packages",
+        _expected("-repo_watchers")[12:17],
+    ),
+    (
+        f"{PACKAGES}?category=apps&ordering=last_updated&offset=6&limit=4",
+        "packages",
+        _expected("last_updated", lambda row: row["category_id"] == 1)[6:10],
+    ),
+    ("/api/v4/grids/shops/packages/?offset=4&limit=3", "packages", [24, 21, 18]),
+    # "Grid 2" .. "Grid 6", then "Shops".
+    ("/api/v4/grids/?ordering=title&offset=3&limit=2", "grids", [5, 6]),
+]
+
+
+@pytest.mark.parametrize(("url", "table", "expected"), DEEP_PAGES)
+async def test_a_deep_offset_page_walks_ids_alone_and_aggregates_only_its_rows(
+    client: httpx.AsyncClient,
+    connection: AsyncConnection,
+    url: str,
+    table: str,
+    expected: list[int],
+) -> None:
+    await _populate(connection)
+    async with bound_sessionmaker(connection)() as session:
+        session.add_all(Grid(id=n, title=f"Grid {n}", slug=f"grid-{n}") for n in range(2, 7))
+        await session.commit()
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(connection.sync_connection, "before_cursor_execute", record)
+    try:
+        response = await client.get(url)
+    finally:
+        event.remove(connection.sync_connection, "before_cursor_execute", record)
+    assert response.status_code == 200, response.text
+    assert [item["id"] for item in response.json()["results"]] == expected
+
+    # The one statement that skips rows selects the ids alone, from the bare table: no
+    # join, no grid ids aggregate, no sort (the ordering's index, read in order).
+    walking = [(s, p) for s, p in sent if "OFFSET" in s and f"FROM {table}" in s]
+    assert len(walking) == 1, [s for s, _ in sent]
+    statement, parameters = walking[0]
+    select_list = statement.split("FROM", 1)[0]
+    assert " ".join(select_list.split()) == f"SELECT {table}.id", statement
+    assert "JOIN" not in statement, statement
+    assert "string_agg" not in statement and "group_concat" not in statement, statement
+    if "grid_packages" not in statement:
+        assert "Sort" not in await _plan(connection, statement, parameters)
+    # A grid's packages: the grid's members are found by the membership index and their
+    # ids (only those, not the rows) ordered; that costs the grid's size, not the offset.
+
+    # Whatever reads grid membership for the rows shown (a package's grid ids, a grid's
+    # members) has no OFFSET, and is bound to the page's ids: it touches those rows only.
+    aggregates = [
+        (s, p)
+        for s, p in sent
+        if ("string_agg" in s or "group_concat" in s or "JOIN grid_packages" in s)
+        and f"FROM {table}" in s
+    ]
+    assert len(aggregates) == 1, [s for s, _ in sent]
+    statement, parameters = aggregates[0]
+    assert "OFFSET" not in statement and "LIMIT" not in statement, statement
+    bound = [value for value in parameters if isinstance(value, int)]
+    assert set(expected) <= set(bound), (bound, expected)
+    # The page's ids, plus the grid filter's id for a grid's packages.
+    assert len(bound) <= len(expected) + 1, bound

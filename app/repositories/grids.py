@@ -40,7 +40,14 @@ class GridRepository:
         order = parse_ordering(ordering, ORDERING_FIELDS, Grid.id)
         total = await table_count(self.session, "grids")
         return await fetch_page(
-            self.session, stmt, page, order, _MEMBER_IDS, resource="grids", total=total
+            self.session,
+            stmt,
+            page,
+            order,
+            _MEMBER_IDS,
+            resource="grids",
+            total=total,
+            ids_first=Grid.id,
         )
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Grid:

@@ -129,6 +129,7 @@ class PackageRepository:
             resource="packages",
             total=total,
             plain_rows=True,
+            ids_first=Package.id,
         )
         return replace(listing, rows=[(row, grid_ids_of(row)) for row in listing.rows])
 
