@@ -1,0 +1,153 @@
+"""The status resource's queries: counts, the refresher's state, the newest change.
+
+Every figure is one indexed probe or one counted scan of `packages` narrowed by the
+refresher's columns; the router caches the whole answer for a few seconds, so a poller
+cannot turn these into load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Category, ForgeBudget, Grid, Package, RefreshRun
+from app.refresh.repository import count_due_now
+from app.repositories.counts import COUNTED_TABLES, table_count
+
+# The resource name of each table whose newest change is reported.
+CHANGING: dict[str, type[Package] | type[Category] | type[Grid]] = {
+    "package": Package,
+    "category": Category,
+    "grid": Grid,
+}
+# Packages with no repository host count their failures (PyPI's) under this name.
+NO_FORGE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class LastRun:
+    worker: str
+    started: dt.datetime
+    finished: dt.datetime
+    outcome: str
+    packages: dict[str, int]
+    requests: int
+    failure: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewestChange:
+    resource: str
+    id: int
+    modified: dt.datetime
+
+
+@dataclass(slots=True)
+class StatusFacts:
+    counts: dict[str, int]
+    last_run: LastRun | None
+    due: int
+    pending: int
+    in_progress: int
+    failing: dict[str, int]
+    budgets: list[ForgeBudget] = field(default_factory=list)
+    newest_change: NewestChange | None = None
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Rows of packages, categories and grids, from the trigger-kept counters."""
+    totals: dict[str, int] = {}
+    for table in COUNTED_TABLES:
+        total = await table_count(session, table)
+        if total is None:  # no counter row (a restore that skipped the triggers): count
+            model = {"packages": Package, "categories": Category, "grids": Grid}[table]
+            total = int(await session.scalar(select(func.count()).select_from(model)) or 0)
+        totals[table] = total
+    return totals
+
+
+async def last_run(session: AsyncSession) -> LastRun | None:
+    row = await session.scalar(
+        select(RefreshRun).order_by(RefreshRun.finished.desc(), RefreshRun.id.desc()).limit(1)
+    )
+    if row is None:
+        return None
+    return LastRun(
+        worker=row.worker,
+        started=row.started,
+        finished=row.finished,
+        outcome=row.outcome,
+        packages=dict(row.packages),
+        requests=row.requests,
+        failure=row.failure,
+    )
+
+
+async def pending(session: AsyncSession, now: dt.datetime) -> int:
+    """Packages a forge is still computing figures for: asked again at refresh_retry_at,
+    with no error recorded (a failure's back-off has one)."""
+    total = await session.scalar(
+        select(func.count())
+        .select_from(Package)
+        .where(Package.refresh_retry_at > now, Package.refresh_error == "")
+    )
+    return int(total or 0)
+
+
+async def in_progress(session: AsyncSession, now: dt.datetime) -> int:
+    """Packages a refresher holds a live lease on: being fetched now."""
+    total = await session.scalar(
+        select(func.count()).select_from(Package).where(Package.refresh_claimed_until > now)
+    )
+    return int(total or 0)
+
+
+async def failing_by_forge(session: AsyncSession) -> dict[str, int]:
+    """Packages whose last refresh failed, by repository host (`none`: no repository)."""
+    rows = await session.execute(
+        select(Package.repo_host, func.count())
+        .where(Package.refresh_error != "")
+        .group_by(Package.repo_host)
+        .order_by(Package.repo_host)
+    )
+    return {(host or NO_FORGE): int(total) for host, total in rows}
+
+
+async def budgets(session: AsyncSession) -> list[ForgeBudget]:
+    return list(
+        await session.scalars(
+            select(ForgeBudget).order_by(ForgeBudget.forge, ForgeBudget.host, ForgeBudget.resource)
+        )
+    )
+
+
+async def newest_change(session: AsyncSession) -> NewestChange | None:
+    """The most recently modified package, category or grid (one index probe each)."""
+    newest: NewestChange | None = None
+    for resource, model in CHANGING.items():
+        row = (
+            await session.execute(
+                select(model.id, model.modified).order_by(model.modified.desc()).limit(1)
+            )
+        ).first()
+        if row is not None and (newest is None or row[1] > newest.modified):
+            newest = NewestChange(resource, row[0], row[1])
+    return newest
+
+
+async def status_facts(
+    session: AsyncSession, *, stale_after: dt.timedelta, now: dt.datetime
+) -> StatusFacts:
+    return StatusFacts(
+        counts=await counts(session),
+        last_run=await last_run(session),
+        due=await count_due_now(session, stale_after, now),
+        pending=await pending(session, now),
+        in_progress=await in_progress(session, now),
+        failing=await failing_by_forge(session),
+        budgets=await budgets(session),
+        newest_change=await newest_change(session),
+    )
