@@ -23,8 +23,10 @@ CHANGING: dict[str, type[Package] | type[Category] | type[Grid]] = {
     "category": Category,
     "grid": Grid,
 }
-# Packages with no repository host count their failures (PyPI's) under this name.
-NO_FORGE = "none"
+# Failing packages without a known forge: no repository at all (their PyPI fetch failed),
+# or a repository on a host no forge is configured for.
+NO_REPOSITORY = "none"
+OTHER_HOST = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,14 +108,19 @@ async def in_progress(session: AsyncSession, now: dt.datetime) -> int:
 
 
 async def failing_by_forge(session: AsyncSession) -> dict[str, int]:
-    """Packages whose last refresh failed, by repository host (`none`: no repository)."""
+    """Packages whose last refresh failed, by repository host (`none`: no repository;
+    `other`: a host no forge serves)."""
+    has_repository = Package.repo_url.is_not(None)
     rows = await session.execute(
-        select(Package.repo_host, func.count())
+        select(Package.repo_host, has_repository, func.count())
         .where(Package.refresh_error != "")
-        .group_by(Package.repo_host)
-        .order_by(Package.repo_host)
+        .group_by(Package.repo_host, has_repository)
     )
-    return {(host or NO_FORGE): int(total) for host, total in rows}
+    failing: dict[str, int] = {}
+    for host, repository, total in rows:
+        name = host or (OTHER_HOST if repository else NO_REPOSITORY)
+        failing[name] = failing.get(name, 0) + int(total)
+    return dict(sorted(failing.items()))
 
 
 async def budgets(session: AsyncSession) -> list[ForgeBudget]:

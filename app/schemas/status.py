@@ -53,8 +53,9 @@ class RefresherStatus(BaseModel):
     pending: int = Field(description="Packages a forge is still computing figures for.")
     in_progress: int = Field(description="Packages a refresher is fetching now (leased).")
     failing: dict[str, int] = Field(
-        description="Packages whose last refresh failed, by repository host (`none`: a "
-        "package without a repository, whose PyPI fetch failed).",
+        description="Packages whose last refresh failed, by repository host: `github`, "
+        "`gitlab`, `forgejo`, `bitbucket`; `other` for a repository on a host no forge "
+        "serves, `none` for a package without one (its PyPI fetch failed).",
         examples=[{"github": 3, "gitlab": 1}],
     )
     rate_limits: list[RateLimit] = Field(
