@@ -75,6 +75,13 @@ def _when(value: dt.datetime | None) -> str:
     return f"{text} (in {_span(-ago)})"
 
 
+def _relative(value: dt.datetime | None) -> str:
+    if value is None:
+        return "-"
+    ago = (utcnow() - value).total_seconds()
+    return f"{_span(ago)} ago" if ago >= 0 else f"in {_span(-ago)}"
+
+
 def _span(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -88,7 +95,7 @@ def _span(seconds: float) -> str:
 def tables(status: Status) -> list[Table]:
     counts = Table(title="Directory", show_header=False)
     counts.add_column("what")
-    counts.add_column("value", justify="right")
+    counts.add_column("value")
     counts.add_row("packages", str(status.counts.packages))
     counts.add_row("categories", str(status.counts.categories))
     counts.add_row("grids", str(status.counts.grids))
@@ -101,7 +108,7 @@ def tables(status: Status) -> list[Table]:
     refresher = status.refresher
     summary = Table(title="Refresher", show_header=False)
     summary.add_column("what")
-    summary.add_column("value", justify="right")
+    summary.add_column("value")
     run = refresher.last_run
     if run is None:
         summary.add_row("last run", "none recorded")
@@ -133,8 +140,8 @@ def tables(status: Status) -> list[Table]:
             budget.resource or "-",
             str(budget.remaining),
             "-" if budget.limit is None else str(budget.limit),
-            _when(budget.resets_at),
-            _when(budget.observed_at),
+            _relative(budget.resets_at),
+            _relative(budget.observed_at),
         )
     return [counts, summary, budgets]
 
