@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -130,6 +131,27 @@ class Package(TimestampMixin, Base):
         Index(None, "last_fetched", "id"),
         Index(None, "deprecated_by_id"),
         Index(None, "modified"),  # the status resource's newest change
+        # The status resource's counts, each over the few rows concerned (migration
+        # d81f4b6c2e57): failing by host, pending or backing off, leased.
+        Index(
+            "ix_packages_failing",
+            "repo_host",
+            "repo_url",
+            postgresql_where=text("refresh_error <> ''"),
+            sqlite_where=text("refresh_error <> ''"),
+        ),
+        Index(
+            "ix_packages_refresh_retry_at",
+            "refresh_retry_at",
+            postgresql_where=text("refresh_retry_at IS NOT NULL"),
+            sqlite_where=text("refresh_retry_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_packages_refresh_claimed_until",
+            "refresh_claimed_until",
+            postgresql_where=text("refresh_claimed_until IS NOT NULL"),
+            sqlite_where=text("refresh_claimed_until IS NOT NULL"),
+        ),
     )
 
     @property

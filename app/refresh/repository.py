@@ -95,14 +95,6 @@ async def count_due(
     return int(total or 0)
 
 
-async def count_due_now(session: AsyncSession, stale_after: dt.timedelta, now: dt.datetime) -> int:
-    """Packages the periodic loop would claim now: stale or never fetched, unclaimed, and
-    not waiting out a back-off or a forge still computing."""
-    conditions = _conditions(Selection(stale_after=stale_after), now, run_started=None)
-    total = await session.scalar(select(func.count()).select_from(Package).where(*conditions))
-    return int(total or 0)
-
-
 async def missing_slugs(session: AsyncSession, slugs: Sequence[str]) -> list[str]:
     found = set(await session.scalars(select(Package.slug).where(Package.slug.in_(slugs))))
     return [slug for slug in slugs if slug not in found]

@@ -10,11 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Category, ForgeBudget, Grid, Package, RefreshRun
-from app.refresh.repository import count_due_now
 from app.repositories.counts import COUNTED_TABLES, table_count
 
 # The resource name of each table whose newest change is reported.
@@ -88,6 +87,31 @@ async def last_run(session: AsyncSession) -> LastRun | None:
     )
 
 
+# As the partial index ix_packages_failing says it, so both databases see they match (a
+# bound parameter would hide that the query implies the index's condition).
+_FAILED = Package.refresh_error != literal_column("''")
+
+
+async def due(session: AsyncSession, stale_after: dt.timedelta, now: dt.datetime) -> int:
+    """Packages the periodic loop would claim now: stale or never fetched, and neither
+    leased nor waiting (a back-off, a forge still computing). The stale ones minus the few
+    that wait: two index-only counts and a look at the waiting, never a table scan."""
+    cutoff = now - stale_after
+    stale = or_(Package.last_fetched.is_(None), Package.last_fetched < cutoff)
+    never = await session.scalar(
+        select(func.count()).select_from(Package).where(Package.last_fetched.is_(None))
+    )
+    old = await session.scalar(
+        select(func.count()).select_from(Package).where(Package.last_fetched < cutoff)
+    )
+    waiting = await session.scalar(
+        select(func.count())
+        .select_from(Package)
+        .where(or_(Package.refresh_claimed_until >= now, Package.refresh_retry_at > now), stale)
+    )
+    return int(never or 0) + int(old or 0) - int(waiting or 0)
+
+
 async def pending(session: AsyncSession, now: dt.datetime) -> int:
     """Packages a forge is still computing figures for: asked again at refresh_retry_at,
     with no error recorded (a failure's back-off has one)."""
@@ -113,7 +137,7 @@ async def failing_by_forge(session: AsyncSession) -> dict[str, int]:
     has_repository = Package.repo_url.is_not(None)
     rows = await session.execute(
         select(Package.repo_host, has_repository, func.count())
-        .where(Package.refresh_error != "")
+        .where(_FAILED)
         .group_by(Package.repo_host, has_repository)
     )
     failing: dict[str, int] = {}
@@ -151,7 +175,7 @@ async def status_facts(
     return StatusFacts(
         counts=await counts(session),
         last_run=await last_run(session),
-        due=await count_due_now(session, stale_after, now),
+        due=await due(session, stale_after, now),
         pending=await pending(session, now),
         in_progress=await in_progress(session, now),
         failing=await failing_by_forge(session),
