@@ -32,8 +32,9 @@ refused with 412 instead of being lost.
 
 Every error has the same body, `ErrorBody`: `{status, code, detail, errors}`.
 
-How the deployment is doing (counts, the refresher, the newest change): `GET /api/v4/status/`,
-or `packages-api status`.
+How the deployment is doing (counts, the refresher, the newest change):
+[`GET /api/v4/status/`](api/v4/status/) (the *status* operation below), or
+`packages-api status`.
 """
 
 # One tag per resource, in the order the docs page lists them. Operational endpoints
