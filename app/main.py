@@ -20,7 +20,7 @@ from app.observability.readiness import Readiness
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import categories, grid_table, grids, health, packages, refresh, root
+from app.routers import categories, grid_table, grids, health, packages, refresh, root, status
 from app.routers import search as search_router  # search: GET /api/v4/search/
 from app.state import AppState, state_of
 
@@ -50,7 +50,7 @@ def api_router() -> APIRouter:
     parameter and response models) as it is made, some 0.1 s of CPU per app."""
     # Query length, body media type and strict JSON, before any route's dependencies.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request)])
-    for module in (root, packages, categories, grids, grid_table, refresh):
+    for module in (root, packages, categories, grids, grid_table, refresh, status):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search
     return api
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state = state = AppState()
     state.settings = settings
     state.readiness = Readiness(settings.readiness_timeout)
+    state.status_cache = status.StatusCache()
     app.include_router(api_router())
     install_error_handlers(app)
     # OpenAPI document and docs pages (app.openapi, app.docs).

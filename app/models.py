@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -45,7 +46,11 @@ class Category(TimestampMixin, Base):
     title_plural: Mapped[str] = mapped_column(String(50), default="")
     show_pypi: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    __table_args__ = (Index(None, "title", "id"), Index(None, "slug", "id"))
+    __table_args__ = (
+        Index(None, "title", "id"),
+        Index(None, "slug", "id"),
+        Index(None, "modified"),  # the status resource's newest change
+    )
 
 
 class Package(TimestampMixin, Base):
@@ -125,6 +130,28 @@ class Package(TimestampMixin, Base):
         # The refresher's pick: least fresh first (never fetched, then oldest), id to break ties.
         Index(None, "last_fetched", "id"),
         Index(None, "deprecated_by_id"),
+        Index(None, "modified"),  # the status resource's newest change
+        # The status resource's counts, each over the few rows concerned (migration
+        # d81f4b6c2e57): failing by host, pending or backing off, leased.
+        Index(
+            "ix_packages_failing",
+            "repo_host",
+            "repo_url",
+            postgresql_where=text("refresh_error <> ''"),
+            sqlite_where=text("refresh_error <> ''"),
+        ),
+        Index(
+            "ix_packages_refresh_retry_at",
+            "refresh_retry_at",
+            postgresql_where=text("refresh_retry_at IS NOT NULL"),
+            sqlite_where=text("refresh_retry_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_packages_refresh_claimed_until",
+            "refresh_claimed_until",
+            postgresql_where=text("refresh_claimed_until IS NOT NULL"),
+            sqlite_where=text("refresh_claimed_until IS NOT NULL"),
+        ),
     )
 
     @property
@@ -150,7 +177,10 @@ class Grid(TimestampMixin, Base):
         back_populates="grid", lazy="raise", passive_deletes=True, order_by="Feature.id"
     )
 
-    __table_args__ = (Index(None, "title", "id"),)
+    __table_args__ = (
+        Index(None, "title", "id"),
+        Index(None, "modified"),  # the status resource's newest change
+    )
 
     @property
     def package_ids(self) -> list[int]:
@@ -227,3 +257,38 @@ class ApiToken(Base):
     revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("scope IN ('write', 'admin')", name="scope"),)
+
+
+class RefreshRun(Base):
+    """One refresh run as it ended (periodic or `packages-api refresh`), for the status
+    resource: every worker and the CLI read what any of them last did. Only the newest
+    RUNS_KEPT rows are kept."""
+
+    __tablename__ = "refresh_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker: Mapped[str] = mapped_column(String(100))  # the refresher's owner name
+    started: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    finished: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # "ok", "failed" (the run could not go on) or "interrupted" (stopped midway).
+    outcome: Mapped[str] = mapped_column(String(20))
+    # Packages by their outcome ("refreshed", "unchanged", "pending", "failed", "skipped").
+    packages: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str] = mapped_column(Text, default="")
+
+
+class ForgeBudget(Base):
+    """The rate-limit budget an upstream last reported (its x-ratelimit-* or ratelimit-*
+    headers), one row per API host and resource (GitHub keeps `core` and `graphql` apart),
+    written by whichever refresher saw it last."""
+
+    __tablename__ = "forge_budgets"
+
+    host: Mapped[str] = mapped_column(String(255), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(50), primary_key=True)  # "" when unnamed
+    forge: Mapped[str] = mapped_column(String(20))
+    remaining: Mapped[int] = mapped_column(Integer)
+    limit: Mapped[int | None] = mapped_column(Integer)
+    resets_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    observed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

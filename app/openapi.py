@@ -31,6 +31,10 @@ above) and honour `If-Match`: send back the `ETag` you read, and an edit made me
 refused with 412 instead of being lost.
 
 Every error has the same body, `ErrorBody`: `{status, code, detail, errors}`.
+
+How the deployment is doing (counts, the refresher, the newest change):
+[`GET /api/v4/status/`](api/v4/status/) (the *status* operation below), or
+`packages-api status`.
 """
 
 # One tag per resource, in the order the docs page lists them. Operational endpoints
@@ -60,6 +64,11 @@ TAGS: list[dict[str, Any]] = [
         "and popularity, current with every write.",
     },
     {"name": "root", "description": "The API root: where each collection lives."},
+    {
+        "name": "status",
+        "description": "A running deployment's health at a glance: counts, the refresher "
+        "(last run, due, pending, failing by forge, rate-limit budgets), the newest change.",
+    },
     {
         "name": "webhooks",
         "description": "Upstream events (GitHub pushes) that refresh a package's metrics now.",

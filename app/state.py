@@ -1,6 +1,6 @@
 """What the app carries from its start to every request (app.state), typed.
 
-Filled in app.main only: `settings` and `readiness` by create_app, the rest by the lifespan.
+Filled in app.main only: `settings`, `readiness` and `status_cache` by create_app, the rest by the lifespan.
 Read through `state_of(request.app)`, so that a reader gets a type, not an Any.
 """
 
@@ -19,12 +19,15 @@ if TYPE_CHECKING:
     from app.observability.readiness import Readiness
     from app.refresh.lifespan import OpenForges
     from app.refresh.refresher import Refresher
+    from app.routers.status import StatusCache
 
 
 class AppState(State):
     # create_app
     settings: Settings
     readiness: Readiness
+    # GET /api/v4/status/'s facts, read at most every few seconds per process.
+    status_cache: StatusCache
     # the lifespan
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]

@@ -81,6 +81,19 @@ class PypiResult:
     error: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """An upstream's rate-limit budget as one response's headers told it."""
+
+    forge: str  # the client's name: "github", "gitlab", ...
+    host: str  # the API host that answered (its own budget)
+    resource: str  # GitHub's x-ratelimit-resource ("core", "graphql"); "" when unnamed
+    remaining: int
+    limit: int | None
+    resets_at: dt.datetime | None
+    observed_at: dt.datetime
+
+
 @dataclass(slots=True)
 class Usage:
     """What a refresh run cost upstream, for the CLI's summary and the benchmark."""
@@ -88,6 +101,8 @@ class Usage:
     requests: Counter[str] = field(default_factory=Counter)  # by forge name
     not_modified: Counter[str] = field(default_factory=Counter)  # 304s, by forge name
     github_points: int = 0  # GraphQL rateLimit.cost plus one per REST request that counted
+    # The last budget each (API host, resource) reported, for the status resource.
+    budgets: dict[tuple[str, str], Budget] = field(default_factory=dict)
 
 
 class ForgeClient(Protocol):

@@ -10,6 +10,7 @@ limit longer than the settings allow) does `UpstreamError` reach it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import functools
 import logging
@@ -21,7 +22,7 @@ import httpx
 import stamina
 
 from app.config import Settings
-from app.forges.base import Usage
+from app.forges.base import Budget, Usage
 from app.metrics import RATE_LIMIT_REMAINING, UPSTREAM_REQUESTS
 
 logger = logging.getLogger(__name__)
@@ -277,12 +278,12 @@ class Upstream:
         elif self.counts_points and not _over_the_limit(response):
             usage.github_points += 1
         logger.debug("%s %s %s -> %s", self.name, method, response.url, status)
-        self._read_budget(response)
+        self._read_budget(response, usage)
         if status >= 500:
             raise _ServerError(response)
         return response
 
-    def _read_budget(self, response: httpx.Response) -> None:
+    def _read_budget(self, response: httpx.Response, usage: Usage) -> None:
         """The rate-limit headers (GitHub's x-ratelimit-*, GitLab's ratelimit-*)."""
         remaining = _header_number(response, "x-ratelimit-remaining", "ratelimit-remaining")
         if remaining is None:
@@ -290,6 +291,18 @@ class Upstream:
         self.rate_limit_remaining = int(remaining)
         RATE_LIMIT_REMAINING.labels(forge=self.name).set(remaining)
         reset = _header_number(response, "x-ratelimit-reset", "ratelimit-reset")
+        limit = _header_number(response, "x-ratelimit-limit", "ratelimit-limit")
+        resource = response.headers.get("x-ratelimit-resource", "")[:50]
+        host = response.url.host
+        usage.budgets[(host, resource)] = Budget(
+            forge=self.name,
+            host=host,
+            resource=resource,
+            remaining=int(remaining),
+            limit=None if limit is None else int(limit),
+            resets_at=_instant(reset),
+            observed_at=dt.datetime.now(dt.UTC),
+        )
         if remaining <= 0 and reset is not None and response.status_code < 400:
             # This answer was the window's last: later requests wait for the reset.
             self.pause_until(reset)
@@ -314,6 +327,16 @@ def _over_the_limit(response: httpx.Response) -> bool:
     """A refusal for an exhausted primary budget: GitHub does not charge it."""
     remaining = _header_number(response, "x-ratelimit-remaining", "ratelimit-remaining")
     return response.status_code in {403, 429} and remaining is not None and remaining <= 0
+
+
+def _instant(epoch: float | None) -> dt.datetime | None:
+    """A reset header's Unix time as an instant; None when absent or absurd."""
+    if epoch is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(epoch, dt.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _header_number(response: httpx.Response, *names: str) -> float | None:

@@ -42,6 +42,7 @@ from app.forges.base import (
 )
 from app.hosts import host_of
 from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
+from app.models import RefreshRun
 from app.normalize import normalize_pypi_url
 from app.refresh import repository
 from app.refresh.apply import PackageOutcome, Plan, moved_url, plan
@@ -312,7 +313,40 @@ class Refresher:
         if summary.failure is None and not summary.interrupted:
             self.last_success = summary.finished
             REFRESH_LAST_SUCCESS.set(time.time())
+        await self._record(summary)
         return summary
+
+    async def _record(self, summary: RunSummary) -> None:
+        """Persist how the run ended and the budgets the forges reported, for the status
+        resource. Bookkeeping: a failure to write it is logged, never the run's failure."""
+        assert summary.finished is not None
+        outcome = "failed" if summary.failure else "interrupted" if summary.interrupted else "ok"
+        run = RefreshRun(
+            worker=self.owner,
+            started=summary.started,
+            finished=summary.finished,
+            outcome=outcome,
+            packages={o.value: summary.outcomes[o] for o in PackageOutcome},
+            requests=summary.requests,
+            failure=(summary.failure or "")[:1000],
+        )
+        try:
+            async with self._writing() as session:
+                await repository.record_run(session, run)
+                await repository.save_budgets(session, list(summary.usage.budgets.values()))
+                await session.commit()
+        except Exception:
+            logger.warning("could not record the refresh run", exc_info=True)
+
+    async def _save_budgets(self, usage: Usage) -> None:
+        if not usage.budgets:
+            return
+        try:
+            async with self._writing() as session:
+                await repository.save_budgets(session, list(usage.budgets.values()))
+                await session.commit()
+        except Exception:
+            logger.warning("could not record the forges' rate-limit budgets", exc_info=True)
 
     async def _until_one_of(self, batches: set[asyncio.Task[None]], seconds: float | None) -> None:
         """Until a batch ends, `seconds` pass (None: no limit), or the refresher stops."""
@@ -361,6 +395,7 @@ class Refresher:
 
     async def _on_demand_batch(self, claimed: list[Claimed], summary: RunSummary) -> None:
         await self._batch(claimed, summary, None)
+        await self._save_budgets(summary.usage)
         if summary.failure:
             logger.error("on-demand refresh failed: %s", summary.failure)
 

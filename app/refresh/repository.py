@@ -15,11 +15,13 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.forges.base import Budget
 from app.forges.weeks import WEEKS
-from app.models import Package
+from app.models import ForgeBudget, Package, RefreshRun
 from app.repositories.base import key_filter
 
 
@@ -245,3 +247,50 @@ async def package_by_repo_url(
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+# The runs refresh_runs keeps: enough to see a pattern, never a growing table.
+RUNS_KEPT = 50
+
+
+async def record_run(session: AsyncSession, run: RefreshRun) -> None:
+    """Add a finished run and forget all but the newest RUNS_KEPT."""
+    session.add(run)
+    await session.flush()
+    newest = (
+        select(RefreshRun.id)
+        .order_by(RefreshRun.finished.desc(), RefreshRun.id.desc())
+        .limit(RUNS_KEPT)
+        .scalar_subquery()
+    )
+    await session.execute(
+        delete(RefreshRun)
+        .where(RefreshRun.id.not_in(newest))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def save_budgets(session: AsyncSession, budgets: Sequence[Budget]) -> None:
+    """Upsert each (host, resource)'s budget, unless a newer observation is stored already
+    (another replica's run may end after ours but have seen the budget earlier)."""
+    if not budgets:
+        return
+    dialect = (await session.connection()).dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for budget in budgets:
+        values = {
+            "host": budget.host,
+            "resource": budget.resource,
+            "forge": budget.forge,
+            "remaining": budget.remaining,
+            "limit": budget.limit,
+            "resets_at": budget.resets_at,
+            "observed_at": budget.observed_at,
+        }
+        stmt = insert(ForgeBudget).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[ForgeBudget.host, ForgeBudget.resource],
+            set_={name: stmt.excluded[name] for name in values if name not in {"host", "resource"}},
+            where=ForgeBudget.observed_at < stmt.excluded.observed_at,
+        )
+        await session.execute(stmt)

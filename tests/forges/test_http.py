@@ -232,3 +232,42 @@ async def test_requests_and_the_budget_are_exported_as_metrics() -> None:
     after = sample("packages_api_upstream_requests_total", forge="github", status="502")
     assert after - before == 1
     assert sample("packages_api_upstream_rate_limit_remaining", forge="github") == 4321
+
+
+async def test_each_hosts_last_budget_is_kept_for_the_status_resource() -> None:
+    reset = int(time.time()) + 1800
+    handler, _seen = script(
+        httpx.Response(
+            200,
+            headers={
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "4999",
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-resource": "core",
+            },
+        ),
+        httpx.Response(
+            200,
+            headers={
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": "4998",
+                "x-ratelimit-reset": str(reset),
+                "x-ratelimit-resource": "core",
+            },
+        ),
+        # GitLab's names, no resource; then an answer without any: the budget stays.
+        httpx.Response(200, headers={"ratelimit-limit": "2000", "ratelimit-remaining": "1990"}),
+        httpx.Response(200),
+    )
+    usage = Usage()
+    github = upstream(handler)
+
+    for _ in range(4):
+        await github.request("GET", "/x", usage=usage)
+
+    core = usage.budgets[("api.x", "core")]
+    assert (core.forge, core.remaining, core.limit) == ("github", 4998, 5000)
+    assert core.resets_at is not None and core.resets_at.timestamp() == reset
+    unnamed = usage.budgets[("api.x", "")]
+    assert (unnamed.remaining, unnamed.limit, unnamed.resets_at) == (1990, 2000, None)
+    assert len(usage.budgets) == 2
