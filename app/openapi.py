@@ -59,6 +59,10 @@ TAGS: list[dict[str, Any]] = [
         "description": "Packages and grids ranked for a query: full text, prefixes, typos "
         "and popularity, current with every write.",
     },
+    {
+        "name": "badges",
+        "description": "Shields-style SVG badges of a package, to paste in a README.",
+    },
     {"name": "root", "description": "The API root: where each collection lives."},
     {
         "name": "webhooks",
