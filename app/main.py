@@ -20,7 +20,7 @@ from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, 
 from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import badges, categories, grid_table, grids, packages, refresh, root
+from app.routers import badges, categories, feeds, grid_table, grids, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
 
 
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(api_router())
+    app.include_router(feeds.router)  # /feeds/*.atom, outside the API's prefix
     install_error_handlers(app)
     # OpenAPI document and docs pages (app.openapi, app.docs).
     install_openapi(app)

@@ -63,6 +63,10 @@ TAGS: list[dict[str, Any]] = [
         "name": "badges",
         "description": "Shields-style SVG badges of a package, to paste in a README.",
     },
+    {
+        "name": "feeds",
+        "description": "Atom feeds of new packages, for people and feed readers.",
+    },
     {"name": "root", "description": "The API root: where each collection lives."},
     {
         "name": "webhooks",
