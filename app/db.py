@@ -284,8 +284,21 @@ async def begin_writing(session: AsyncSession) -> None:
     await session.connection(execution_options={"sqlite_write": True})
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, changes_retention_days: int | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the app, the importer and the refresher. Their writes record change
+    events in the same transaction (app.changes.record)."""
+    # Imported here: the recorder needs the models, which need this module.
+    from app.changes.record import RETENTION, RecordingSession
+
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=RecordingSession,
+        info={RETENTION: changes_retention_days},
+    )
 
 
 def _reads_without_transaction(session: AsyncSession) -> bool:

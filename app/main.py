@@ -20,7 +20,17 @@ from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, 
 from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import badges, categories, feeds, grid_table, grids, packages, refresh, root
+from app.routers import (
+    badges,
+    categories,
+    changes,
+    feeds,
+    grid_table,
+    grids,
+    packages,
+    refresh,
+    root,
+)
 from app.routers import search as search_router  # search: GET /api/v4/search/
 
 
@@ -29,7 +39,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     engine = create_engine(settings)
     app.state.engine = engine
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.sessionmaker = create_sessionmaker(
+        engine, changes_retention_days=settings.changes_retention_days
+    )
     # SQLite: the process's writers (requests and the refresher) queue in one line.
     app.state.sqlite_writers = sqlite_writers(settings)
     try:
@@ -47,7 +59,7 @@ def api_router() -> APIRouter:
     parameter and response models) as it is made, some 0.1 s of CPU per app."""
     # Query length, body media type and strict JSON, before any route's dependencies.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request)])
-    for module in (root, packages, badges, categories, grids, grid_table, refresh):
+    for module in (root, packages, badges, categories, grids, grid_table, refresh, changes):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search
     return api

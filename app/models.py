@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -227,3 +228,27 @@ class ApiToken(Base):
     revoked: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (CheckConstraint("scope IN ('write', 'admin')", name="scope"),)
+
+
+CHANGE_KINDS = ("created", "updated", "deleted")
+
+
+class Change(Base):
+    """One event of the change feed (app/changes/): what changed, when, in commit order.
+
+    `seq` is assigned at commit, max + 1 under a lock (app.changes.record), so readers see
+    the events in seq order with no gaps; a sequence would give numbers in the order
+    transactions asked, not the order they committed.
+    """
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    resource: Mapped[str] = mapped_column(String(20))
+    resource_id: Mapped[int] = mapped_column(Integer)
+    # The resource's fields that changed, by their served names.
+    fields: Mapped[list[str]] = mapped_column(JSONType)
+
+    __table_args__ = (CheckConstraint("kind IN ('created', 'updated', 'deleted')", name="kind"),)

@@ -64,6 +64,10 @@ TAGS: list[dict[str, Any]] = [
         "description": "Shields-style SVG badges of a package, to paste in a README.",
     },
     {
+        "name": "changes",
+        "description": "The change feed: every create, update and delete, in commit order.",
+    },
+    {
         "name": "feeds",
         "description": "Atom feeds of new packages, for people and feed readers.",
     },
