@@ -46,7 +46,11 @@ class Category(TimestampMixin, Base):
     title_plural: Mapped[str] = mapped_column(String(50), default="")
     show_pypi: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    __table_args__ = (Index(None, "title", "id"), Index(None, "slug", "id"))
+    __table_args__ = (
+        Index(None, "title", "id"),
+        Index(None, "slug", "id"),
+        Index(None, "modified", "id"),  # ?modified_since=
+    )
 
 
 class Package(TimestampMixin, Base):
@@ -126,6 +130,7 @@ class Package(TimestampMixin, Base):
         # The refresher's pick: least fresh first (never fetched, then oldest), id to break ties.
         Index(None, "last_fetched", "id"),
         Index(None, "deprecated_by_id"),
+        Index(None, "modified", "id"),  # ?modified_since=
     )
 
     @property
@@ -151,7 +156,7 @@ class Grid(TimestampMixin, Base):
         back_populates="grid", lazy="raise", passive_deletes=True, order_by="Feature.id"
     )
 
-    __table_args__ = (Index(None, "title", "id"),)
+    __table_args__ = (Index(None, "title", "id"), Index(None, "modified", "id"))
 
     @property
     def package_ids(self) -> list[int]:

@@ -15,7 +15,7 @@ from app.links import Links, Resource
 from app.models import Category, Grid, Package
 from app.normalize import slugify
 from app.pagination import ListPage, PageRequest
-from app.repositories.keyset import Ordering, fetch_keyset_page, fetch_rows
+from app.repositories.keyset import Ordering, fetch_keyset_page, fetch_rows, parse_ordering
 
 # Largest value of a 32-bit INTEGER primary key: a bigger "id" cannot exist, and asking
 # PostgreSQL for one would be an error rather than "not found".
@@ -203,6 +203,15 @@ async def fetch_page(
     page_stmt = stmt.options(*options).order_by(*ordering.clauses)
     rows = await fetch_rows(session, page_stmt.limit(page.limit).offset(page.offset), plain_rows)
     return ListPage(total, rows)
+
+
+def modified_since_ordering(ordering: str | None, modified: Any, id_column: Any) -> Ordering:
+    """`?modified_since=`'s fixed order, (modified, id) ascending; another ordering is a 400."""
+    if ordering:
+        raise InvalidQuery(
+            "ordering", "modified_since lists are ordered by (modified, id); drop ordering"
+        )
+    return parse_ordering("modified", {"modified": modified}, id_column)
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:

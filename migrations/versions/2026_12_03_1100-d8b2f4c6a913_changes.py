@@ -1,4 +1,5 @@
-"""The change feed: one row per change of a package, grid or category (app/changes/).
+"""The change feed: one row per change of a package, grid or category (app/changes/), and
+(modified, id) indexes for the lists' `?modified_since=`.
 
 `seq` is assigned by the writer (max + 1 under a lock, app.changes.record), not by a
 sequence: a sequence hands out numbers in the order transactions ask, not the order they
@@ -22,6 +23,8 @@ down_revision: str | None = "c3a7e5d91f42"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+MODIFIED_TABLES = ("packages", "grids", "categories")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -36,13 +39,20 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
             nullable=False,
         ),
-        sa.CheckConstraint("kind IN ('created', 'updated', 'deleted')", name=op.f("ck_changes_kind")),
+        sa.CheckConstraint(
+            "kind IN ('created', 'updated', 'deleted')", name=op.f("ck_changes_kind")
+        ),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_changes")),
     )
     # Pruning deletes by age.
     op.create_index(op.f("ix_changes_at"), "changes", ["at"])
+    # ?modified_since= on the lists: a range of (modified, id), in that order.
+    for table in MODIFIED_TABLES:
+        op.create_index(op.f(f"ix_{table}_modified_id"), table, ["modified", "id"])
 
 
 def downgrade() -> None:
+    for table in MODIFIED_TABLES:
+        op.drop_index(op.f(f"ix_{table}_modified_id"), table_name=table)
     op.drop_index(op.f("ix_changes_at"), table_name="changes")
     op.drop_table("changes")
