@@ -121,6 +121,14 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
             }
         ],
     },
+    410: {
+        "status": 410,
+        "code": "gone",
+        "detail": "The events after seq 12 are no longer kept (the feed keeps 30 days; the "
+        "oldest kept is 4051). Resync: note the newest seq (9120), read the packages, grids "
+        "and categories lists in full, then follow /api/v4/changes/?after=9120.",
+        "errors": [],
+    },
     412: {
         "status": 412,
         "code": "precondition_failed",
