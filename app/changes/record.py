@@ -15,8 +15,8 @@ transaction-level advisory lock (held until the commit ends) and assigns max(seq
 a later writer waits for the lock, then sees the earlier commit. SQLite's writers are
 serialized already (BEGIN IMMEDIATE, app.db.begin_writing). The lock is taken at commit
 time, after the transaction's own row locks, so it is held for one INSERT and cannot
-deadlock with them. Events older than CHANGES_RETENTION_DAYS are pruned by the same
-statement sequence (never the newest, so max(seq) survives).
+deadlock with them. Events older than CHANGES_RETENTION_DAYS are pruned by the writer
+whose events cross a hundredth seq (never the newest, so max(seq) survives).
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ DEFAULT_RETENTION_DAYS = 30
 # the sessionmaker from CHANGES_RETENTION_DAYS).
 PENDING = "packages_api.changes"
 RETENTION = "packages_api.changes_retention_days"
+# Pruning runs when a commit's events cross a multiple of this seq: one statement per
+# hundred events rather than one per write (a write's events cost three statements).
+PRUNE_EVERY = 100
 # pg_advisory_xact_lock key of the change feed ("changes" in ASCII).
 CHANGES_LOCK = 0x6368616E676573
 
@@ -227,11 +230,14 @@ def write(session: Session, events: Sequence[Event], retention_days: int | None)
             for number, item in enumerate(events, start=1)
         ],
     )
+    newest = last + len(events)
+    if newest // PRUNE_EVERY == last // PRUNE_EVERY:
+        return
     days = DEFAULT_RETENTION_DAYS if retention_days is None else retention_days
     # The newest event always stays: it is what the next seq counts from.
     connection.execute(
         delete(_changes).where(
             _changes.c.at < now - dt.timedelta(days=days),
-            _changes.c.seq < last + len(events),
+            _changes.c.seq < newest,
         )
     )

@@ -143,19 +143,20 @@ async def test_an_after_older_than_retention_is_410_with_how_to_resync(
         [
             {"seq": seq, "at": old, "kind": "created", "resource": "categories",
              "resource_id": 1000 + seq, "fields": []}
-            for seq in (1, 2, 3)
+            for seq in (97, 98, 99)
         ],
     )  # fmt: skip
-    assert len(await _events(client)) == 3  # nothing pruned until a write
+    assert len(await _events(client, after=96)) == 3  # nothing pruned until a write
+    # The write whose event is the hundredth prunes what is older than 30 days.
     await create_category(client, write_headers, title="Now")
     kept = (await connection.scalars(select(Change.seq).order_by(Change.seq))).all()
-    assert kept == [4]
-    gone = await client.get("/api/v4/changes/?after=2")
+    assert kept == [100]
+    gone = await client.get("/api/v4/changes/?after=97")
     assert gone.status_code == 410
     assert gone.json()["code"] == "gone"
-    assert "after=4" in gone.json()["detail"]
-    # A reader that had seen 3 misses nothing: it reads on.
-    assert [e["seq"] for e in await _events(client, after=3)] == [4]
+    assert "after=100" in gone.json()["detail"]
+    # A reader that had seen 99 misses nothing: it reads on.
+    assert [e["seq"] for e in await _events(client, after=99)] == [100]
 
 
 async def test_bad_positions_are_400(client: httpx.AsyncClient) -> None:
