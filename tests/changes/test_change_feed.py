@@ -164,3 +164,18 @@ async def test_bad_positions_are_400(client: httpx.AsyncClient) -> None:
         response = await client.get(f"/api/v4/changes/?{query}")
         assert response.status_code == 400, query
         assert response.json()["code"] == "invalid_query"
+
+
+async def test_deleting_a_grid_updates_its_packages_grids(
+    client: httpx.AsyncClient, write_headers: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    category = await create_category(client, write_headers)
+    package = await create_package(client, write_headers, title="P", category=category["id"])
+    grid = await create_grid(client, write_headers, title="G", packages=[package["id"]])
+    before = len(await _events(client))
+    response = await client.delete(f"/api/v4/grids/{grid['id']}/", headers=admin_headers)
+    assert response.status_code == 204, response.text
+    assert _brief(await _events(client, after=before)) == [
+        ("deleted", "grids", grid["id"], []),
+        ("updated", "packages", package["id"], ["grids"]),
+    ]
