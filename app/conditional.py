@@ -88,6 +88,24 @@ def json_response(
     )
 
 
+def bytes_response(
+    request: Request, body: bytes, *, media_type: str, cache_control: str | None = None
+) -> Response:
+    """Any other representation (a badge, a feed) with a strong ETag of its bytes; a
+    matching `If-None-Match` on a read gives 304 with the same validators."""
+    headers = {"ETag": etag_of(body)}
+    if cache_control is not None:
+        headers["Cache-Control"] = cache_control
+    if_none_match = request.headers.get("if-none-match")
+    if (
+        if_none_match
+        and request.method in {"GET", "HEAD"}
+        and _weakly_matches(if_none_match, headers["ETag"])
+    ):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def created(request: Request, model: BaseModel, location: str) -> Response:
     """201 Created: the new resource, its ETag, and where it lives."""
     return json_response(request, model, status_code=201, headers={"Location": location})

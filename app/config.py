@@ -371,6 +371,14 @@ class Settings(BaseSettings):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
         return value
 
+    # --- Change feed (app/changes/, issue 19) ------------------------------------------
+    changes_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days the change feed keeps its events; an older `after` answers 410.",
+    )
+
     # --- Metrics refresher and its triggers (app/refresh/, issue #3) --------------------
     # On by default: a fresh clone keeps its metrics current with no extra step, and a
     # repository on a forge the settings cannot reach only records an error and backs off.

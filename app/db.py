@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -13,9 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import Request
-from sqlalchemy import JSON, DateTime, MetaData, event
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
+from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,23 +20,16 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.types import TypeDecorator
 
+# The schema's building blocks live in app.columns (app.models reads them there, so the
+# models never import this module); importable from here as before.
+from app.columns import NAMING_CONVENTION as NAMING_CONVENTION
+from app.columns import Base as Base
+from app.columns import JSONType as JSONType
+from app.columns import UTCDateTime as UTCDateTime
+from app.columns import utcnow as utcnow
 from app.config import Settings
-
-# Stable constraint names, so migrations can drop and alter them on both dialects.
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
-JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 # HTTP methods that may write; their SQLite transactions take the write lock up front.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -61,38 +51,6 @@ def without_write_intent() -> Iterator[None]:
         yield
     finally:
         _WRITE_INTENT.reset(token)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UTCDateTime(TypeDecorator[dt.datetime]):
-    """Aware datetimes on both dialects: SQLite stores naive UTC, PostgreSQL timestamptz."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetimes are ambiguous; pass an aware one")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(
-        self, value: dt.datetime | None, dialect: Dialect
-    ) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def postgres_connect_args(settings: Settings, *, job: bool = False) -> dict[str, Any]:
@@ -284,8 +242,21 @@ async def begin_writing(session: AsyncSession) -> None:
     await session.connection(execution_options={"sqlite_write": True})
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, changes_retention_days: int | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the app, the importer and the refresher. Their writes record change
+    events in the same transaction (app.changes.record)."""
+    # Imported here: the recorder needs the models, which need this module.
+    from app.changes.record import RETENTION, RecordingSession
+
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=RecordingSession,
+        info={RETENTION: changes_retention_days},
+    )
 
 
 def _reads_without_transaction(session: AsyncSession) -> bool:

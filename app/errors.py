@@ -108,6 +108,11 @@ class Conflict(AppError):
         super().__init__(detail, errors=errors)
 
 
+class Gone(AppError):
+    status_code = 410
+    code = "gone"
+
+
 class PreconditionFailed(AppError):
     status_code = 412
     code = "precondition_failed"
@@ -305,6 +310,9 @@ _DESCRIPTIONS = {
     401: "No token, or an unknown or revoked one.",
     403: "The token's scope is too small.",
     404: "No such resource.",
+    410: "The change feed no longer holds the events after `after` (older than "
+    "CHANGES_RETENTION_DAYS): resync from the lists, then follow from the seq the "
+    "detail names.",
     409: "Conflicts with existing data (duplicate slug or repo_url, resource in use).",
     412: "If-Match does not match the current ETag.",
     413: "The body is larger than MAX_BODY_BYTES.",

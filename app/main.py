@@ -20,7 +20,19 @@ from app.observability.readiness import Readiness
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import categories, grid_table, grids, health, packages, refresh, root, status
+from app.routers import (
+    badges,
+    categories,
+    changes,
+    feeds,
+    grid_table,
+    grids,
+    health,
+    packages,
+    refresh,
+    root,
+    status,
+)
 from app.routers import search as search_router  # search: GET /api/v4/search/
 from app.state import AppState, state_of
 
@@ -31,7 +43,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = state.settings
     engine = create_engine(settings)
     state.engine = engine
-    state.sessionmaker = create_sessionmaker(engine)
+    state.sessionmaker = create_sessionmaker(
+        engine, changes_retention_days=settings.changes_retention_days
+    )
     state.sqlite_writers = sqlite_writers(settings)
     try:
         # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
@@ -50,7 +64,7 @@ def api_router() -> APIRouter:
     parameter and response models) as it is made, some 0.1 s of CPU per app."""
     # Query length, body media type and strict JSON, before any route's dependencies.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request)])
-    for module in (root, packages, categories, grids, grid_table, refresh, status):
+    for module in (root, packages, badges, categories, grids, grid_table, refresh, changes, status):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search
     return api
@@ -82,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     state.readiness = Readiness(settings.readiness_timeout)
     state.status_cache = status.StatusCache()
     app.include_router(api_router())
+    app.include_router(feeds.router)  # /feeds/*.atom, outside the API's prefix
     install_error_handlers(app)
     # OpenAPI document and docs pages (app.openapi, app.docs).
     install_openapi(app)

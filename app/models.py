@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -20,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, JSONType, UTCDateTime, utcnow
+from app.columns import Base, JSONType, UTCDateTime, utcnow
 
 REPO_HOSTS = ("github", "gitlab", "bitbucket", "forgejo", "")
 # The list's orderings besides id that get a (category_id, field, id) index (migration
@@ -49,7 +50,7 @@ class Category(TimestampMixin, Base):
     __table_args__ = (
         Index(None, "title", "id"),
         Index(None, "slug", "id"),
-        Index(None, "modified"),  # the status resource's newest change
+        Index(None, "modified", "id"),  # ?modified_since=, and the status's newest change
     )
 
 
@@ -130,7 +131,7 @@ class Package(TimestampMixin, Base):
         # The refresher's pick: least fresh first (never fetched, then oldest), id to break ties.
         Index(None, "last_fetched", "id"),
         Index(None, "deprecated_by_id"),
-        Index(None, "modified"),  # the status resource's newest change
+        Index(None, "modified", "id"),  # ?modified_since=, and the status's newest change
         # The status resource's counts, each over the few rows concerned (migration
         # d81f4b6c2e57): failing by host, pending or backing off, leased.
         Index(
@@ -177,10 +178,7 @@ class Grid(TimestampMixin, Base):
         back_populates="grid", lazy="raise", passive_deletes=True, order_by="Feature.id"
     )
 
-    __table_args__ = (
-        Index(None, "title", "id"),
-        Index(None, "modified"),  # the status resource's newest change
-    )
+    __table_args__ = (Index(None, "title", "id"), Index(None, "modified", "id"))
 
     @property
     def package_ids(self) -> list[int]:
@@ -292,3 +290,27 @@ class ForgeBudget(Base):
     limit: Mapped[int | None] = mapped_column(Integer)
     resets_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     observed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+CHANGE_KINDS = ("created", "updated", "deleted")
+
+
+class Change(Base):
+    """One event of the change feed (app/changes/): what changed, when, in commit order.
+
+    `seq` is assigned at commit, max + 1 under a lock (app.changes.record), so readers see
+    the events in seq order with no gaps; a sequence would give numbers in the order
+    transactions asked, not the order they committed.
+    """
+
+    __tablename__ = "changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    resource: Mapped[str] = mapped_column(String(20))
+    resource_id: Mapped[int] = mapped_column(Integer)
+    # The resource's fields that changed, by their served names.
+    fields: Mapped[list[str]] = mapped_column(JSONType)
+
+    __table_args__ = (CheckConstraint("kind IN ('created', 'updated', 'deleted')", name="kind"),)

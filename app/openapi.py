@@ -63,6 +63,18 @@ TAGS: list[dict[str, Any]] = [
         "description": "Packages and grids ranked for a query: full text, prefixes, typos "
         "and popularity, current with every write.",
     },
+    {
+        "name": "badges",
+        "description": "Shields-style SVG badges of a package, to paste in a README.",
+    },
+    {
+        "name": "changes",
+        "description": "The change feed: every create, update and delete, in commit order.",
+    },
+    {
+        "name": "feeds",
+        "description": "Atom feeds of new packages, for people and feed readers.",
+    },
     {"name": "root", "description": "The API root: where each collection lives."},
     {
         "name": "status",
@@ -117,6 +129,14 @@ ERROR_EXAMPLES: dict[int, dict[str, Any]] = {
                 "message": "A package with this slug already exists.",
             }
         ],
+    },
+    410: {
+        "status": 410,
+        "code": "gone",
+        "detail": "The events after seq 12 are no longer kept (the feed keeps 30 days; the "
+        "oldest kept is 4051). Resync: note the newest seq (9120), read the packages, grids "
+        "and categories lists in full, then follow /api/v4/changes/?after=9120.",
+        "errors": [],
     },
     412: {
         "status": 412,

@@ -1,6 +1,7 @@
 """What the app carries from its start to every request (app.state), typed.
 
-Filled in app.main only: `settings`, `readiness` and `status_cache` by create_app, the rest by the lifespan.
+Filled in app.main only: `settings`, `readiness` and `status_cache` by create_app, the
+rest by the lifespan.
 Read through `state_of(request.app)`, so that a reader gets a type, not an Any.
 """
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 import app.openapi as app_openapi
+from app.changes.record import RecordingSession
 from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
@@ -220,6 +221,8 @@ def bound_sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncS
         expire_on_commit=False,
         autoflush=False,
         join_transaction_mode="create_savepoint",
+        # As the app's sessions (app.db.create_sessionmaker): writes record change events.
+        sync_session_class=RecordingSession,
     )
 
 

@@ -75,7 +75,12 @@ def run_in_session(work: Callable[[AsyncSession], Awaitable[T]], *, writes: bool
     async def go() -> T:
         engine = create_engine(settings)
         try:
-            async with create_sessionmaker(engine)() as session, session.begin():
+            async with (
+                create_sessionmaker(
+                    engine, changes_retention_days=settings.changes_retention_days
+                )() as session,
+                session.begin(),
+            ):
                 if writes:
                     await begin_writing(session)
                 return await work(session)

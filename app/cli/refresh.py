@@ -81,7 +81,9 @@ async def _refresh(settings: Settings, selection: Selection, console: Console) -
     engine = create_engine(settings)
     summary = RunSummary(started=dt.datetime.now(dt.UTC))
     try:
-        sessionmaker = create_sessionmaker(engine)
+        sessionmaker = create_sessionmaker(
+            engine, changes_retention_days=settings.changes_retention_days
+        )
         if selection.slugs:
             async with sessionmaker() as session:
                 missing = await repository.missing_slugs(session, selection.slugs)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.feeds.ids import absolute_iri, web_link
-from app.xml_text import escape_attribute, escape_text
+from app.xml_text import escape_attribute, escape_text, xml_chars
 
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 ATOM_MEDIA_TYPE = "application/atom+xml"
@@ -165,8 +165,9 @@ def _link(link: Link, url: str) -> str:
 
 
 def _category(category: Category) -> list[str]:
-    term = category.term.strip()
-    if not escape_text(term):  # a category with no term says nothing
+    # What XML cannot carry goes first, so that what it leaves is what is trimmed.
+    term = xml_chars(category.term).strip()
+    if not term:  # a category with no term says nothing
         return []
     scheme = absolute_iri(category.scheme) if category.scheme else None
     return [f"<category{_attributes(term=term, scheme=scheme, label=category.label)}/>"]

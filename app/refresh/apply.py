@@ -163,6 +163,15 @@ def moved_url(
     return url
 
 
+def changed_figures(package: Package, planned: Plan) -> list[str]:
+    """The figure columns `planned` gives a value other than the package's."""
+    return [
+        column
+        for column in FIGURE_COLUMNS
+        if column in planned.values and planned.values[column] != getattr(package, column)
+    ]
+
+
 def plan(
     package: Package,
     *,

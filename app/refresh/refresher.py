@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.changes import record
 from app.config import Settings
 from app.db import SqliteWriters, begin_writing, sqlite_writers, utcnow
 from app.forges.base import (
@@ -45,7 +46,7 @@ from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
 from app.models import RefreshRun
 from app.normalize import normalize_pypi_url
 from app.refresh import repository
-from app.refresh.apply import PackageOutcome, Plan, moved_url, plan
+from app.refresh.apply import PackageOutcome, Plan, changed_figures, moved_url, plan
 from app.refresh.pending import PendingRetries
 from app.refresh.repository import Claimed, Selection
 
@@ -609,6 +610,15 @@ class Refresher:
                     hosts=self.settings.forge_hosts,
                 )
                 outcomes[package.id] = plans[package.id].outcome
+            # Core UPDATEs, which the session's change hook cannot see: the figures that
+            # really changed are noted for the change feed (app.changes.record).
+            record.note(
+                session,
+                (
+                    record.updated("packages", package_id, changed_figures(ours[package_id], item))
+                    for package_id, item in plans.items()
+                ),
+            )
             await repository.write_many(
                 session, [(package_id, item.values) for package_id, item in plans.items()]
             )

@@ -14,7 +14,7 @@ from app.errors import InvalidBody, InvalidQuery, conflict_from_integrity_error
 from app.links import Links, Resource
 from app.models import Category, Grid, Package
 from app.pagination import ListPage, PageRequest
-from app.repositories.keyset import Ordering, fetch_keyset_page, fetch_rows
+from app.repositories.keyset import Ordering, fetch_keyset_page, fetch_rows, parse_ordering
 
 # Largest value of a 32-bit INTEGER primary key: a bigger "id" cannot exist, and asking
 # PostgreSQL for one would be an error rather than "not found".
@@ -244,6 +244,15 @@ async def _offset_page_ids_first(
     key = id_column.key
     # A row deleted between the two statements is simply missing from the page.
     return sorted(rows, key=lambda row: position[getattr(row, key)])
+
+
+def modified_since_ordering(ordering: str | None, modified: Any, id_column: Any) -> Ordering:
+    """`?modified_since=`'s fixed order, (modified, id) ascending; another ordering is a 400."""
+    if ordering:
+        raise InvalidQuery(
+            "ordering", "modified_since lists are ordered by (modified, id); drop ordering"
+        )
+    return parse_ordering("modified", {"modified": modified}, id_column)
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from app.repositories.base import (
     count_rows,
     fetch_page,
     key_filter,
+    modified_since_ordering,
 )
 from app.repositories.counts import table_count
 from app.repositories.keyset import parse_ordering
@@ -28,11 +30,21 @@ class CategoryRepository:
         self.session = session
 
     async def list_page(
-        self, page: PageRequest, *, ordering: str | None = None
+        self,
+        page: PageRequest,
+        *,
+        ordering: str | None = None,
+        modified_since: dt.datetime | None = None,
     ) -> ListPage[Category]:
         stmt = select(Category)
-        order = parse_ordering(ordering, ORDERING_FIELDS, Category.id)
-        total = await table_count(self.session, "categories")
+        total: int | None
+        if modified_since is not None:
+            stmt = stmt.where(Category.modified >= modified_since)
+            order = modified_since_ordering(ordering, Category.modified, Category.id)
+            total = None  # counted
+        else:
+            order = parse_ordering(ordering, ORDERING_FIELDS, Category.id)
+            total = await table_count(self.session, "categories")
         return await fetch_page(self.session, stmt, page, order, resource="categories", total=total)
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Category:

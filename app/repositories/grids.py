@@ -5,6 +5,7 @@ Writes, with their rules: app.services.grids.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.repositories.base import (
     fetch_page,
     id_of,
     key_filter,
+    modified_since_ordering,
 )
 from app.repositories.counts import table_count
 from app.repositories.keyset import parse_ordering
@@ -35,10 +37,22 @@ class GridRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def list_page(self, page: PageRequest, *, ordering: str | None = None) -> ListPage[Grid]:
+    async def list_page(
+        self,
+        page: PageRequest,
+        *,
+        ordering: str | None = None,
+        modified_since: dt.datetime | None = None,
+    ) -> ListPage[Grid]:
         stmt = select(Grid)
-        order = parse_ordering(ordering, ORDERING_FIELDS, Grid.id)
-        total = await table_count(self.session, "grids")
+        total: int | None
+        if modified_since is not None:
+            stmt = stmt.where(Grid.modified >= modified_since)
+            order = modified_since_ordering(ordering, Grid.modified, Grid.id)
+            total = None  # counted
+        else:
+            order = parse_ordering(ordering, ORDERING_FIELDS, Grid.id)
+            total = await table_count(self.session, "grids")
         return await fetch_page(
             self.session,
             stmt,

@@ -5,6 +5,7 @@ Writes, with their rules: app.services.packages.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from typing import Any
 
@@ -20,6 +21,7 @@ from app.repositories.base import (
     count_rows,
     fetch_page,
     filter_value,
+    modified_since_ordering,
     resolve_filter,
 )
 from app.repositories.counts import table_count
@@ -89,6 +91,7 @@ class PackageRepository:
         grid_id: int | None = None,
         repo_host: str | None = None,
         ordering: str | None = None,
+        modified_since: dt.datetime | None = None,
     ) -> ListPage[PackageRead]:
         """A page of packages, as rows of PACKAGE_COLUMNS with their grid ids. `category`,
         `grid` and `repo_host` are the client's filter values (blank: no filter; naming
@@ -114,7 +117,11 @@ class PackageRepository:
                     "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
-        order = parse_ordering(ordering, ORDERING_FIELDS, Package.id)
+        if modified_since is not None:
+            stmt = stmt.where(Package.modified >= modified_since)
+            order = modified_since_ordering(ordering, Package.modified, Package.id)
+        else:
+            order = parse_ordering(ordering, ORDERING_FIELDS, Package.id)
         # The whole list's count is kept by triggers; a filtered one is counted (by index),
         # before the grid ids join the select (a count need not compute them).
         if stmt.whereclause is None:

@@ -11,7 +11,7 @@ from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.pagination import paginated
 from app.repositories.categories import ORDERING_FIELDS, CategoryRepository
-from app.routers.params import Key, ordering_pattern
+from app.routers.params import Key, ModifiedSince, ordering_pattern, parse_instant
 from app.schemas.category import CategoryIn, CategoryOut, CategoryPatch
 from app.schemas.page import Page
 from app.services.categories import CategoryService
@@ -32,8 +32,11 @@ async def list_categories(
             json_schema_extra=ordering_pattern(ORDERING_FIELDS),
         ),
     ] = None,
+    modified_since: ModifiedSince = None,
 ) -> Response:
-    listing = await CategoryRepository(session).list_page(page, ordering=ordering)
+    listing = await CategoryRepository(session).list_page(
+        page, ordering=ordering, modified_since=parse_instant(modified_since, "modified_since")
+    )
     return paginated(
         request, links.base, page, listing, [CategoryOut.of(c, links) for c in listing.rows]
     )

@@ -13,7 +13,7 @@ from app.models import ApiToken
 from app.pagination import paginated
 from app.repositories.grids import ORDERING_FIELDS, GridRepository
 from app.repositories.packages import PackageRepository
-from app.routers.params import Key, ordering_pattern
+from app.routers.params import Key, ModifiedSince, ordering_pattern, parse_instant
 from app.schemas.grid import (
     GridIn,
     GridOut,
@@ -43,8 +43,11 @@ async def list_grids(
             json_schema_extra=ordering_pattern(ORDERING_FIELDS),
         ),
     ] = None,
+    modified_since: ModifiedSince = None,
 ) -> Response:
-    listing = await GridRepository(session).list_page(page, ordering=ordering)
+    listing = await GridRepository(session).list_page(
+        page, ordering=ordering, modified_since=parse_instant(modified_since, "modified_since")
+    )
     return paginated(
         request, links.base, page, listing, [GridOut.of(g, links) for g in listing.rows]
     )

@@ -12,7 +12,7 @@ from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.models import REPO_HOSTS
 from app.pagination import paginated
 from app.repositories.packages import ORDERING_FIELDS, PackageRepository
-from app.routers.params import Key, choices, ordering_pattern
+from app.routers.params import Key, ModifiedSince, choices, ordering_pattern, parse_instant
 from app.schemas.package import PackageIn, PackageOut, PackagePatch, package_fields
 from app.schemas.page import Page
 from app.services.packages import PackageService
@@ -43,10 +43,16 @@ async def list_packages(
             json_schema_extra=ordering_pattern(ORDERING_FIELDS),
         ),
     ] = None,
+    modified_since: ModifiedSince = None,
 ) -> Response:
     """Packages, newest first, `limit`/`offset` paginated as DRF does."""
     listing = await PackageRepository(session).list_page(
-        page, category=category, grid=grid, repo_host=repo_host, ordering=ordering
+        page,
+        category=category,
+        grid=grid,
+        repo_host=repo_host,
+        ordering=ordering,
+        modified_since=parse_instant(modified_since, "modified_since"),
     )
     results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
     return paginated(request, links.base, page, listing, results)

@@ -2,10 +2,41 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
+
+from app.errors import InvalidQuery
+
+# RFC 3339's date-time (section 5.6): a full date, a time with seconds, and an offset.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+ModifiedSince = Annotated[
+    str | None,
+    Query(
+        description="RFC 3339 instant, e.g. `2026-12-01T00:00:00Z` (a `+` offset sent as "
+        "`%2B`): only records modified at or after it, ordered by (`modified`, `id`).",
+    ),
+]
+
+
+def parse_instant(raw: str | None, param: str) -> dt.datetime | None:
+    """An RFC 3339 instant (blank: none); 400 for anything else."""
+    if raw is None or raw == "":
+        return None
+    if not _RFC3339.fullmatch(raw):
+        raise InvalidQuery(param, "an RFC 3339 instant such as 2026-12-01T00:00:00Z")
+    digits = re.sub(r"(\.[0-9]{6})[0-9]+", r"\1", raw)  # Python keeps microseconds
+    try:
+        return dt.datetime.fromisoformat(digits.replace("z", "Z")).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        raise InvalidQuery(param, "not a real instant (month 13? hour 25?)") from None
+
 
 # No length limit: a long key is simply not found (404), as in the original.
 Key = Annotated[str, Path(description="A numeric id or a slug.")]

@@ -83,7 +83,10 @@ async def loading(settings: Settings) -> AsyncIterator[Loader]:
     commits or rolls back (left open, it rolls back). Also `packages-api demo`'s."""
     engine = create_engine(settings, job=True)
     try:
-        async with create_sessionmaker(engine)() as session:
+        sessionmaker = create_sessionmaker(
+            engine, changes_retention_days=settings.changes_retention_days
+        )
+        async with sessionmaker() as session:
             # SQLite: take the write lock now, not at the first write after many reads.
             await session.connection(execution_options={"sqlite_write": True})
             yield Loader(session, forge_hosts=settings.forge_hosts)

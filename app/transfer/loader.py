@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.changes import record as feed
 from app.db import utcnow
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
 from app.refresh.apply import FIGURE_COLUMNS
@@ -44,6 +45,12 @@ TABLES: dict[Kind, Table] = {
     "memberships": GridPackage.__table__,  # type: ignore[dict-item]
     "features": Feature.__table__,  # type: ignore[dict-item]
     "elements": Element.__table__,  # type: ignore[dict-item]
+}
+# The kinds the change feed follows, by their resource names.
+CHANGE_RESOURCES: dict[Kind, feed.Resource] = {
+    "categories": "categories",
+    "grids": "grids",
+    "packages": "packages",
 }
 # As the original's: a category's slug is not unique (two may share one).
 UNIQUE: dict[Kind, tuple[str, ...]] = {
@@ -172,6 +179,7 @@ class Loader:
         updates: list[dict[str, Any]] = []
         # Packages whose refresher state the update makes wrong: ETags only, or all of it.
         stale: dict[str, list[int]] = {"etags": [], "source": []}
+        events: list[feed.Event] = []
         for row in rows:
             values = row.values
             deprecation = _prepare_package(values) if kind == "packages" else None
@@ -191,13 +199,21 @@ class Loader:
             for column in UNIQUE[kind]:
                 if values.get(column) is not None:
                     holders[column][values[column]] = values["id"]
+            resource = CHANGE_RESOURCES.get(kind)
+            changed = [
+                name for name, value in values.items() if current is None or current[name] != value
+            ]
             if current is None:
                 outcome = "created"
                 inserts.append(
                     {**PACKAGE_DEFAULTS, **values} if kind == "packages" else dict(values)
                 )
-            elif any(current[name] != value for name, value in values.items()):
+                if resource is not None:
+                    events.append(feed.created(resource, values["id"], values))
+            elif changed:
                 outcome = "updated"
+                if resource is not None:
+                    events.append(feed.updated(resource, values["id"], changed))
                 if kind == "packages":
                     _note_stale_refresh_state(current, values, stale)
                 updates.append(values)
@@ -207,6 +223,8 @@ class Loader:
             if kind == "packages" and values["id"] in self._deprecations:
                 self._outcomes[values["id"]] = outcome
         await self._write(table, inserts, updates)
+        # Core statements: noted for the change feed, as the session's hook cannot see them.
+        feed.note(self.session, events)
         await self._reset_refresh_state(table, stale)
 
     async def _reset_refresh_state(self, table: Table, stale: dict[str, list[int]]) -> None:
@@ -386,6 +404,9 @@ class Loader:
                 if current[package_id] == wanted:
                     continue
                 changes.append({"key_id": package_id, "new_deprecated_by_id": wanted})
+                feed.note(
+                    self.session, [feed.updated("packages", package_id, ["deprecated_by_id"])]
+                )
                 if self._outcomes.get(package_id) == "unchanged":
                     counts = self.summary.counts["packages"]
                     counts.unchanged -= 1
@@ -437,6 +458,13 @@ class Loader:
             if current is None:
                 inserts.append(
                     {"grid_id": grid_id, "package_id": package_id, "created": created or now}
+                )
+                feed.note(
+                    self.session,
+                    [
+                        feed.updated("grids", grid_id, ["packages"]),
+                        feed.updated("packages", package_id, ["grids"]),
+                    ],
                 )
                 self._count(row.kind, row, "created")
             elif created is not None and current.created != created:

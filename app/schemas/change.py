@@ -1,0 +1,26 @@
+"""The change feed's page: events in seq order and where to read on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class ChangeOut(BaseModel):
+    seq: int = Field(description="Position in the feed: strictly increasing, no gaps.")
+    at: dt.datetime = Field(description="When the change was committed.")
+    kind: Literal["created", "updated", "deleted"]
+    resource: Literal["packages", "grids", "categories"]
+    id: int = Field(description="The resource's id.")
+    url: str = Field(description="Hyperlink of the resource (a 404 once it is deleted).")
+    fields: list[str] = Field(description="The fields that changed, as the resource names them.")
+
+
+class ChangePage(BaseModel):
+    results: list[ChangeOut]
+    next: str = Field(
+        description="Where to read on: the events after the last one here (the same `after` "
+        "when there are none yet: poll it again later)."
+    )
