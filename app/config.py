@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.hosts import check_host, host_of
+
+if TYPE_CHECKING:
+    from app.insights.maintenance import MaintenanceThresholds
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./packages.db"
 # The schemes DATABASE_URL may use, and the async driver each one runs on.
@@ -24,6 +27,12 @@ _ASYNC_DRIVERS = {
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 GITLAB_DEFAULT = {"gitlab.com": "https://gitlab.com"}
+
+
+def _default_python_versions() -> list[str]:
+    from app.insights.versions import DEFAULT_PYTHON_VERSIONS  # app.insights imports config
+
+    return list(DEFAULT_PYTHON_VERSIONS)
 
 
 class Settings(BaseSettings):
@@ -398,6 +407,46 @@ class Settings(BaseSettings):
         description="Secret of GitHub push webhooks (X-Hub-Signature-256); unset: no webhooks.",
     )
     # --- end of refresher settings --------------------------------------------------------
+
+    # --- Compatibility and maintenance answers (app/insights/, docs/compatibility.md) -----
+    python_versions: Annotated[list[str], NoDecode] = Field(
+        default_factory=_default_python_versions,
+        description="Python versions in support (comma-separated X.Y), over which a "
+        "Requires-Python is evaluated when a package has no X.Y classifiers.",
+    )
+    maintenance_active_months: int = Field(
+        default=12,
+        ge=1,
+        description="Months since the last commit or release below which a package is `active`.",
+    )
+    maintenance_stale_months: int = Field(
+        default=24, ge=1, description="Months below which it is `stale` (else `inactive`)."
+    )
+
+    @field_validator("python_versions", mode="before")
+    @classmethod
+    def _split_python_versions(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            from app.insights.versions import minor_versions  # app.insights imports config
+
+            return list(minor_versions(str(part) for part in value))
+        return value
+
+    @model_validator(mode="after")
+    def _maintenance_order(self) -> Settings:
+        self.maintenance_thresholds  # noqa: B018 (raises for an impossible pair)
+        return self
+
+    @property
+    def maintenance_thresholds(self) -> MaintenanceThresholds:
+        from app.insights.maintenance import MaintenanceThresholds  # imports config
+
+        return MaintenanceThresholds(
+            active_months=self.maintenance_active_months,
+            stale_months=self.maintenance_stale_months,
+        )
 
     # --- Database timeouts and write rate limits (issue 8) ---------------------------------
     # PostgreSQL only (SQLite has SQLITE_BUSY_TIMEOUT_MS): sent as session settings on each

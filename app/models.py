@@ -76,6 +76,8 @@ class Package(TimestampMixin, Base):
     pypi_license: Mapped[str | None] = mapped_column(String(255))
     pypi_requires_python: Mapped[str | None] = mapped_column(String(100))
     pypi_classifiers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # When the newest file that is not yanked was uploaded to PyPI (migration 2026_12_03_1100).
+    pypi_last_release: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     supports_python3: Mapped[bool | None] = mapped_column(Boolean)
     score: Mapped[int] = mapped_column(Integer, default=0)
     date_deprecated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

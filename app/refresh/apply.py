@@ -49,6 +49,7 @@ FIGURE_COLUMNS = (
     "pypi_license",
     "pypi_requires_python",
     "pypi_classifiers",
+    "pypi_last_release",
     "supports_python3",
     "documentation_url",
     "score",
@@ -126,6 +127,8 @@ def _pypi_values(package: Package, result: PypiResult) -> dict[str, Any]:
         values["pypi_requires_python"] = _fits("pypi_requires_python", figures.requires_python)
     if figures.classifiers is not None:
         values["pypi_classifiers"] = list(figures.classifiers)
+    if figures.last_release is not None:
+        values["pypi_last_release"] = figures.last_release
     if figures.supports_python3 is not None:
         values["supports_python3"] = figures.supports_python3
     # Only fills a gap: a documentation URL someone entered is theirs to keep.
