@@ -4,8 +4,8 @@ Quirks kept: a name that is not the project's own spelling (`django`, `Django_Sh
 finds the project by its PEP 503 normalized form and answers 301 to the project's own
 name; a trailing slash answers 301 too; unknown projects, and projects without
 releases, 404; strong ETags with 304 on If-None-Match; X-PyPI-Last-Serial; the legacy
-`releases` map with a `yanked` flag and upload times on every file; `license_expression` only where the
-metadata is PEP 639's. Other faults through `faults`.
+`releases` map with a `yanked` flag and upload times on every file; `license_expression`
+only where the metadata is PEP 639's. Other faults through `faults`.
 """
 
 from __future__ import annotations
