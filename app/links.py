@@ -7,13 +7,16 @@ X-Forwarded-Proto/-Host set only when the peer is a trusted proxy: app.observabi
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from starlette.requests import Request
 
 from app.config import Settings
 from app.errors import InvalidHost
 from app.hosts import split_host
+
+if TYPE_CHECKING:
+    from app.schemas.insights import Insight
 
 API_PREFIX = "/api/v4"
 Resource = Literal["packages", "categories", "grids"]
@@ -52,13 +55,21 @@ def request_base_url(request: Request, settings: Settings) -> str:
 
 
 class Links:
-    """Builds and reads our hyperlinks; one instance per request, from its base URL."""
+    """Builds and reads our hyperlinks; one instance per request, from its base URL. It
+    also carries the request's Insight (settings and instant the package resource's
+    answers are computed with), since every rendering of a package holds a Links."""
 
-    __slots__ = ("api", "base")
+    __slots__ = ("api", "base", "insight")
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, insight: Insight | None = None) -> None:
         self.base = base
         self.api = f"{base}{API_PREFIX}"
+        if insight is None:
+            # Imported here: app.insights reaches app.links through the refresher.
+            from app.schemas.insights import Insight
+
+            insight = Insight()
+        self.insight = insight
 
     def root(self) -> str:
         return f"{self.api}/"

@@ -1,0 +1,97 @@
+"""The package resource's answers (issue 18), rendered from its row: django_versions,
+python_versions, maintenance and score_breakdown. Rules in app/insights/ and
+docs/compatibility.md; this module only feeds them the stored columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from app.config import Settings
+from app.insights.maintenance import MaintenanceThresholds, maintenance
+from app.insights.score_breakdown import score_breakdown
+from app.insights.versions import DEFAULT_PYTHON_VERSIONS, django_versions, python_versions
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Insight:
+    """What the answers depend on besides the row: the settings, and one instant per
+    request, so every package of a response is judged at the same moment."""
+
+    python_versions: tuple[str, ...] = DEFAULT_PYTHON_VERSIONS
+    thresholds: MaintenanceThresholds = MaintenanceThresholds()
+    now: dt.datetime = field(default_factory=_utcnow)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Insight:
+        return cls(tuple(settings.python_versions), settings.maintenance_thresholds)
+
+
+Status = Literal["active", "stale", "inactive", "archived", "deprecated", "unknown"]
+
+
+class MaintenanceOut(BaseModel):
+    status: Status
+    reasons: list[str] = Field(description="Short sentences: everything found against it.")
+    last_commit: dt.datetime | None
+    last_release: dt.datetime | None = Field(
+        description="Upload of the newest PyPI file that is not yanked."
+    )
+    commits_last_year: int | None = Field(description="null until the weekly counts are fetched.")
+
+
+class ScoreBreakdownOut(BaseModel):
+    score: int
+    stars: int
+    quarters_since_last_commit: int | None
+    age_penalty: float
+    supports_python3: bool | None
+    python2_penalty: float
+    before_floor: int
+    floor: int
+    floor_applied: bool
+
+
+def insight_fields(
+    field: Callable[[str], Any], insight: Insight, replacement: str | None
+) -> dict[str, Any]:
+    """The four keys, in their served order. `field` reads a column of the package;
+    `replacement` names the package that replaces it (its hyperlink), if any."""
+    classifiers: list[str] = field("pypi_classifiers") or []
+    last_commit = field("last_updated")
+    health = maintenance(
+        last_commit=last_commit,
+        last_release=field("pypi_last_release"),
+        commits_over_52=field("commits_over_52") or [],
+        repo_archived_at=field("date_repo_archived"),
+        forge=field("repo_host"),
+        # PEP 792 markers are served by PyPI's Simple API only, which is not fetched yet.
+        pypi_status=None,
+        date_deprecated=field("date_deprecated"),
+        deprecated_by=replacement,
+        now=insight.now,
+        thresholds=insight.thresholds,
+    )
+    # The score is computed when the package is refreshed: its terms as of then.
+    scored_at = field("last_fetched") or insight.now
+    breakdown = score_breakdown(
+        field("repo_watchers"), last_commit, field("supports_python3"), scored_at
+    )
+    health_fields = asdict(health)
+    health_fields["reasons"] = list(health.reasons)
+    return {
+        "django_versions": django_versions(classifiers),
+        "python_versions": python_versions(
+            classifiers, field("pypi_requires_python"), insight.python_versions
+        ),
+        "maintenance": health_fields,
+        "score_breakdown": asdict(breakdown),
+    }
