@@ -27,7 +27,7 @@ class Insight:
     request, so every package of a response is judged at the same moment."""
 
     python_versions: tuple[str, ...] = DEFAULT_PYTHON_VERSIONS
-    thresholds: MaintenanceThresholds = MaintenanceThresholds()
+    thresholds: MaintenanceThresholds = field(default_factory=MaintenanceThresholds)
     now: dt.datetime = field(default_factory=_utcnow)
 
     @classmethod

@@ -213,5 +213,5 @@ async def test_a_write_checks_if_match_against_the_same_representation(
 
 @pytest.mark.parametrize("value", ["3.x", "3", "3.1.2"])
 def test_python_versions_setting_is_major_minor(value: str) -> None:
-    with pytest.raises(ValueError, match="major.minor"):
+    with pytest.raises(ValueError, match=r"major\.minor"):
         Settings(python_versions=value)
