@@ -20,7 +20,7 @@ from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, 
 from app.ratelimit import add_write_rate_limits
 from app.refresh.lifespan import refresher_lifespan
 from app.request_limits import check_request
-from app.routers import categories, grid_table, grids, packages, refresh, root
+from app.routers import categories, grid_table, grids, lookup, packages, refresh, root
 from app.routers import search as search_router  # search: GET /api/v4/search/
 
 
@@ -47,7 +47,7 @@ def api_router() -> APIRouter:
     parameter and response models) as it is made, some 0.1 s of CPU per app."""
     # Query length, body media type and strict JSON, before any route's dependencies.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request)])
-    for module in (root, packages, categories, grids, grid_table, refresh):
+    for module in (root, packages, categories, grids, grid_table, refresh, lookup):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search
     return api

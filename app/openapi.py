@@ -59,6 +59,11 @@ TAGS: list[dict[str, Any]] = [
         "description": "Packages and grids ranked for a query: full text, prefixes, typos "
         "and popularity, current with every write.",
     },
+    {
+        "name": "lookup",
+        "description": "Many packages at once, by PyPI name, repository URL, PURL or a "
+        "requirements.txt, checked against a Django and a Python version.",
+    },
     {"name": "root", "description": "The API root: where each collection lives."},
     {
         "name": "webhooks",

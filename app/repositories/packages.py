@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidBody, InvalidQuery, NotFound
+from app.insights.names import stored_pypi_name
 from app.links import Links
 from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
 from app.pagination import ListPage, PageRequest
@@ -212,6 +213,8 @@ class PackageRepository:
             raise InvalidBody(error.field, error.message) from error
         for name, value in stored.items():
             setattr(package, name, value)
+        if "pypi_url" in stored:
+            package.pypi_name = stored_pypi_name(package.pypi_url)
         if not creating and (package.repo_url, package.pypi_url) != sources:
             _forget_refresh_state(package)
         if "deprecated_by" in values:
