@@ -1,14 +1,15 @@
 """The `packages-api` command, one module per command group:
 
 serve.py (serve, migrate), tokens.py, search.py, transfer.py (import, export),
-refresh.py, demo.py; common.py holds what they share (settings, database errors, a session).
+refresh.py, demo.py, check.py; common.py holds what they share (settings, database
+errors, a session).
 """
 
 from __future__ import annotations
 
 import typer
 
-from app.cli import demo, refresh, serve, transfer
+from app.cli import check, demo, refresh, serve, transfer
 from app.cli.search import search_cli
 from app.cli.tokens import tokens_cli
 
@@ -21,6 +22,7 @@ cli.command("import")(transfer.import_command)
 cli.command("export")(transfer.export_command)
 cli.command("refresh")(refresh.refresh)
 cli.command("demo")(demo.demo)
+cli.command("check")(check.check)
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """POST /api/v4/lookup/: which of these packages does the directory know, and do they
 support my Django and Python? Read-only and anonymous; the write rate limits count it
-(app.ratelimit: every POST), and its body is bounded (MAX_BODY_BYTES, the sizes below)."""
+(app.ratelimit: every POST), and its body is bounded (MAX_BODY_BYTES, the sizes below).
+The rules: app.services.lookup, app.insights."""
 
 from __future__ import annotations
 
@@ -10,16 +11,11 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.conditional import json_response
-from app.db import without_write_intent
 from app.deps import LinksDep, SessionDep, SettingsDep
-from app.errors import AppError, FieldError, InvalidBody, error_responses
+from app.errors import error_responses
 from app.hosts import host_of
-from app.insights.lookup import LookupInput, LookupInputError, parse_items, parse_requirements_input
-from app.insights.requirements import RequirementsError
-from app.insights.verdict import PackageFacts, compatibility
-from app.insights.versions import minor_version
-from app.repositories.lookup import packages_by_pypi_name, packages_by_repo
-from app.schemas.package import PackageOut, package_fields
+from app.schemas.package import PackageOut
+from app.services.lookup import answer, parse_lookup, wanted_version
 
 router = APIRouter(prefix="/lookup", tags=["lookup"])
 
@@ -65,11 +61,6 @@ class LookupOut(BaseModel):
     skipped: list[SkippedOut]
 
 
-class InvalidLookup(AppError):
-    status_code = 422
-    code = "validation_error"
-
-
 @router.post(
     "/",
     response_model=LookupOut,
@@ -84,77 +75,15 @@ async def lookup(
     settings: SettingsDep,
 ) -> Response:
     """One result per item or requirement, in input order; see docs/compatibility.md."""
-    django = _version(body.django, "django")
-    python = _version(body.python, "python")
-    asked = _parse(body, settings.forge_hosts, frozenset({host_of(settings.pypi_url)}))
-    names = {q.name for q in asked.queries if q.kind == "pypi"}
-    repos = {q.name for q in asked.queries if q.kind == "repo"}
-    with without_write_intent():  # a POST that only reads: no SQLite write turn
-        by_name = await packages_by_pypi_name(session, names)
-        by_repo = await packages_by_repo(session, repos, settings.forge_hosts)
-    results = []
-    for query in asked.queries:
-        found = (by_name if query.kind == "pypi" else by_repo).get(query.name)
-        facts = None
-        if found is not None:
-            row = found[0]
-            facts = PackageFacts(
-                row.pypi_classifiers or [], row.pypi_requires_python, row.pypi_version
-            )
-        verdict = compatibility(
-            facts,
-            django=django,
-            python=python,
-            specifier=query.specifier,
-            ref=query.ref,
-            notes=query.notes,
-        )
-        results.append(
-            {
-                "query": query.query,
-                "name": query.name,
-                "package": package_fields(found[0], links, found[1]) if found else None,
-                "compatible": verdict.compatible,
-                "reasons": list(verdict.reasons),
-            }
-        )
-    skipped = [{"line": s.line, "text": s.text, "reason": s.reason} for s in asked.skipped]
-    return json_response(request, {"results": results, "skipped": skipped})
-
-
-def _version(text: str | None, field: str) -> str | None:
-    if text is None:
-        return None
-    try:
-        return minor_version(text)
-    except ValueError as error:
-        raise InvalidBody(field, str(error)) from None
-
-
-def _parse(body: LookupIn, forge_hosts: dict[str, str], pypi_hosts: frozenset[str]) -> LookupInput:
-    if (body.items is None) == (body.requirements is None):
-        raise InvalidBody("items", 'send either "items" or "requirements", not both nor neither')
-    try:
-        if body.items is not None:
-            return parse_items(body.items, forge_hosts=forge_hosts, pypi_hosts=pypi_hosts)
-        return parse_requirements_input(body.requirements or "")
-    except LookupInputError as error:
-        raise InvalidLookup(
-            str(error),
-            errors=[
-                FieldError(location="body", field=f"items.{p.index}", message=p.message)
-                for p in error.problems
-            ],
-        ) from None
-    except RequirementsError as error:
-        raise InvalidLookup(
-            str(error),
-            errors=[
-                FieldError(
-                    location="body",
-                    field="requirements",
-                    message=f"line {p.line}: {p.message} ({p.text[:200]!r})",
-                )
-                for p in error.problems
-            ],
-        ) from None
+    django = wanted_version(body.django, "django")
+    python = wanted_version(body.python, "python")
+    asked = parse_lookup(
+        body.items,
+        body.requirements,
+        forge_hosts=settings.forge_hosts,
+        pypi_hosts=frozenset({host_of(settings.pypi_url)}),
+    )
+    answered = await answer(
+        session, asked, links, django=django, python=python, forge_hosts=settings.forge_hosts
+    )
+    return json_response(request, answered)
