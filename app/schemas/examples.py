@@ -219,6 +219,10 @@ TABLE: dict[str, Any] = {
             "pypi_version": "1.2.4",
             "last_updated": "2021-02-28T18:04:57Z",
             "score": 0,
+            "django_versions": [],
+            "python_versions": [],
+            "status": "inactive",
+            "last_release": None,
         }
     ],
     "features": [

@@ -215,3 +215,35 @@ async def test_a_write_checks_if_match_against_the_same_representation(
 def test_python_versions_setting_is_major_minor(value: str) -> None:
     with pytest.raises(ValueError, match=r"major\.minor"):
         Settings(python_versions=value)
+
+
+async def test_the_grid_table_compares_versions_status_and_last_release(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    release = ago(40)
+    await add(
+        connection,
+        package(
+            1,
+            last_updated=ago(5),
+            pypi_last_release=release,
+            pypi_classifiers=[
+                "Framework :: Django :: 5.2",
+                "Programming Language :: Python :: 3.13",
+            ],
+        ),
+        package(2, last_updated=ago(500), date_repo_archived=ago(100)),
+    )
+
+    table = (await client.get("/api/v4/grids/1/table/")).json()
+
+    columns = {p["id"]: p for p in table["packages"]}
+    assert list(columns[1])[-4:] == ["django_versions", "python_versions", "status", "last_release"]
+    assert (columns[1]["django_versions"], columns[1]["python_versions"]) == (["5.2"], ["3.13"])
+    assert columns[1]["status"] == "active"
+    assert dt.datetime.fromisoformat(columns[1]["last_release"]) == release
+    assert (columns[2]["status"], columns[2]["last_release"]) == ("archived", None)
+    for number in (1, 2):
+        served = (await client.get(f"/api/v4/packages/{number}/")).json()
+        assert columns[number]["status"] == served["maintenance"]["status"]
+        assert columns[number]["python_versions"] == served["python_versions"]
