@@ -60,7 +60,7 @@ async def test_upgrade_fills_pypi_name_from_pypi_url(databases: Databases) -> No
     await asyncio.to_thread(downgrade, settings, BEFORE)
     for column in ("pypi_name", "pypi_last_release"):
         with pytest.raises(Exception, match=column):
-            await _execute(url, f"SELECT {column} FROM packages")
+            await _execute(url, f"SELECT {column} FROM packages")  # noqa: S608 (constants)
     assert [tuple(r) for r in await _execute(url, "SELECT id FROM packages ORDER BY id")] == [
         (1,),
         (2,),
