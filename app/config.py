@@ -26,6 +26,12 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 GITLAB_DEFAULT = {"gitlab.com": "https://gitlab.com"}
 
 
+def _default_python_versions() -> list[str]:
+    from app.insights.versions import DEFAULT_PYTHON_VERSIONS  # app.insights imports config
+
+    return list(DEFAULT_PYTHON_VERSIONS)
+
+
 class Settings(BaseSettings):
     # Errors never echo the input: it may be a token or a database password.
     model_config = SettingsConfigDict(
@@ -417,6 +423,42 @@ class Settings(BaseSettings):
         description="Secret of GitHub push webhooks (X-Hub-Signature-256); unset: no webhooks.",
     )
     # --- end of refresher settings --------------------------------------------------------
+
+    # --- Compatibility and maintenance answers (app/insights/, docs/compatibility.md) -----
+    python_versions: Annotated[list[str], NoDecode] = Field(
+        default_factory=_default_python_versions,
+        description="Python versions in support (comma-separated X.Y), over which a "
+        "Requires-Python is evaluated when a package has no X.Y classifiers.",
+    )
+    maintenance_active_months: int = Field(
+        default=12,
+        ge=1,
+        description="Months since the last commit or release below which a package is `active`.",
+    )
+    maintenance_stale_months: int = Field(
+        default=24, ge=1, description="Months below which it is `stale` (else `inactive`)."
+    )
+
+    @field_validator("python_versions", mode="before")
+    @classmethod
+    def _split_python_versions(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            from app.insights.versions import minor_versions  # app.insights imports config
+
+            return list(minor_versions(str(part) for part in value))
+        return value
+
+    @model_validator(mode="after")
+    def _maintenance_order(self) -> Settings:
+        # The rule app.insights.maintenance.MaintenanceThresholds keeps, said at start-up.
+        if not 0 < self.maintenance_active_months <= self.maintenance_stale_months:
+            raise ValueError(
+                "MAINTENANCE_ACTIVE_MONTHS must be above 0 and at most MAINTENANCE_STALE_MONTHS, "
+                f"got {self.maintenance_active_months} and {self.maintenance_stale_months}"
+            )
+        return self
 
     # --- Database timeouts and write rate limits (issue 8) ---------------------------------
     # PostgreSQL only (SQLite has SQLITE_BUSY_TIMEOUT_MS): sent as session settings on each

@@ -15,6 +15,7 @@ from app.db import get_session
 from app.links import Links, request_base_url
 from app.models import ApiToken
 from app.pagination import PageRequest, page_request
+from app.schemas.insights import Insight
 from app.state import state_of
 
 
@@ -29,7 +30,7 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_links(request: Request, settings: SettingsDep) -> Links:
-    links = Links(request_base_url(request, settings))
+    links = Links(request_base_url(request, settings), Insight.of(settings))
     # ETags leave the hyperlinks' base out (see app.conditional).
     setattr(request.state, LINK_BASE_STATE, links.base)
     return links

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from app.config import Settings
 from app.errors import InvalidHost
 from app.hosts import split_host
+from app.insights.context import Insight
 
 API_PREFIX = "/api/v4"
 Resource = Literal["packages", "categories", "grids"]
@@ -52,13 +53,16 @@ def request_base_url(request: Request, settings: Settings) -> str:
 
 
 class Links:
-    """Builds and reads our hyperlinks; one instance per request, from its base URL."""
+    """Builds and reads our hyperlinks; one instance per request, from its base URL. It
+    also carries the request's Insight (settings and instant the package resource's
+    answers are computed with), since every rendering of a package holds a Links."""
 
-    __slots__ = ("api", "base")
+    __slots__ = ("api", "base", "insight")
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, insight: Insight | None = None) -> None:
         self.base = base
         self.api = f"{base}{API_PREFIX}"
+        self.insight = insight if insight is not None else Insight()
 
     def root(self) -> str:
         return f"{self.api}/"

@@ -28,6 +28,7 @@ from app.routers import (
     grid_table,
     grids,
     health,
+    lookup,
     packages,
     refresh,
     root,
@@ -64,7 +65,18 @@ def api_router() -> APIRouter:
     parameter and response models) as it is made, some 0.1 s of CPU per app."""
     # Query length, body media type and strict JSON, before any route's dependencies.
     api = APIRouter(prefix=API_PREFIX, dependencies=[Depends(check_request)])
-    for module in (root, packages, badges, categories, grids, grid_table, refresh, changes, status):
+    for module in (
+        root,
+        packages,
+        badges,
+        categories,
+        grids,
+        grid_table,
+        refresh,
+        changes,
+        status,
+        lookup,
+    ):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search
     return api

@@ -77,11 +77,16 @@ class Package(TimestampMixin, Base):
     last_fetched: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     pypi_url: Mapped[str] = mapped_column(String(255), default="")
     pypi_version: Mapped[str | None] = mapped_column(String(100))
+    # The PEP 503 name pypi_url names (app.insights.names.stored_pypi_name), written with
+    # pypi_url, so a lookup by name is an index lookup (migration 2026_12_03_1100).
+    pypi_name: Mapped[str | None] = mapped_column(String(255), index=True)
     # NULL as the original's rows may hold it (and its API serves it): kept, served as null.
     documentation_url: Mapped[str | None] = mapped_column(String(255), default="")
     pypi_license: Mapped[str | None] = mapped_column(String(255))
     pypi_requires_python: Mapped[str | None] = mapped_column(String(100))
     pypi_classifiers: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # When the newest file that is not yanked was uploaded to PyPI (migration 2026_12_03_1100).
+    pypi_last_release: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     supports_python3: Mapped[bool | None] = mapped_column(Boolean)
     score: Mapped[int] = mapped_column(Integer, default=0)
     date_deprecated: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -6,6 +6,7 @@ unique index on `repo_url` really catches duplicates and the refresher knows the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import unicodedata
@@ -190,3 +191,22 @@ def slugify(title: str, max_length: int = 100) -> str:
     digest = hashlib.sha256(title.encode("utf-8", "surrogatepass")).hexdigest()[:8]
     base = (slug or "untitled")[: max_length - len(digest) - 1].strip("-_")
     return f"{base}-{digest}"
+
+
+PYPI_HOSTS = frozenset({"pypi.org", "www.pypi.org", "pypi.python.org"})
+
+
+def pypi_project(pypi_url: str, extra_hosts: frozenset[str] = frozenset()) -> str | None:
+    """The PyPI project a package's pypi_url names (`/project/NAME/` or `/pypi/NAME/`, or
+    a bare name as an imported one may be)."""
+    if not pypi_url:
+        return None
+    with contextlib.suppress(ValueError):
+        pypi_url = normalize_pypi_url(pypi_url)
+    host = host_of(pypi_url)
+    if host not in PYPI_HOSTS and host not in extra_hosts:
+        return None
+    segments = [segment for segment in urlsplit(pypi_url).path.split("/") if segment]
+    if len(segments) >= 2 and segments[0] in {"project", "pypi"}:
+        return segments[1]
+    return None

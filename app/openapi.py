@@ -75,6 +75,11 @@ TAGS: list[dict[str, Any]] = [
         "name": "feeds",
         "description": "Atom feeds of new packages, for people and feed readers.",
     },
+    {
+        "name": "lookup",
+        "description": "Many packages at once, by PyPI name, repository URL, PURL or a "
+        "requirements.txt, checked against a Django and a Python version.",
+    },
     {"name": "root", "description": "The API root: where each collection lives."},
     {
         "name": "status",

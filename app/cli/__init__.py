@@ -1,7 +1,7 @@
 """The `packages-api` command, one module per command group:
 
 serve.py (serve, migrate), tokens.py, search.py, transfer.py (import, export),
-refresh.py, demo.py, status.py; common.py holds what they share (settings, database
+refresh.py, demo.py, status.py, check.py; common.py holds what they share (settings, database
 errors, a session).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli import demo, refresh, serve, status, transfer
+from app.cli import check, demo, refresh, serve, status, transfer
 from app.cli.search import search_cli
 from app.cli.tokens import tokens_cli
 
@@ -23,6 +23,7 @@ cli.command("export")(transfer.export_command)
 cli.command("refresh")(refresh.refresh)
 cli.command("demo")(demo.demo)
 cli.command("status")(status.status)
+cli.command("check")(check.check)
 
 
 def main() -> None:

@@ -70,6 +70,7 @@ class PypiFigures:
     classifiers: list[str] | None = None
     supports_python3: bool | None = None
     documentation_url: str | None = None  # from project_urls, when it names one
+    last_release: dt.datetime | None = None  # newest upload of a file that is not yanked
 
 
 @dataclass(slots=True)

@@ -9,6 +9,7 @@ PyPI answers a name that is not in its normalized form (`Django`, `django_shop`)
   there); else the most specific "License ::" classifiers (several joined by " OR ");
 - supports_python3: a "Programming Language :: Python :: 3" classifier (or a 3.x one),
   else a Requires-Python that admits some Python 3;
+- last_release: the upload time of the newest file that is not yanked (any release);
 - documentation_url: the project URL labelled Documentation or Docs (PEP 753's labels,
   compared without case, spaces or punctuation), else the legacy docs_url.
 Values that do not fit our columns (255 characters, 100 for version and requires_python)
@@ -17,6 +18,7 @@ are left None, meaning unchanged.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -52,6 +54,7 @@ Text = Annotated[str, Field(max_length=1_000_000)]
 
 class _File(UpstreamModel):
     yanked: bool = False
+    upload_time_iso_8601: dt.datetime | None = None
 
 
 class _Info(UpstreamModel):
@@ -81,6 +84,7 @@ def pypi_figures(project: _Project) -> PypiFigures:
         classifiers=list(info.classifiers),
         supports_python3=_supports_python3(info.classifiers, requires_python),
         documentation_url=_documentation_url(info),
+        last_release=last_release(project.releases),
     )
 
 
@@ -98,6 +102,22 @@ def latest_version(releases: Mapping[str, Sequence[_File]]) -> str | None:
     finals = [pair for pair in installable if not pair[0].is_prerelease]
     candidates = finals or installable
     return max(candidates)[1] if candidates else None
+
+
+def last_release(releases: Mapping[str, Sequence[_File]]) -> dt.datetime | None:
+    """When the newest file that is not yanked was uploaded: a release's files go up when
+    it is published, and a wheel added to an old release later is maintenance too.
+    A time without a zone is PyPI's UTC."""
+    times = [
+        file.upload_time_iso_8601
+        for files in releases.values()
+        for file in files
+        if not file.yanked and file.upload_time_iso_8601 is not None
+    ]
+    if not times:
+        return None
+    newest = max(t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in times)
+    return newest.astimezone(dt.UTC)
 
 
 def _license(info: _Info) -> str | None:

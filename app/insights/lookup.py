@@ -26,8 +26,7 @@ from app.insights.requirements import (
     SkippedLine,
     parse_requirements,
 )
-from app.normalize import normalize_repo_url
-from app.refresh.refresher import PYPI_HOSTS, pypi_project
+from app.normalize import PYPI_HOSTS, normalize_repo_url, pypi_project
 
 MAX_ITEMS = 100
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from app.refresh.score import whole_months_between
+from app.insights.score import whole_months_between
 
 Status = Literal["active", "stale", "inactive", "archived", "deprecated", "unknown"]
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)

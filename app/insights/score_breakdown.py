@@ -1,6 +1,6 @@
 """Why a package ranks where it does: each term of the score formula and its value.
 
-The formula is djangopackages' (app.refresh.score): the star count, plus a negative age
+The formula is djangopackages' (app.insights.score): the star count, plus a negative age
 penalty (a tenth of the stars per whole quarter since the last commit, or one tenth when
 that date is unknown), plus a negative Python 2 penalty (30% of the stars, at most 1000,
 unless the package supports Python 3), truncated toward zero, then floored at -500.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from app.refresh.score import FLOOR, PYTHON2_PENALTY_CAP, whole_months_between
+from app.insights.score import FLOOR, PYTHON2_PENALTY_CAP, whole_months_between
 
 
 @dataclass(frozen=True, slots=True)

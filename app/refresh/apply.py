@@ -17,9 +17,9 @@ from enum import StrEnum
 from typing import Any
 
 from app.forges.base import Outcome, PypiResult, RepoFigures, RepoResult
+from app.insights.score import package_score
 from app.models import Package
 from app.normalize import canonical_repo_url, normalize_repo_url, repo_host_of, validate_http_url
-from app.refresh.score import package_score
 
 # Failed packages are retried after 1 h, doubling with each failure in a row, at most a
 # week apart: a repository that comes back is picked up again, none is dropped forever.
@@ -49,6 +49,7 @@ FIGURE_COLUMNS = (
     "pypi_license",
     "pypi_requires_python",
     "pypi_classifiers",
+    "pypi_last_release",
     "supports_python3",
     "documentation_url",
     "score",
@@ -126,6 +127,8 @@ def _pypi_values(package: Package, result: PypiResult) -> dict[str, Any]:
         values["pypi_requires_python"] = _fits("pypi_requires_python", figures.requires_python)
     if figures.classifiers is not None:
         values["pypi_classifiers"] = list(figures.classifiers)
+    if figures.last_release is not None:
+        values["pypi_last_release"] = figures.last_release
     if figures.supports_python3 is not None:
         values["supports_python3"] = figures.supports_python3
     # Only fills a gap: a documentation URL someone entered is theirs to keep.

@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,7 +43,10 @@ from app.forges.base import (
 from app.hosts import host_of
 from app.metrics import PACKAGES_REFRESHED, REFRESH_LAST_SUCCESS
 from app.models import RefreshRun
-from app.normalize import normalize_pypi_url
+
+# Where a pypi_url names its project: app.normalize (the lookup reads it too).
+from app.normalize import PYPI_HOSTS as PYPI_HOSTS
+from app.normalize import pypi_project as pypi_project
 from app.refresh import repository
 from app.refresh.apply import PackageOutcome, Plan, changed_figures, moved_url, plan
 from app.refresh.pending import PendingRetries
@@ -59,7 +61,6 @@ STOP_GRACE_SECONDS = 10.0
 MAX_ON_DEMAND = 64
 # stuck(): no run or batch finished for 3 intervals or a lease, whichever is longer, + this.
 STUCK_MARGIN = dt.timedelta(minutes=2)
-PYPI_HOSTS = frozenset({"pypi.org", "www.pypi.org", "pypi.python.org"})
 
 
 class ForgeDirectory(Protocol):
@@ -102,22 +103,6 @@ class RunSummary:
     def seconds(self) -> float:
         end = self.finished or utcnow()
         return (end - self.started).total_seconds()
-
-
-def pypi_project(pypi_url: str, extra_hosts: frozenset[str] = frozenset()) -> str | None:
-    """The PyPI project a package's pypi_url names (`/project/NAME/` or `/pypi/NAME/`, or
-    a bare name as an imported one may be)."""
-    if not pypi_url:
-        return None
-    with contextlib.suppress(ValueError):
-        pypi_url = normalize_pypi_url(pypi_url)
-    host = host_of(pypi_url)
-    if host not in PYPI_HOSTS and host not in extra_hosts:
-        return None
-    segments = [segment for segment in urlsplit(pypi_url).path.split("/") if segment]
-    if len(segments) >= 2 and segments[0] in {"project", "pypi"}:
-        return segments[1]
-    return None
 
 
 @dataclass(slots=True)

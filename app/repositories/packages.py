@@ -49,8 +49,8 @@ PACKAGE_COLUMNS = tuple(
         "id", "title", "slug", "category_id", "repo_url", "repo_host", "repo_description",
         "repo_watchers", "repo_forks", "participants", "commits_over_52", "last_updated",
         "last_fetched", "pypi_url", "pypi_version", "documentation_url", "pypi_license",
-        "pypi_requires_python", "pypi_classifiers", "supports_python3", "score",
-        "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
+        "pypi_requires_python", "pypi_classifiers", "pypi_last_release", "supports_python3",
+        "score", "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
     )
 )  # fmt: skip
 # A package's grid ids as one text ("3,17"), read in the package's own row: a detail takes

@@ -43,6 +43,27 @@ DJANGO_SHOP: dict[str, Any] = {
     "date_deprecated": None,
     "date_repo_archived": None,
     "deprecated_by": None,
+    "django_versions": [],
+    "python_versions": [],
+    "maintenance": {
+        "status": "inactive",
+        "reasons": ["no commit since 2021-02"],
+        "last_commit": "2021-02-28T18:04:57Z",
+        "last_release": None,
+        "commits_last_year": 0,
+    },
+    # As of last_fetched; the imported score (0) was computed by the original directory.
+    "score_breakdown": {
+        "score": -500,
+        "stars": 3310,
+        "quarters_since_last_commit": 19,
+        "age_penalty": -6289.0,
+        "supports_python3": None,
+        "python2_penalty": -993.0,
+        "before_floor": -3972,
+        "floor": -500,
+        "floor_applied": True,
+    },
 }
 
 TWOSCOOPS: dict[str, Any] = {
@@ -75,6 +96,26 @@ TWOSCOOPS: dict[str, Any] = {
     "date_deprecated": None,
     "date_repo_archived": None,
     "deprecated_by": None,
+    "django_versions": [],
+    "python_versions": [],
+    "maintenance": {
+        "status": "inactive",
+        "reasons": ["no commit since 2015-07"],
+        "last_commit": "2015-07-09T17:28:06Z",
+        "last_release": None,
+        "commits_last_year": 0,
+    },
+    "score_breakdown": {
+        "score": -500,
+        "stars": 870,
+        "quarters_since_last_commit": 42,
+        "age_penalty": -3654.0,
+        "supports_python3": None,
+        "python2_penalty": -261.0,
+        "before_floor": -3045,
+        "floor": -500,
+        "floor_applied": True,
+    },
 }
 
 PACKAGE_IN: dict[str, Any] = {
@@ -178,6 +219,10 @@ TABLE: dict[str, Any] = {
             "pypi_version": "1.2.4",
             "last_updated": "2021-02-28T18:04:57Z",
             "score": 0,
+            "django_versions": [],
+            "python_versions": [],
+            "status": "inactive",
+            "last_release": None,
         }
     ],
     "features": [
@@ -195,6 +240,35 @@ API_ROOT: dict[str, Any] = {
     "categories": f"{API}/categories/",
     "grids": f"{API}/grids/",
     "packages": f"{API}/packages/",
+}
+
+
+LOOKUP_IN: dict[str, Any] = {
+    "items": ["django-shop", "pkg:github/twoscoops/django-twoscoops-project", "nothing-here"],
+    "django": "5.2",
+    "python": "3.13",
+}
+LOOKUP_REQUIREMENTS: dict[str, Any] = {
+    "requirements": "-r base.txt\ndjango-shop>=1.2,<2  # the shop\n",
+    "django": "5.2",
+}
+LOOKUP_OUT: dict[str, Any] = {
+    "results": [
+        {
+            "query": "django-shop>=1.2,<2",
+            "name": "django-shop",
+            "package": DJANGO_SHOP,
+            "compatible": "unknown",
+            "reasons": ["Django support unknown: no Framework :: Django :: X.Y classifiers"],
+        }
+    ],
+    "skipped": [
+        {
+            "line": 1,
+            "text": "-r base.txt",
+            "reason": "includes another requirements file, which is not read here",
+        }
+    ],
 }
 
 
@@ -220,4 +294,9 @@ SCHEMA_EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "ElementIn": [ELEMENT_IN],
     "GridTable": [TABLE],
     "ApiRoot": [API_ROOT],
+    "MaintenanceOut": [DJANGO_SHOP["maintenance"]],
+    "ScoreBreakdownOut": [DJANGO_SHOP["score_breakdown"]],
+    "LookupIn": [LOOKUP_IN, LOOKUP_REQUIREMENTS],
+    "LookupOut": [LOOKUP_OUT],
+    "SkippedOut": LOOKUP_OUT["skipped"],
 }

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, RootModel, StringConstraints
 
+from app.insights.maintenance import maintenance
+from app.insights.versions import django_versions, python_versions
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
 from app.schemas.common import (
@@ -19,6 +21,7 @@ from app.schemas.common import (
     WriteBody,
     free_text,
 )
+from app.schemas.insights import Status
 
 Description = Annotated[str, StringConstraints(max_length=1000), free_text(1000)]
 MAX_GRID_PACKAGES = 1000
@@ -185,9 +188,30 @@ class TablePackage(BaseModel):
     pypi_version: str | None
     last_updated: dt.datetime | None
     score: int
+    # The comparison's answers (issue 18; docs/compatibility.md), as the package resource's.
+    django_versions: list[str]
+    python_versions: list[str]
+    status: Status = Field(description="The package's maintenance status.")
+    last_release: dt.datetime | None = Field(description="Its newest upload to PyPI.")
 
     @classmethod
     def of(cls, package: Package, links: Links) -> TablePackage:
+        insight = links.insight
+        classifiers = package.pypi_classifiers or []
+        health = maintenance(
+            last_commit=package.last_updated,
+            last_release=package.pypi_last_release,
+            commits_over_52=package.commits_over_52 or [],
+            repo_archived_at=package.date_repo_archived,
+            forge=package.repo_host,
+            pypi_status=None,  # not fetched yet (docs/compatibility.md)
+            date_deprecated=package.date_deprecated,
+            deprecated_by=links.package(package.deprecated_by_id)
+            if package.deprecated_by_id
+            else None,
+            now=insight.now,
+            thresholds=insight.thresholds,
+        )
         return cls(
             id=package.id,
             url=links.package(package.id),
@@ -199,6 +223,12 @@ class TablePackage(BaseModel):
             pypi_version=package.pypi_version,
             last_updated=package.last_updated,
             score=package.score,
+            django_versions=django_versions(classifiers),
+            python_versions=python_versions(
+                classifiers, package.pypi_requires_python, insight.python_versions
+            ),
+            status=health.status,
+            last_release=package.pypi_last_release,
         )
 
 

@@ -23,6 +23,7 @@ from app.schemas.common import (
     Title100,
     WriteBody,
 )
+from app.schemas.insights import MaintenanceOut, ScoreBreakdownOut, insight_fields
 
 
 class PackageOut(BaseModel):
@@ -59,6 +60,18 @@ class PackageOut(BaseModel):
     date_deprecated: dt.datetime | None
     date_repo_archived: dt.datetime | None
     deprecated_by: str | None = Field(description="Hyperlink of the package replacing this one.")
+    # Issue 18's answers (app.schemas.insights, docs/compatibility.md).
+    django_versions: list[str] = Field(
+        description="Django versions its classifiers declare, ascending; [] unknown."
+    )
+    python_versions: list[str] = Field(
+        description="Python versions it supports (classifiers, else Requires-Python over "
+        "PYTHON_VERSIONS), ascending; [] unknown."
+    )
+    maintenance: MaintenanceOut
+    score_breakdown: ScoreBreakdownOut = Field(
+        description="Each term of the score's formula, as of the last refresh."
+    )
 
     @classmethod
     def of(cls, package: Package, links: Links) -> PackageOut:
@@ -78,6 +91,7 @@ def package_fields(
         package._mapping.__getitem__ if isinstance(package, Row) else partial(getattr, package)
     )
     deprecated_by_id = field("deprecated_by_id")
+    replacement = links.package(deprecated_by_id) if deprecated_by_id else None
     return {
         "category": links.category(field("category_id")),
         "grids": [links.grid(grid_id) for grid_id in grid_ids],
@@ -106,7 +120,8 @@ def package_fields(
         "supports_python3": field("supports_python3"),
         "date_deprecated": field("date_deprecated"),
         "date_repo_archived": field("date_repo_archived"),
-        "deprecated_by": links.package(deprecated_by_id) if deprecated_by_id else None,
+        "deprecated_by": replacement,
+        **insight_fields(field, links.insight, replacement),
     }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import String, null
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidBody
+from app.insights.names import stored_pypi_name
 from app.links import Links
 from app.models import Category, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
@@ -155,6 +156,8 @@ class PackageService:
             raise InvalidBody(error.field, error.message) from error
         for name, value in stored.items():
             setattr(package, name, value)
+        if "pypi_url" in stored:
+            package.pypi_name = stored_pypi_name(package.pypi_url)
         if not creating and (package.repo_url, package.pypi_url) != sources:
             _forget_refresh_state(package)
         if "deprecated_by" in values:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import record as feed
 from app.db import utcnow
+from app.insights.names import stored_pypi_name
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
 from app.refresh.apply import FIGURE_COLUMNS
 from app.repositories.sequences import advance_id_sequences
@@ -330,6 +331,10 @@ class Loader:
     async def _write(
         self, table: Table, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]
     ) -> None:
+        if table.name == "packages":
+            for values in (*inserts, *updates):
+                if "pypi_url" in values:
+                    values["pypi_name"] = stored_pypi_name(values["pypi_url"])
         if inserts:
             # RETURNING makes SQLAlchemy send the rows as multi-row INSERTs ("insertmanyvalues",
             # ~1000 a statement) instead of one execution per row: PostgreSQL's statement

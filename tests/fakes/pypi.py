@@ -4,8 +4,8 @@ Quirks kept: a name that is not the project's own spelling (`django`, `Django_Sh
 finds the project by its PEP 503 normalized form and answers 301 to the project's own
 name; a trailing slash answers 301 too; unknown projects, and projects without
 releases, 404; strong ETags with 304 on If-None-Match; X-PyPI-Last-Serial; the legacy
-`releases` map with a `yanked` flag on every file; `license_expression` only where the
-metadata is PEP 639's. Other faults through `faults`.
+`releases` map with a `yanked` flag and upload times on every file; `license_expression`
+only where the metadata is PEP 639's. Other faults through `faults`.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class PypiProject:
     project_urls: dict[str, str] | None = None
     docs_url: str | None = None
     serial: int = 1000
+    # When each release's files were uploaded ("2024-05-01T10:20:30"); 2026-01-01 if absent.
+    uploaded: dict[str, str] = field(default_factory=dict)
 
 
 class FakePyPI:
@@ -110,7 +112,8 @@ class FakePyPI:
             info["license_expression"] = project.license_expression
         releases = {
             number: [
-                _file(project.name, number, index, yanked) for index, yanked in enumerate(files)
+                _file(project.name, number, index, yanked, project.uploaded.get(number))
+                for index, yanked in enumerate(files)
             ]
             for number, files in project.releases.items()
         }
@@ -123,7 +126,12 @@ class FakePyPI:
         }
 
 
-def _file(name: str, version: str, index: int, yanked: bool) -> dict[str, Any]:
+def _file(
+    name: str, version: str, index: int, yanked: bool, uploaded: str | None
+) -> dict[str, Any]:
+    # As Warehouse writes them: upload_time naive (UTC, whole seconds), the ISO one with
+    # microseconds and Z.
+    when = (uploaded or "2026-01-01T00:00:00")[:19]
     filename = f"{normalize(name).replace('-', '_')}-{version}" + (
         "-py3-none-any.whl" if index == 0 else ".tar.gz"
     )
@@ -138,8 +146,8 @@ def _file(name: str, version: str, index: int, yanked: bool) -> dict[str, Any]:
         "python_version": "py3" if index == 0 else "source",
         "requires_python": None,
         "size": 12345,
-        "upload_time": "2026-01-01T00:00:00",
-        "upload_time_iso_8601": "2026-01-01T00:00:00.000000Z",
+        "upload_time": when,
+        "upload_time_iso_8601": f"{when}.000000Z",
         "url": f"https://files.pypi.example/{filename}",
         "yanked": yanked,
         "yanked_reason": "broken" if yanked else None,

@@ -284,3 +284,33 @@ async def test_the_latest_release_is_the_newest_installable_one(
     result = await pypi.fetch("p")
 
     assert result.outcome is Outcome.OK and result.figures.version == latest
+
+
+@pytest.mark.parametrize(
+    ("releases", "uploaded", "last"),
+    [
+        # The newest upload, whichever release it belongs to (a wheel added to 1.0 later).
+        (
+            {"1.0": [False], "2.0": [False]},
+            {"1.0": "2025-03-01T12:00:00", "2.0": "2024-01-02T03:04:05"},
+            "2025-03-01T12:00:00+00:00",
+        ),
+        # A yanked file's upload does not count.
+        (
+            {"1.0": [False], "2.0": [True]},
+            {"1.0": "2023-05-06T07:08:09", "2.0": "2025-01-01T00:00:00"},
+            "2023-05-06T07:08:09+00:00",
+        ),
+        ({"1.0": [True]}, {"1.0": "2025-01-01T00:00:00"}, None),  # nothing installable
+    ],
+)
+async def test_the_last_release_is_the_newest_upload_not_yanked(
+    pypi: World, releases: dict[str, list[bool]], uploaded: dict[str, str], last: str | None
+) -> None:
+    pypi.fake.add(PypiProject("p", releases=releases, uploaded=uploaded))
+
+    result = await pypi.fetch("p")
+
+    assert result.outcome is Outcome.OK, result.error
+    got = result.figures.last_release
+    assert (got.isoformat() if got else None) == last

@@ -20,7 +20,7 @@ from app.insights.maintenance import (
     maintenance,
     standing,
 )
-from app.refresh.score import whole_months_between
+from app.insights.score import whole_months_between
 from tests.insights.strategies import PROPERTY, aware_datetimes, optional_datetimes
 
 NOW = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.UTC)

@@ -9,8 +9,8 @@ from dataclasses import asdict
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from app.insights.score import package_score
 from app.insights.score_breakdown import ScoreBreakdown, score_breakdown
-from app.refresh.score import package_score
 from tests.insights.strategies import PROPERTY, aware_datetimes, optional_datetimes
 
 NOW = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)

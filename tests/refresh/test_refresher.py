@@ -58,6 +58,7 @@ async def test_a_mixed_set_is_refreshed_with_one_call_per_forge(db: Db) -> None:
             classifiers=["Framework :: Django"],
             supports_python3=True,
             documentation_url="https://shop.readthedocs.io/",
+            last_release=dt.datetime(2026, 10, 2, 3, 4, 5, tzinfo=dt.UTC),
         ),
         etag='"pypi-shop"',
     )
@@ -86,6 +87,7 @@ async def test_a_mixed_set_is_refreshed_with_one_call_per_forge(db: Db) -> None:
         ">=3.10",
     )
     assert shop.pypi_classifiers == ["Framework :: Django"]
+    assert shop.pypi_last_release == dt.datetime(2026, 10, 2, 3, 4, 5, tzinfo=dt.UTC)
     assert shop.documentation_url == "https://shop.readthedocs.io/"
     assert shop.refresh_etags == {"repo": '"acme/shop-120"'}
     assert shop.refresh_pypi_etag == '"pypi-shop"'

@@ -14,9 +14,9 @@ from app.forges.base import (
     RepoKey,
     RepoResult,
 )
+from app.insights.score import package_score, whole_months_between
 from app.models import Package
 from app.refresh.apply import BACKOFF_CAP, PackageOutcome, backoff, plan
-from app.refresh.score import package_score, whole_months_between
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 KEY = RepoKey("github.com", "o/r")

@@ -269,3 +269,14 @@ async def test_a_signed_push_finds_a_package_whose_imported_url_keeps_its_spelli
         ("started", "tool"),
     ]
     assert unknown["status"] == "ignored"
+
+
+async def test_an_import_keeps_the_pypi_name_a_lookup_finds(connection: AsyncConnection) -> None:
+    # As the original spells it: an old host, the project's own case and separators.
+    await _load(connection, _package(pypi_url="http://pypi.python.org/pypi/Django_Shop"))
+    first = await connection.scalar(select(Package.pypi_name).where(Package.id == 10))
+
+    await _load(connection, _package(pypi_url=""))
+    cleared = await connection.scalar(select(Package.pypi_name).where(Package.id == 10))
+
+    assert (first, cleared) == ("django-shop", None)
