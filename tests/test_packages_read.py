@@ -245,7 +245,7 @@ async def test_options_lists_the_allowed_methods_on_every_route(
 ) -> None:
     await _populate(connection, 1)
     for template in app.openapi()["paths"]:
-        url = template.format(key="1", package="1", feature_id="1")
+        url = template.format(key="1", package="1", feature_id="1", kind="stars")
         response = await client.options(url)
         assert response.status_code == 200, url
         allowed = set(response.headers["allow"].split(", "))
