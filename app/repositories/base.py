@@ -94,6 +94,18 @@ class KeyedSelect(Generic[Model]):
         return row
 
 
+async def first_or_404(
+    session: AsyncSession, stmt: Select[Row], *, for_update: bool, missing: str
+) -> Row:
+    """The statement's first entity, row-locked `for_update`; 404 saying `missing` if none."""
+    if for_update:
+        stmt = stmt.with_for_update()
+    found = await session.scalar(stmt)
+    if found is None:
+        raise NotFound(missing)
+    return found
+
+
 def key_from_ref(ref: int | str, resource: Resource, links: Links, field: str) -> str:
     """A body reference (id, slug or our hyperlink) as a detail key."""
     if isinstance(ref, int):

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from app.errors import NotFound
 from app.models import Category, Package
 from app.repositories.base import (
     count_rows,
+    first_or_404,
     key_filter,
 )
 from app.repositories.titled import TitledRepository
@@ -27,12 +27,8 @@ class CategoryRepository(TitledRepository[Category]):
     async def get(self, key: str | int, *, for_update: bool = False) -> Category:
         # A slug two categories share (imported from the original) names the lowest id.
         stmt = select(Category).where(key_filter(Category, key)).order_by(Category.id).limit(1)
-        if for_update:
-            stmt = stmt.with_for_update()
-        category = await self.session.scalar(stmt)
-        if category is None:
-            raise NotFound(f"No category matches {str(key)!r}.")
-        return category
+        missing = f"No category matches {str(key)!r}."
+        return await first_or_404(self.session, stmt, for_update=for_update, missing=missing)
 
     async def lock_slugs(self) -> None:
         """Until commit, make other writers checking a category slug wait (PostgreSQL; SQLite's

@@ -15,6 +15,7 @@ from app.errors import NotFound
 from app.models import Element, Feature, Grid, GridPackage, Package
 from app.repositories.base import (
     KeyedSelect,
+    first_or_404,
     id_of,
     key_filter,
 )
@@ -59,16 +60,12 @@ class GridRepository(TitledRepository[Grid]):
     async def get_feature(
         self, grid: Grid, feature_key: str, *, for_update: bool = False
     ) -> Feature:
+        missing = f"No feature {feature_key!r} in grid {grid.slug!r}."
         feature_id = id_of(feature_key)
         if feature_id is None:
-            raise NotFound(f"No feature {feature_key!r} in grid {grid.slug!r}.")
+            raise NotFound(missing)
         stmt = select(Feature).where(Feature.grid_id == grid.id, Feature.id == feature_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        feature = await self.session.scalar(stmt)
-        if feature is None:
-            raise NotFound(f"No feature {feature_key!r} in grid {grid.slug!r}.")
-        return feature
+        return await first_or_404(self.session, stmt, for_update=for_update, missing=missing)
 
     # Elements: the cells.
 
