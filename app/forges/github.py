@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -361,6 +361,24 @@ class GitHubClient:
             if walk.result.outcome is Outcome.OK and walk.result.figures.commits_over_52 is None:
                 walk.result.figures.commits_over_52 = weeks.totals(walk.dates)
 
+    async def _batch_answer(
+        self,
+        batch: list[_Walk],
+        query: str,
+        variables: Mapping[str, str | None],
+        usage: Usage,
+        what: str,
+    ) -> tuple[Any, dict[str, dict[str, Any]]] | None:
+        """A batch query's `data` and its errors by alias; None, every walk of the batch
+        failed, when the query as a whole failed."""
+        try:
+            payload = await self._post_graphql({"query": query, "variables": variables}, usage)
+        except (UpstreamError, PayloadError) as failure:
+            for walk in batch:
+                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL {what}: {failure}")
+            return None
+        return payload.get("data") or {}, _errors_by_alias(payload)
+
     async def _history_page(
         self, batch: list[_Walk], bounds: dict[str, str], usage: Usage
     ) -> list[_Walk]:
@@ -369,15 +387,11 @@ class GitHubClient:
         for i, walk in enumerate(batch):
             owner, _, name = walk.path.partition("/")
             variables |= {f"o{i}": owner, f"n{i}": name, f"h{i}": walk.oid, f"c{i}": walk.cursor}
-        body = {"query": build_history_query(len(batch)), "variables": variables}
-        try:
-            payload = await self._post_graphql(body, usage)
-        except (UpstreamError, PayloadError) as failure:
-            for walk in batch:
-                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL history: {failure}")
+        query = build_history_query(len(batch))
+        answer = await self._batch_answer(batch, query, variables, usage, "history")
+        if answer is None:
             return []
-        data = payload.get("data") or {}
-        errors = _errors_by_alias(payload)
+        data, errors = answer
         more: list[_Walk] = []
         for i, walk in enumerate(batch):
             node = data.get(f"r{i}") if isinstance(data, dict) else None
@@ -421,15 +435,11 @@ class GitHubClient:
         for i, walk in enumerate(batch):
             owner, _, name = walk.path.partition("/")
             variables |= {f"o{i}": owner, f"n{i}": name, f"h{i}": walk.oid}
-        body = {"query": build_weekly_query(len(batch)), "variables": variables}
-        try:
-            payload = await self._post_graphql(body, usage)
-        except (UpstreamError, PayloadError) as failure:
-            for walk in batch:
-                _fail(walk.result, Outcome.FAILED, f"GitHub GraphQL weekly history: {failure}")
+        query = build_weekly_query(len(batch))
+        answer = await self._batch_answer(batch, query, variables, usage, "weekly history")
+        if answer is None:
             return
-        data = payload.get("data") or {}
-        errors = _errors_by_alias(payload)
+        data, errors = answer
         for i, walk in enumerate(batch):
             node = data.get(f"r{i}") if isinstance(data, dict) else None
             try:

@@ -10,6 +10,7 @@ limit longer than the settings allow) does `UpstreamError` reach it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import email.utils
 import functools
@@ -39,6 +40,17 @@ class UpstreamError(Exception):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Call:
+    """One request as sent (a followed redirect is another)."""
+
+    method: str
+    url: str
+    headers: dict[str, str] | None
+    params: dict[str, Any] | None
+    json: Any
 
 
 class _ServerError(Exception):
@@ -163,7 +175,8 @@ class Upstream:
         hops: list[httpx.Response] = []
         while True:
             waited += await self._wait_for_resume(waited)
-            response = await self._send_with_retries(method, url, usage, headers, params, json)
+            call = _Call(method, url, headers, params, json)
+            response = await self._send_with_retries(call, usage)
             delay = self._rate_limit_delay(response)
             if delay is not None:
                 if waited + delay > self.max_wait:
@@ -210,15 +223,7 @@ class Upstream:
         await asyncio.sleep(delay)
         return delay
 
-    async def _send_with_retries(
-        self,
-        method: str,
-        url: str,
-        usage: Usage,
-        headers: dict[str, str] | None,
-        params: dict[str, Any] | None,
-        json: Any,
-    ) -> httpx.Response:
+    async def _send_with_retries(self, call: _Call, usage: Usage) -> httpx.Response:
         # THE retry policy for every upstream: bounded attempts, exponential backoff with
         # jitter, on transport errors and 5xx only.
         try:
@@ -231,11 +236,11 @@ class Upstream:
                 wait_jitter=self.wait_initial,
             ):
                 with attempt:
-                    return await self._send(method, url, usage, headers, params, json)
+                    return await self._send(call, usage)
         except _ServerError as error:
             raise UpstreamError(
                 f"{self.name} answered HTTP {error.response.status_code} "
-                f"{self.attempts} times to {method} {error.response.url.path}"
+                f"{self.attempts} times to {call.method} {error.response.url.path}"
             ) from error
         except httpx.TransportError as error:
             raise UpstreamError(
@@ -244,20 +249,13 @@ class Upstream:
             ) from error
         raise AssertionError("unreachable: stamina either returns or raises")
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        usage: Usage,
-        headers: dict[str, str] | None,
-        params: dict[str, Any] | None,
-        json: Any,
-    ) -> httpx.Response:
+    async def _send(self, call: _Call, usage: Usage) -> httpx.Response:
+        method, url = call.method, call.url
         async with self._in_flight:
             try:
                 async with asyncio.timeout(self.deadline):
                     response = await self.client.request(
-                        method, url, headers=headers, params=params, json=json
+                        method, url, headers=call.headers, params=call.params, json=call.json
                     )
             except TimeoutError:
                 UPSTREAM_REQUESTS.labels(forge=self.name, status="error").inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
-from app.errors import InvalidBody, InvalidQuery, conflict_from_integrity_error
+from app.errors import InvalidBody, InvalidQuery, NotFound, conflict_from_integrity_error
 from app.links import Links, Resource
 from app.models import Category, Grid, Package
 from app.pagination import ListPage, PageRequest
@@ -63,6 +64,7 @@ class KeyedSelect(Generic[Model]):
     """
 
     def __init__(self, model: type[Model], *options: Any) -> None:
+        self.model: type[Model] = model
         base: Select[Model] = select(model).options(*options)
         self.by_id: Select[Model] = base.where(model.id == bindparam("key"))
         self.by_slug: Select[Model] = base.where(model.slug == bindparam("key"))
@@ -76,6 +78,32 @@ class KeyedSelect(Generic[Model]):
         if number is None:
             return self.by_slug, {"key": text}
         return self.by_id, {"key": number}
+
+    async def one(self, session: AsyncSession, key: str | int, *, for_update: bool) -> Model:
+        """The row the key names, row-locked `for_update`; 404 when there is none."""
+        query = self(key)
+        row = None
+        if query is not None:
+            stmt, params = query
+            if for_update:
+                # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE does.
+                stmt = stmt.with_for_update(of=self.model)
+            row = (await session.scalars(stmt, params)).unique().one_or_none()
+        if row is None:
+            raise NotFound(f"No {NAMES[self.model]} matches {str(key)!r}.")
+        return row
+
+
+async def first_or_404(
+    session: AsyncSession, stmt: Select[Row], *, for_update: bool, missing: str
+) -> Row:
+    """The statement's first entity, row-locked `for_update`; 404 saying `missing` if none."""
+    if for_update:
+        stmt = stmt.with_for_update()
+    found = await session.scalar(stmt)
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 def key_from_ref(ref: int | str, resource: Resource, links: Links, field: str) -> str:
@@ -246,13 +274,24 @@ async def _offset_page_ids_first(
     return sorted(rows, key=lambda row: position[getattr(row, key)])
 
 
-def modified_since_ordering(ordering: str | None, modified: Any, id_column: Any) -> Ordering:
-    """`?modified_since=`'s fixed order, (modified, id) ascending; another ordering is a 400."""
+def listed_since(
+    stmt: Select[Row],
+    model: type[Sluggable],
+    ordering: str | None,
+    fields: dict[str, Any],
+    modified_since: dt.datetime | None,
+) -> tuple[Select[Row], Ordering]:
+    """A list's statement and order: `?ordering=` among `fields`, or with `?modified_since=`
+    only the rows modified since then, in its fixed order, (modified, id) ascending (another
+    ordering is then a 400)."""
+    if modified_since is None:
+        return stmt, parse_ordering(ordering, fields, model.id)
     if ordering:
         raise InvalidQuery(
             "ordering", "modified_since lists are ordered by (modified, id); drop ordering"
         )
-    return parse_ordering("modified", {"modified": modified}, id_column)
+    since = stmt.where(model.modified >= modified_since)
+    return since, parse_ordering("modified", {"modified": model.modified}, model.id)
 
 
 async def count_rows(session: AsyncSession, stmt: Select[Any]) -> int:

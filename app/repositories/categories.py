@@ -2,60 +2,33 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import NotFound
 from app.models import Category, Package
-from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     count_rows,
-    fetch_page,
+    first_or_404,
     key_filter,
-    modified_since_ordering,
 )
-from app.repositories.counts import table_count
-from app.repositories.keyset import parse_ordering
+from app.repositories.titled import TitledRepository
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Category.id, "title": Category.title}
 # pg_advisory_xact_lock key serializing category slug checks ("cat-slug" in ASCII).
 _SLUG_LOCK = 0x6361742D736C7567
 
 
-class CategoryRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def list_page(
-        self,
-        page: PageRequest,
-        *,
-        ordering: str | None = None,
-        modified_since: dt.datetime | None = None,
-    ) -> ListPage[Category]:
-        stmt = select(Category)
-        total: int | None
-        if modified_since is not None:
-            stmt = stmt.where(Category.modified >= modified_since)
-            order = modified_since_ordering(ordering, Category.modified, Category.id)
-            total = None  # counted
-        else:
-            order = parse_ordering(ordering, ORDERING_FIELDS, Category.id)
-            total = await table_count(self.session, "categories")
-        return await fetch_page(self.session, stmt, page, order, resource="categories", total=total)
+class CategoryRepository(TitledRepository[Category]):
+    model = Category
+    table_name = "categories"
+    ordering_fields = ORDERING_FIELDS
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Category:
         # A slug two categories share (imported from the original) names the lowest id.
         stmt = select(Category).where(key_filter(Category, key)).order_by(Category.id).limit(1)
-        if for_update:
-            stmt = stmt.with_for_update()
-        category = await self.session.scalar(stmt)
-        if category is None:
-            raise NotFound(f"No category matches {str(key)!r}.")
-        return category
+        missing = f"No category matches {str(key)!r}."
+        return await first_or_404(self.session, stmt, for_update=for_update, missing=missing)
 
     async def lock_slugs(self) -> None:
         """Until commit, make other writers checking a category slug wait (PostgreSQL; SQLite's

@@ -5,26 +5,21 @@ Writes, with their rules: app.services.grids.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.errors import NotFound
 from app.models import Element, Feature, Grid, GridPackage, Package
-from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     KeyedSelect,
-    fetch_page,
+    first_or_404,
     id_of,
     key_filter,
-    modified_since_ordering,
 )
-from app.repositories.counts import table_count
-from app.repositories.keyset import parse_ordering
+from app.repositories.titled import TitledRepository
 
 ORDERING_FIELDS: dict[str, Any] = {"id": Grid.id, "title": Grid.title}
 
@@ -33,48 +28,15 @@ _MEMBER_IDS = joinedload(Grid.memberships).load_only(GridPackage.grid_id, GridPa
 _BY_KEY = KeyedSelect(Grid, _MEMBER_IDS)
 
 
-class GridRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def list_page(
-        self,
-        page: PageRequest,
-        *,
-        ordering: str | None = None,
-        modified_since: dt.datetime | None = None,
-    ) -> ListPage[Grid]:
-        stmt = select(Grid)
-        total: int | None
-        if modified_since is not None:
-            stmt = stmt.where(Grid.modified >= modified_since)
-            order = modified_since_ordering(ordering, Grid.modified, Grid.id)
-            total = None  # counted
-        else:
-            order = parse_ordering(ordering, ORDERING_FIELDS, Grid.id)
-            total = await table_count(self.session, "grids")
-        return await fetch_page(
-            self.session,
-            stmt,
-            page,
-            order,
-            _MEMBER_IDS,
-            resource="grids",
-            total=total,
-            ids_first=Grid.id,
-        )
+class GridRepository(TitledRepository[Grid]):
+    model = Grid
+    table_name = "grids"
+    ordering_fields = ORDERING_FIELDS
+    list_options = (_MEMBER_IDS,)
+    ids_first = True
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Grid:
-        query = _BY_KEY(key)
-        grid = None
-        if query is not None:
-            stmt, params = query
-            if for_update:
-                stmt = stmt.with_for_update(of=Grid)
-            grid = (await self.session.scalars(stmt, params)).unique().one_or_none()
-        if grid is None:
-            raise NotFound(f"No grid matches {str(key)!r}.")
-        return grid
+        return await _BY_KEY.one(self.session, key, for_update=for_update)
 
     async def get_membership(self, grid: Grid, package_key: str) -> GridPackage:
         stmt = (
@@ -98,16 +60,12 @@ class GridRepository:
     async def get_feature(
         self, grid: Grid, feature_key: str, *, for_update: bool = False
     ) -> Feature:
+        missing = f"No feature {feature_key!r} in grid {grid.slug!r}."
         feature_id = id_of(feature_key)
         if feature_id is None:
-            raise NotFound(f"No feature {feature_key!r} in grid {grid.slug!r}.")
+            raise NotFound(missing)
         stmt = select(Feature).where(Feature.grid_id == grid.id, Feature.id == feature_id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        feature = await self.session.scalar(stmt)
-        if feature is None:
-            raise NotFound(f"No feature {feature_key!r} in grid {grid.slug!r}.")
-        return feature
+        return await first_or_404(self.session, stmt, for_update=for_update, missing=missing)
 
     # Elements: the cells.
 

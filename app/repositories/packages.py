@@ -21,11 +21,10 @@ from app.repositories.base import (
     count_rows,
     fetch_page,
     filter_value,
-    modified_since_ordering,
+    listed_since,
     resolve_filter,
 )
 from app.repositories.counts import table_count
-from app.repositories.keyset import parse_ordering
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -117,11 +116,7 @@ class PackageRepository:
                     "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
-        if modified_since is not None:
-            stmt = stmt.where(Package.modified >= modified_since)
-            order = modified_since_ordering(ordering, Package.modified, Package.id)
-        else:
-            order = parse_ordering(ordering, ORDERING_FIELDS, Package.id)
+        stmt, order = listed_since(stmt, Package, ordering, ORDERING_FIELDS, modified_since)
         # The whole list's count is kept by triggers; a filtered one is counted (by index),
         # before the grid ids join the select (a count need not compute them).
         if stmt.whereclause is None:
@@ -141,17 +136,7 @@ class PackageRepository:
         return replace(listing, rows=[(row, grid_ids_of(row)) for row in listing.rows])
 
     async def get(self, key: str | int, *, for_update: bool = False) -> Package:
-        query = _BY_KEY(key)
-        package = None
-        if query is not None:
-            stmt, params = query
-            if for_update:
-                # Serializes concurrent writers on PostgreSQL; SQLite's BEGIN IMMEDIATE does.
-                stmt = stmt.with_for_update(of=Package)
-            package = (await self.session.scalars(stmt, params)).unique().one_or_none()
-        if package is None:
-            raise NotFound(f"No package matches {str(key)!r}.")
-        return package
+        return await _BY_KEY.one(self.session, key, for_update=for_update)
 
     async def read(self, key: str | int) -> PackageRead:
         """The detail as GET shows it: the package's row and its grid ids, ascending."""

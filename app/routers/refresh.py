@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
 from fastapi.security import APIKeyHeader
@@ -51,18 +51,19 @@ def _busy_response(status: int, description: str) -> dict[int | str, dict[str, A
 
 async def _start(
     request: Request, session: SessionDep, background: BackgroundTasks, package_id: int
-) -> bool:
-    """Lease the package in this request's transaction; start it after the commit.
-    False when a refresh of it is already running (here or on another replica)."""
+) -> tuple[Literal["started", "already_running"], str]:
+    """Lease the package in this request's transaction; start it after the commit. The
+    answer's status and detail: `already_running` when a refresh of it is running (here or
+    on another replica)."""
     refresher = state_of(request.app).refresh_service
     try:
         claimed = await refresher.claim_on_demand(session, package_id)
     except RefresherBusy:
         raise RefresherUnavailable from None
     if not claimed:
-        return False
+        return "already_running", "A refresh of this package is running."
     background.add_task(refresher.start_on_demand, claimed)
-    return True
+    return "started", "Refreshing now."
 
 
 @router.post(
@@ -93,11 +94,8 @@ async def refresh_package(
     if found is None:
         raise NotFound(f"No package matches {key!r}.")
     package_id, slug = found
-    if await _start(request, session, background, package_id):
-        return RefreshAccepted(status="started", package=slug, detail="Refreshing now.")
-    return RefreshAccepted(
-        status="already_running", package=slug, detail="A refresh of this package is running."
-    )
+    status, detail = await _start(request, session, background, package_id)
+    return RefreshAccepted(status=status, package=slug, detail=detail)
 
 
 # Declared as a security scheme, so the document says how this write is authorized.
@@ -214,8 +212,5 @@ async def github_webhook(
     if found is None:
         return _ignored(f"No package has the repository {repo_url}.")
     package_id, slug = found
-    if await _start(request, session, background, package_id):
-        return WebhookAnswer(status="started", package=slug, detail="Refreshing now.")
-    return WebhookAnswer(
-        status="already_running", package=slug, detail="A refresh of this package is running."
-    )
+    status, detail = await _start(request, session, background, package_id)
+    return WebhookAnswer(status=status, package=slug, detail=detail)

@@ -48,11 +48,8 @@ class CategoryOut(BaseModel):
         )
 
 
-_READ_ONLY = frozenset({"id", "created", "modified", "url"})
-
-
 class CategoryIn(WriteBody):
-    read_only = _READ_ONLY
+    representation = CategoryOut
     kept_when_omitted = frozenset({"slug"})
     title: Title50
     slug: Slug50 | None = Field(default=None, description="Made from the title when omitted.")
@@ -62,7 +59,7 @@ class CategoryIn(WriteBody):
 
 
 class CategoryPatch(PatchBody):
-    read_only = _READ_ONLY
+    representation = CategoryOut
     title: Title50 | None = None
     slug: Slug50 | None = None
     description: LongText | None = None

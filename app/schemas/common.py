@@ -207,10 +207,18 @@ class WriteBody(BaseModel):
     client can PUT back what it GOT."""
 
     model_config = ConfigDict(extra="forbid")
+    # The resource's representation: what of it the body does not hold is read-only.
+    representation: ClassVar[type[BaseModel] | None] = None
     read_only: ClassVar[frozenset[str]] = frozenset()
 
     # Fields that a PUT may leave out (null) to keep their current value.
     kept_when_omitted: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if cls.representation is not None:
+            cls.read_only = frozenset(cls.representation.model_fields) - set(cls.model_fields)
 
     @model_validator(mode="before")
     @classmethod

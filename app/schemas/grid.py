@@ -61,12 +61,11 @@ class GridOut(BaseModel):
         )
 
 
-_READ_ONLY = frozenset({"id", "created", "modified", "url", "features", "table"})
 PackageRefs = Annotated[list[Ref], Field(max_length=MAX_GRID_PACKAGES)]
 
 
 class GridIn(WriteBody):
-    read_only = _READ_ONLY
+    representation = GridOut
     kept_when_omitted = frozenset({"slug", "packages"})
     title: Title100
     slug: Slug100 | None = Field(default=None, description="Made from the title when omitted.")
@@ -79,7 +78,7 @@ class GridIn(WriteBody):
 
 
 class GridPatch(PatchBody):
-    read_only = _READ_ONLY
+    representation = GridOut
     title: Title100 | None = None
     slug: Slug100 | None = None
     description: Description | None = None
@@ -114,17 +113,14 @@ class FeatureList(RootModel[list[FeatureOut]]):
     """A grid's features, oldest first."""
 
 
-_FEATURE_READ_ONLY = frozenset({"id", "url", "grid", "created", "modified"})
-
-
 class FeatureIn(WriteBody):
-    read_only = _FEATURE_READ_ONLY
+    representation = FeatureOut
     title: Title100
     description: LongText = ""
 
 
 class FeaturePatch(PatchBody):
-    read_only = _FEATURE_READ_ONLY
+    representation = FeatureOut
     title: Title100 | None = None
     description: LongText | None = None
 
@@ -146,7 +142,7 @@ class MembershipOut(BaseModel):
 
 
 class MembershipIn(WriteBody):
-    read_only = frozenset({"url", "grid", "created"})
+    representation = MembershipOut
     package: Ref
 
 
@@ -173,7 +169,7 @@ class ElementOut(BaseModel):
 
 
 class ElementIn(WriteBody):
-    read_only = frozenset({"url", "grid", "feature", "package", "created", "modified"})
+    representation = ElementOut
     text: LongText
 
 

@@ -125,22 +125,8 @@ def package_fields(
     }
 
 
-# Everything in the representation a client may not set: the refresher and the importer own
-# the metrics. They are accepted in bodies and ignored, so a GET can be PUT back.
-_READ_ONLY = frozenset(PackageOut.model_fields) - {
-    "title",
-    "slug",
-    "category",
-    "repo_url",
-    "pypi_url",
-    "documentation_url",
-    "deprecated_by",
-    "date_deprecated",
-}
-
-
 class PackageIn(WriteBody):
-    read_only = _READ_ONLY
+    representation = PackageOut
     kept_when_omitted = frozenset({"slug"})
     title: Title100
     slug: Slug100 | None = Field(
@@ -163,7 +149,7 @@ class PackageIn(WriteBody):
 
 
 class PackagePatch(PatchBody):
-    read_only = _READ_ONLY
+    representation = PackageOut
     nullable = frozenset({"deprecated_by", "date_deprecated", "documentation_url"})
     title: Title100 | None = None
     slug: Slug100 | None = None

@@ -22,7 +22,7 @@ rolled back, nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, null, select, tuple_, update
@@ -253,6 +253,16 @@ class Loader:
                     .values(**values, modified=table.c.modified)
                 )
 
+    def _joinable(self, rows: Iterable[Row]) -> Iterator[Row]:
+        """The join rows (memberships, elements) whose parents were not refused as another
+        record here; each of the others is refused, in turn."""
+        for row in rows:
+            reason = self._refers_to_another(row.kind, row.values)
+            if reason:
+                self.summary.refuse(row.kind, row.label, reason)
+            else:
+                yield row
+
     def _refers_to_another(self, kind: Kind, values: Mapping[str, Any]) -> str | None:
         """Why a record that refers to a record refused as another one here is refused too."""
         for column, parent in REFERENCES[kind]:
@@ -446,12 +456,8 @@ class Loader:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         now = utcnow()
-        for row in rows:
+        for row in self._joinable(rows):
             grid_id, package_id = row.values["grid_id"], row.values["package_id"]
-            reason = self._refers_to_another(row.kind, row.values)
-            if reason:
-                self.summary.refuse(row.kind, row.label, reason)
-                continue
             if grid_id not in grids:
                 self.summary.refuse(row.kind, row.label, _missing("grid", grid_id))
                 continue
@@ -512,12 +518,8 @@ class Loader:
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         now = utcnow()
-        for row in rows:
+        for row in self._joinable(rows):
             feature_id, package_id = row.values["feature_id"], row.values["package_id"]
-            reason = self._refers_to_another(row.kind, row.values)
-            if reason:
-                self.summary.refuse(row.kind, row.label, reason)
-                continue
             grid_id = features.get(feature_id)
             if grid_id is None:
                 self.summary.refuse(row.kind, row.label, _missing("feature", feature_id))
