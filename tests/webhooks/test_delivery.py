@@ -233,3 +233,26 @@ async def test_a_bad_subscription_is_a_422(
     ]:
         response = await client.post(SUBSCRIPTIONS, json=body, headers=admin_headers)
         assert response.status_code == 422, (body, response.text)
+
+
+async def test_a_claimed_delivery_is_sent_by_one_sender_only(
+    app: Any, client: httpx.AsyncClient, admin_headers: dict[str, str], receiver: Receiver
+) -> None:
+    """Two replicas' senders: the one holding the lease sends; the other skips it until
+    the lease is released (a replica's outcome written) or runs out."""
+    await subscribe(client, admin_headers, receiver.url)
+    await client.post(CATEGORIES, json={"title": "Queues"}, headers=admin_headers)
+    first = sender_of(app)
+    second = WebhookSender(lambda: app.state.sessionmaker, first.client, first.settings)
+
+    [subscription_id] = [
+        s["id"] for s in (await client.get(SUBSCRIPTIONS, headers=admin_headers)).json()["results"]
+    ]
+    claimed = await first._claim_next(subscription_id)
+    assert claimed is not None
+    assert await second.run_once() == 0  # leased: not sent twice
+    assert receiver.received == []
+    await first._record(claimed, await first._send(claimed))
+    assert len(receiver.received) == 1
+    assert await second.run_once() == 0  # delivered: nothing left
+    assert len(receiver.received) == 1
