@@ -8,17 +8,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from app.config import Settings
 from app.webhooks.backoff import RetryPolicy
@@ -30,31 +23,10 @@ from app.webhooks.signing import (
     verify,
     verify_delivery,
 )
-from tests.transfer.fake_api import serve_on_loopback
+from tests.webhooks.conftest import Receiver
 
 SUBSCRIPTIONS = "/api/v4/subscriptions/"
 CATEGORIES = "/api/v4/categories/"
-
-
-@dataclass
-class Receiver:
-    url: str = ""
-    status: int = 200
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
-@pytest_asyncio.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    state = Receiver()
-
-    async def hook(request: Request) -> Response:
-        state.received.append((dict(request.headers), await request.body()))
-        return Response(status_code=state.status)
-
-    app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    async with serve_on_loopback(app) as base:
-        state.url = f"{base}/hook"
-        yield state
 
 
 @pytest.fixture
