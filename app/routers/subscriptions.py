@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 
 from app.conditional import created, json_response
 from app.deps import AdminToken, LinksDep, SessionDep, SettingsDep
@@ -13,6 +15,8 @@ from app.services.subscriptions import SubscriptionService
 
 router = APIRouter(prefix="/subscriptions", tags=["subscriptions"])
 ADMIN_READ_ERRORS = error_responses(400, 401, 403, 404, 503)
+# An integer column's range: a larger id is a 400, not a database error.
+SubscriptionId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The subscription's id.")]
 
 
 @router.post("/", status_code=201, response_model=SubscriptionOut, responses=WRITE_ERRORS)
@@ -40,7 +44,7 @@ async def list_subscriptions(request: Request, session: SessionDep, _token: Admi
 
 @router.get("/{subscription_id}/", response_model=SubscriptionOut, responses=ADMIN_READ_ERRORS)
 async def get_subscription(
-    request: Request, subscription_id: int, session: SessionDep, _token: AdminToken
+    request: Request, subscription_id: SubscriptionId, session: SessionDep, _token: AdminToken
 ) -> Response:
     """The subscription and its delivery log (the 50 newest deliveries)."""
     repository = SubscriptionRepository(session)
@@ -51,7 +55,7 @@ async def get_subscription(
 
 @router.delete("/{subscription_id}/", status_code=204, responses=READ_ERRORS | WRITE_ERRORS)
 async def delete_subscription(
-    subscription_id: int, session: SessionDep, _token: AdminToken
+    subscription_id: SubscriptionId, session: SessionDep, _token: AdminToken
 ) -> Response:
     subscription = await SubscriptionRepository(session).get(subscription_id, for_update=True)
     await SubscriptionService(session).delete(subscription)

@@ -25,10 +25,16 @@ class SubscriptionIn(BaseModel):
         "`*.deleted`) or `*` for all.",
     )
     grid: int | None = Field(
-        default=None, description="Only this grid's events and its packages' events."
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Only this grid's events and its packages' events.",
     )
     category: int | None = Field(
-        default=None, description="Only this category's events and its packages' events."
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Only this category's events and its packages' events.",
     )
     secret: str | None = Field(
         default=None,

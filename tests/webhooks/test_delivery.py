@@ -202,9 +202,12 @@ async def test_a_bad_subscription_is_a_422(
         {"url": "http://127.0.0.1/hook", "events": ["packages.renamed"]},
         {"url": "http://127.0.0.1/hook", "grid": 999999},
         {"url": "http://127.0.0.1/hook", "secret": "short"},
+        {"url": "http://127.0.0.1/hook", "category": 2**40},
     ]:
         response = await client.post(SUBSCRIPTIONS, json=body, headers=admin_headers)
         assert response.status_code == 422, (body, response.text)
+    past_int = await client.get(f"{SUBSCRIPTIONS}{2**40}/", headers=admin_headers)
+    assert past_int.status_code == 400, past_int.text  # a bad path parameter, as elsewhere
 
 
 async def test_a_claimed_delivery_is_sent_by_one_sender_only(
