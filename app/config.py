@@ -385,6 +385,21 @@ class Settings(BaseSettings):
         description="Days the change feed keeps its events; an older `after` answers 410.",
     )
 
+    # --- Outgoing webhooks (app/webhooks/, issue 19) -------------------------------------
+    webhooks_enabled: bool = Field(
+        default=True, description="`serve` runs the webhook sender in each worker."
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Deliver webhooks to private, loopback and link-local addresses too.",
+    )
+    webhook_interval: float = Field(
+        default=2.0, gt=0, le=3600, description="Seconds between the sender's passes."
+    )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds one delivery attempt may take."
+    )
+
     # --- Metrics refresher and its triggers (app/refresh/, issue #3) --------------------
     # On by default: a fresh clone keeps its metrics current with no extra step, and a
     # repository on a forge the settings cannot reach only records an error and backs off.

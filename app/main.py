@@ -33,9 +33,11 @@ from app.routers import (
     refresh,
     root,
     status,
+    subscriptions,
 )
 from app.routers import search as search_router  # search: GET /api/v4/search/
 from app.state import AppState, state_of
+from app.webhooks.sender import sender_lifespan
 
 
 @asynccontextmanager
@@ -50,9 +52,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.sqlite_writers = sqlite_writers(settings)
     try:
         # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
-        async with refresher_lifespan(state) as refresher:
+        async with (
+            refresher_lifespan(state) as refresher,
+            # The webhook sender (app/webhooks/): its HTTP client, its loop, its stop.
+            sender_lifespan(state) as sender,
+        ):
             state.refresh_service = refresher
             state.refresher = refresher if settings.refresh_enabled else None
+            state.webhook_sender = sender
             yield
     finally:
         await engine.dispose()
@@ -76,6 +83,7 @@ def api_router() -> APIRouter:
         changes,
         status,
         lookup,
+        subscriptions,
     ):
         api.include_router(module.router)
     api.include_router(search_router.router)  # search

@@ -319,3 +319,60 @@ class Change(Base):
     fields: Mapped[list[str]] = mapped_column(JSONType)
 
     __table_args__ = (CheckConstraint("kind IN ('created', 'updated', 'deleted')", name="kind"),)
+
+
+class Subscription(Base):
+    """An outgoing webhook (app/webhooks/): where to POST the change events that match
+    `events` and the optional grid or category filter, signed with `secret`.
+
+    `cursor` is the seq of the last change this subscription is done with (delivered or
+    not matching): deliveries go in seq order, one at a time, so a receiver sees them in
+    the order the feed has them.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    # "packages.updated", "grids.*", "*.deleted", "*": resource.kind patterns.
+    events: Mapped[list[str]] = mapped_column(JSONType)
+    grid_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grids.id", ondelete="SET NULL"), nullable=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL"), nullable=True
+    )
+    secret: Mapped[str] = mapped_column(String(200))
+    # The base of the events' hyperlinks: PUBLIC_BASE_URL, else the one it was created at.
+    base_url: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """One change delivered (or being delivered) to one subscription: its attempts, the
+    last attempt's status code, duration and error, when to try again, and the lease of
+    the replica sending it (`claimed_until`)."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The X-Packages-Delivery header: the same on every retry.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "seq"),)

@@ -82,6 +82,11 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "root", "description": "The API root: where each collection lives."},
     {
+        "name": "subscriptions",
+        "description": "Outgoing webhooks (admin token): signed POSTs of the change feed's "
+        "events to a URL, in order, retried, with a delivery log.",
+    },
+    {
         "name": "status",
         "description": "A running deployment's health at a glance: counts, the refresher "
         "(last run, due, pending, failing by forge, rate-limit budgets), the newest change.",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from app.refresh.lifespan import OpenForges
     from app.refresh.refresher import Refresher
     from app.routers.status import StatusCache
+    from app.webhooks.sender import WebhookSender
 
 
 class AppState(State):
@@ -39,6 +40,8 @@ class AppState(State):
     # readiness check asks it `stuck()`).
     refresh_service: Refresher
     refresher: Refresher | None
+    # The webhook sender (its loop runs when WEBHOOKS_ENABLED; tests call run_once).
+    webhook_sender: WebhookSender
     # Tests and benchmarks may point the refresher at other forges (set before startup).
     open_forges: OpenForges | None
 

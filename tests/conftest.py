@@ -49,6 +49,7 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 # The metrics refresher stays off in tests (and in the servers they start) unless a test
 # turns it on: it would otherwise reach for the real forges.
 os.environ.setdefault("REFRESH_ENABLED", "false")
+os.environ.setdefault("WEBHOOKS_ENABLED", "false")
 DIALECTS = ["sqlite", "postgresql"]
 # "gw0", "gw1"... under pytest-xdist; "main" when the tests run in one process.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")

@@ -36,6 +36,8 @@ WEBHOOK_SECRET = "whsec-Do-Not-Leak-0123456789"
 GITHUB_TOKEN = "ghp_DoNotLeakThisForgeToken0123"
 # Writes that prove themselves another way than a token, each with how it refuses.
 SIGNED_WRITES = {("POST", "/api/v4/webhooks/github/"): "bad_signature"}
+# Reads sent as a POST (a body too large for a query string): public, as reads are.
+READS_AS_POST = {("POST", "/api/v4/lookup/")}
 
 
 def write_routes(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -83,7 +85,7 @@ async def unguarded_writes(app: FastAPI, revoked: str) -> list[str]:
     problems = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        for method, template in sorted(set(write_routes(app.routes))):
+        for method, template in sorted(set(write_routes(app.routes)) - READS_AS_POST):
             url = re.sub(r"\{[^}]+\}", "1", template)
             signed = SIGNED_WRITES.get((method, template))
             for what, headers in attempts.items():
