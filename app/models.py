@@ -319,3 +319,14 @@ class Change(Base):
     fields: Mapped[list[str]] = mapped_column(JSONType)
 
     __table_args__ = (CheckConstraint("kind IN ('created', 'updated', 'deleted')", name="kind"),)
+
+
+class SyncState(Base):
+    """Where `packages-api sync` stands with each source (app/transfer/sync.py): the last
+    change-feed seq applied here, written in the same transaction as its events."""
+
+    __tablename__ = "sync_state"
+
+    source: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_full_import_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
