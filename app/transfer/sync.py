@@ -143,7 +143,7 @@ async def _one_run(settings: Settings, engine: AsyncEngine, key: str) -> AsyncIt
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
-    number = int.from_bytes(hashlib.sha256(f"sync {key}".encode()).digest()[:8], "big", signed=True)
+    number = lock_number(key)
     async with engine.connect() as connection:
         held = bool(await connection.scalar(select(func.pg_try_advisory_lock(number))))
         await connection.commit()
@@ -153,6 +153,11 @@ async def _one_run(settings: Settings, engine: AsyncEngine, key: str) -> AsyncIt
             if held:
                 await connection.scalar(select(func.pg_advisory_unlock(number)))
                 await connection.commit()
+
+
+def lock_number(key: str) -> int:
+    """The PostgreSQL advisory lock key of the syncs of the source at `key`."""
+    return int.from_bytes(hashlib.sha256(f"sync {key}".encode()).digest()[:8], "big", signed=True)
 
 
 def _links(source: HttpSource, root: Any) -> SourceLinks:
