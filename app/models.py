@@ -376,3 +376,14 @@ class Delivery(Base):
     claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (UniqueConstraint("subscription_id", "seq"),)
+
+
+class SyncState(Base):
+    """Where `packages-api sync` stands with each source (app/transfer/sync.py): the last
+    change-feed seq applied here, written in the same transaction as its events."""
+
+    __tablename__ = "sync_state"
+
+    source: Mapped[str] = mapped_column(String(2000), primary_key=True)
+    last_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_full_import_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

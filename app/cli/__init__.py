@@ -1,15 +1,15 @@
 """The `packages-api` command, one module per command group:
 
 serve.py (serve, migrate), tokens.py, search.py, transfer.py (import, export),
-refresh.py, demo.py, status.py, check.py; common.py holds what they share (settings, database
-errors, a session).
+refresh.py, demo.py, status.py, check.py, sync.py; common.py holds what they share (settings,
+database errors, a session).
 """
 
 from __future__ import annotations
 
 import typer
 
-from app.cli import check, demo, refresh, serve, status, transfer
+from app.cli import check, demo, refresh, serve, status, sync, transfer
 from app.cli.search import search_cli
 from app.cli.tokens import tokens_cli
 
@@ -24,6 +24,7 @@ cli.command("refresh")(refresh.refresh)
 cli.command("demo")(demo.demo)
 cli.command("status")(status.status)
 cli.command("check")(check.check)
+cli.command("sync")(sync.sync)
 
 
 def main() -> None:

@@ -85,5 +85,6 @@ async def list_changes(
     page = ChangePage(
         results=[_event(change, links) for change in changes],
         next=f"{links.api}/changes/?{query}",
+        newest=bounds[1] if bounds is not None else None,
     )
     return json_response(request, page)

@@ -24,3 +24,8 @@ class ChangePage(BaseModel):
         description="Where to read on: the events after the last one here (the same `after` "
         "when there are none yet: poll it again later)."
     )
+    newest: int | None = Field(
+        None,
+        description="The newest seq kept (null before the first event): a mirror notes it "
+        "before a full copy, then follows the feed from there.",
+    )

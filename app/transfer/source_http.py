@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -86,6 +86,13 @@ class HttpSource:
         """Nothing to check before the database: the root is read by feed()."""
 
     async def feed(self, loader: Sink, progress: Progress) -> None:
+        async with self.connected():
+            await self._walk(loader, progress)
+
+    @contextlib.asynccontextmanager
+    async def connected(self) -> AsyncIterator[None]:
+        """The client and Upstream that get_json uses, for the duration of the block
+        (feed's walk, or `packages-api sync` reading the change feed)."""
         async with httpx.AsyncClient(
             headers={"User-Agent": user_agent(), "Accept": "application/json"},
             timeout=TIMEOUT,
@@ -106,7 +113,7 @@ class HttpSource:
                 wait_max=5.0,
             )
             try:
-                await self._walk(loader, progress)
+                yield
             finally:
                 self._upstream = None
 
@@ -333,8 +340,9 @@ class HttpSource:
                 "(an import reads only from the host it was given)"
             )
 
-    async def get_json(self, url: str) -> Any:
-        """GET `url` and parse its JSON; FetchError if no usable answer came.
+    async def get_json(self, url: str, *, missing_ok: bool = False) -> Any:
+        """GET `url` and parse its JSON; FetchError if no usable answer came. With
+        `missing_ok`, a 404 or 410 is returned as that int instead.
 
         Sent through the forges' Upstream (app/forges/http.py): the same retry policy,
         in-flight cap, Retry-After and rate-limit pauses, logging and metrics as every
@@ -344,6 +352,8 @@ class HttpSource:
             response = await self._get(self._upstream, url)
         except UpstreamError as error:
             raise FetchError(f"GET {url}: {_why(error)} after {_attempts(self.attempts)}") from None
+        if missing_ok and response.status_code in {404, 410}:
+            return response.status_code
         if response.status_code != 200:
             raise FetchError(f"GET {url}: HTTP {response.status_code}")
         try:

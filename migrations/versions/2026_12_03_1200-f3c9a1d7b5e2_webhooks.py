@@ -78,9 +78,7 @@ def upgrade() -> None:
             "subscription_id", "seq", name=op.f("uq_deliveries_subscription_id_seq")
         ),
     )
-    op.create_index(
-        op.f("ix_deliveries_subscription_id"), "deliveries", ["subscription_id"]
-    )
+    op.create_index(op.f("ix_deliveries_subscription_id"), "deliveries", ["subscription_id"])
 
 
 def downgrade() -> None:
