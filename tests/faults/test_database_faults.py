@@ -113,7 +113,13 @@ async def _postgresql_faults(url: str, token: str, tmp_path: Path) -> None:
         async with serving(proxied, tmp_path, **env) as server:
             load = Load(server.base_url, token)
             running = asyncio.create_task(load.run())
-            await asyncio.sleep(1.5)
+            # Until the app has written through its pool (a busy machine starts it slowly):
+            # then its pooled connections are there to kill.
+            for _ in range(600):
+                if load.statuses("steady")[201] > 0:
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)
 
             load.phase = "terminated"
             killed = 0
