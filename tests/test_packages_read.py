@@ -245,7 +245,9 @@ async def test_options_lists_the_allowed_methods_on_every_route(
 ) -> None:
     await _populate(connection, 1)
     for template in app.openapi()["paths"]:
-        url = template.format(key="1", package="1", feature_id="1", kind="stars")
+        url = template.format(
+            key="1", package="1", feature_id="1", kind="stars", subscription_id="1"
+        )
         response = await client.options(url)
         assert response.status_code == 200, url
         allowed = set(response.headers["allow"].split(", "))

@@ -58,11 +58,17 @@ async def list_changes(
     settings: SettingsDep,
     after: Annotated[
         str | None,
-        Query(description="Return the events after this seq (default 0: from the oldest kept)."),
+        Query(
+            description="Return the events after this seq (default 0: from the oldest kept).",
+            json_schema_extra={"pattern": "^[0-9]{0,18}$"},
+        ),
     ] = None,
     limit: Annotated[
         str | None,
-        Query(description=f"At most this many (default {DEFAULT_LIMIT}, max {MAX_LIMIT})."),
+        Query(
+            description=f"At most this many (default {DEFAULT_LIMIT}, max {MAX_LIMIT}).",
+            json_schema_extra={"pattern": "^(0*[1-9][0-9]{0,17})?$"},
+        ),
     ] = None,
 ) -> Response:
     """Every create, update and delete of a package, grid or category, in commit order.

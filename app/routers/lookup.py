@@ -25,7 +25,22 @@ MAX_ITEM_CHARS = 2000
 
 
 class LookupIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        # One of the two, as the service checks (a null counts as not sent).
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["items"],
+                    "properties": {"items": {"type": "array"}, "requirements": {"type": "null"}},
+                },
+                {
+                    "required": ["requirements"],
+                    "properties": {"requirements": {"type": "string"}, "items": {"type": "null"}},
+                },
+            ]
+        },
+    )
 
     items: list[Annotated[str, Field(max_length=MAX_ITEM_CHARS)]] | None = Field(
         default=None,

@@ -16,7 +16,11 @@ EVENT_PATTERN = re.compile(r"\*|(packages|grids|categories|\*)\.(created|updated
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=2000, description="Where to POST: http:// or https://.")
+    url: str = Field(
+        max_length=2000,
+        description="Where to POST: http:// or https://.",
+        json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+"},
+    )
     events: list[str] = Field(
         default=["*"],
         min_length=1,

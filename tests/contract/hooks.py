@@ -85,6 +85,10 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     if path == f"{API}/webhooks/github/" and WEBHOOK_SECRET:
         _sign(case)
         return
+    if path == f"{API}/subscriptions/" and isinstance(case.body, dict):
+        # A receiver that resolves here (no DNS offline); the run allows loopback targets
+        # and sends nothing (WEBHOOK_ALLOW_PRIVATE, WEBHOOKS_ENABLED=false).
+        case.body["url"] = "http://127.0.0.1:9/contract-receiver"
     if isinstance(case.body, dict):
         for field, resource in _BODY_REFS.get(path, {}).items():
             value = case.body.get(field)

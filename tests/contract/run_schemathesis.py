@@ -95,6 +95,9 @@ def _environment(database_url: str) -> dict[str, str]:
         UPSTREAM_RETRY_ATTEMPTS="1",
         UPSTREAM_TIMEOUT="2",
         GITHUB_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        # Subscriptions point at loopback (tests/contract/hooks.py); nothing is sent.
+        WEBHOOK_ALLOW_PRIVATE="true",
+        WEBHOOKS_ENABLED="false",
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return env
