@@ -22,6 +22,8 @@ router = APIRouter(prefix="/lookup", tags=["lookup"])
 # A requirements.txt of 1000 requirements with hashes is well under this.
 MAX_REQUIREMENTS_CHARS = 500_000
 MAX_ITEM_CHARS = 2000
+# What app.insights.versions.parse_minor reads: major.minor, spaces around allowed.
+_VERSION = r"^\s*[0-9]{1,4}\.[0-9]{1,4}\s*$"
 
 
 class LookupIn(BaseModel):
@@ -42,10 +44,12 @@ class LookupIn(BaseModel):
         },
     )
 
-    items: list[Annotated[str, Field(max_length=MAX_ITEM_CHARS)]] | None = Field(
+    items: list[Annotated[str, Field(max_length=MAX_ITEM_CHARS, pattern=r"\S")]] | None = Field(
         default=None,
         max_length=1000,  # the parser names the 101st item; a far longer list is refused here
         description="Up to 100 PyPI names, repository URLs or PURLs.",
+        # What the service accepts (the 101st is a 422 naming it).
+        json_schema_extra={"maxItems": 100},
         examples=[["django-shop", "https://github.com/jazzband/django-debug-toolbar"]],
     )
     requirements: str | None = Field(
@@ -53,8 +57,12 @@ class LookupIn(BaseModel):
         max_length=MAX_REQUIREMENTS_CHARS,
         description="A requirements.txt (up to 1000 requirements); instead of `items`.",
     )
-    django: str | None = Field(default=None, max_length=20, examples=["5.2"])
-    python: str | None = Field(default=None, max_length=20, examples=["3.13"])
+    django: str | None = Field(
+        default=None, max_length=20, examples=["5.2"], json_schema_extra={"pattern": _VERSION}
+    )
+    python: str | None = Field(
+        default=None, max_length=20, examples=["3.13"], json_schema_extra={"pattern": _VERSION}
+    )
 
 
 class SkippedOut(BaseModel):

@@ -21,7 +21,14 @@ ModifiedSince = Annotated[
     Query(
         description="RFC 3339 instant, e.g. `2026-12-01T00:00:00Z` (a `+` offset sent as "
         "`%2B`): only records modified at or after it, ordered by (`modified`, `id`).",
-        json_schema_extra={"format": "date-time"},
+        # Empty is "not sent", as for every filter.
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "maxLength": 0},
+                {"type": "null"},
+            ]
+        },
     ),
 ]
 

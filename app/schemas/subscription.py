@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -21,7 +22,7 @@ class SubscriptionIn(BaseModel):
         description="Where to POST: http:// or https://.",
         json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\\s]+"},
     )
-    events: list[str] = Field(
+    events: list[Annotated[str, Field(pattern=f"^(?:{EVENT_PATTERN.pattern})$")]] = Field(
         default=["*"],
         min_length=1,
         max_length=20,
