@@ -23,6 +23,9 @@ from typing import Any
 import httpx
 import schemathesis
 
+from app.insights.lookup import parse_item
+from app.insights.requirements import parse_requirements
+
 BASE = os.environ.get("CONTRACT_BASE_URL", "")
 TOKEN = os.environ.get("CONTRACT_TOKEN", "")
 WEBHOOK_SECRET = os.environ.get("CONTRACT_WEBHOOK_SECRET", "")
@@ -94,6 +97,8 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         # A receiver that resolves here (no DNS offline); the run allows loopback targets
         # and sends nothing (WEBHOOK_ALLOW_PRIVATE, WEBHOOKS_ENABLED=false).
         case.body["url"] = "http://127.0.0.1:9/contract-receiver"
+    if path == f"{API}/lookup/" and isinstance(case.body, dict):
+        _usable_items(case.body)
     if isinstance(case.body, dict):
         for field, resource in _BODY_REFS.get(path, {}).items():
             value = case.body.get(field)
@@ -117,6 +122,30 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
             value = case.query.get(name)
             if isinstance(value, str) and value.strip():
                 case.query[name] = _pick(value, _rows(resource), resource, links=False)
+
+
+def _usable_items(body: dict[str, Any]) -> None:
+    """A lookup item is a PyPI name, a repository URL or a PURL, and a requirements.txt is
+    pip's format: grammars, not regexes the schema could carry. In a positive case, what
+    the service's own parsers refuse (a 422 naming each item or line, tested in
+    tests/insights) becomes what they read."""
+    requirements = body.get("requirements")
+    if isinstance(requirements, str):
+        try:
+            parse_requirements(requirements)
+        except ValueError:
+            body["requirements"] = "django-shop>=1.2,<2  # the shop\n"
+    items = body.get("items")
+    if not isinstance(items, list):
+        return
+    usable = []
+    for item in items:
+        try:
+            parse_item(str(item))
+        except ValueError:
+            item = "django-shop"
+        usable.append(item)
+    body["items"] = usable
 
 
 def _sign(case: Any) -> None:
