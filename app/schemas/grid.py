@@ -208,6 +208,7 @@ class TablePackage(BaseModel):
             now=insight.now,
             thresholds=insight.thresholds,
         )
+        insight.valid_until(health.changes_at)
         return cls(
             id=package.id,
             url=links.package(package.id),

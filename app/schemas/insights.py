@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from app.insights.context import Insight as Insight
 from app.insights.maintenance import maintenance
-from app.insights.score_breakdown import ScoreBreakdown, score_breakdown
+from app.insights.score_breakdown import ScoreBreakdown, next_quarter, score_breakdown
 from app.insights.versions import django_versions, python_versions
 
 Status = Literal["active", "stale", "inactive", "archived", "deprecated", "unknown"]
@@ -62,11 +62,14 @@ def insight_fields(
         now=insight.now,
         thresholds=insight.thresholds,
     )
+    insight.valid_until(health.changes_at)
     # The score is computed when the package is refreshed: its terms as of then.
     scored_at = field("last_fetched") or insight.now
     breakdown = score_breakdown(
         field("repo_watchers"), last_commit, field("supports_python3"), scored_at
     )
+    if scored_at is insight.now:  # never fetched: its quarters count on with time
+        insight.valid_until(next_quarter(last_commit, breakdown.quarters_since_last_commit))
     django, python = _versions(
         tuple(classifiers), field("pypi_requires_python"), insight.python_versions
     )
