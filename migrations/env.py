@@ -15,8 +15,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app import models  # noqa: F401  (registers every table on the metadata)
+from app.columns import Base
 from app.config import get_settings
-from app.db import Base
 from app.migrate import COMPARE_OPTIONS
 
 config = context.config
