@@ -1,4 +1,5 @@
-"""Database plumbing: the declarative base, the engine factory and the one commit point."""
+"""Database plumbing: the engine factory and the one commit point (the declarative base and
+the column types are app.columns')."""
 
 from __future__ import annotations
 
@@ -22,13 +23,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-# The schema's building blocks live in app.columns (app.models reads them there, so the
-# models never import this module); importable from here as before.
-from app.columns import NAMING_CONVENTION as NAMING_CONVENTION
-from app.columns import Base as Base
-from app.columns import JSONType as JSONType
-from app.columns import UTCDateTime as UTCDateTime
-from app.columns import utcnow as utcnow
 from app.config import Settings
 
 # HTTP methods that may write; their SQLite transactions take the write lock up front.

@@ -39,24 +39,24 @@ async def get_links(request: Request, settings: SettingsDep) -> Links:
     return links
 
 
+# Strings, not ints: DRF reads a bad value as the default instead of refusing it.
+Limit = Annotated[
+    str | None,
+    Query(description="Page size: default 20 (PAGE_SIZE), at most MAX_PAGE_SIZE (100)."),
+]
+
+
 async def get_page(
     settings: SettingsDep,
-    limit: Annotated[
-        str | None,
-        Query(description="Page size: default 20 (PAGE_SIZE), at most MAX_PAGE_SIZE (100)."),
-    ] = None,
+    limit: Limit = None,
     offset: Annotated[str | None, Query(description="How many results to skip.")] = None,
 ) -> PageRequest:
-    # Strings, not ints: DRF reads a bad value as the default instead of refusing it.
     return page_request(limit, offset, settings)
 
 
 async def get_list_page(
     settings: SettingsDep,
-    limit: Annotated[
-        str | None,
-        Query(description="Page size: default 20 (PAGE_SIZE), at most MAX_PAGE_SIZE (100)."),
-    ] = None,
+    limit: Limit = None,
     offset: Annotated[
         str | None, Query(description="How many results to skip (ignored with `cursor`).")
     ] = None,

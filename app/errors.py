@@ -134,21 +134,24 @@ class Forbidden(AppError):
     code = "forbidden"
 
 
-# Which field a unique constraint guards, from the constraint name (PostgreSQL) or the
-# column list (SQLite), so a 409 can name it.
+# Which field a unique constraint guards, so a 409 can name it: by the constraint's name on
+# PostgreSQL (app.columns.NAMING_CONVENTION: uq_<table>_<columns>), by its column list on
+# SQLite ("<table>.<column>, <table>.<column>").
+_UNIQUE_CONSTRAINTS = (
+    ("packages", ("slug",), "slug"),
+    ("packages", ("repo_url",), "repo_url"),
+    ("categories", ("slug",), "slug"),
+    ("grids", ("slug",), "slug"),
+    ("grid_packages", ("grid_id", "package_id"), "package"),
+    ("api_tokens", ("name",), "name"),
+)
 _UNIQUE_FIELDS = {
-    "uq_packages_slug": "slug",
-    "packages.slug": "slug",
-    "uq_packages_repo_url": "repo_url",
-    "packages.repo_url": "repo_url",
-    "uq_categories_slug": "slug",
-    "categories.slug": "slug",
-    "uq_grids_slug": "slug",
-    "grids.slug": "slug",
-    "uq_grid_packages_grid_id_package_id": "package",
-    "grid_packages.grid_id, grid_packages.package_id": "package",
-    "uq_api_tokens_name": "name",
-    "api_tokens.name": "name",
+    spelling: field
+    for table, columns, field in _UNIQUE_CONSTRAINTS
+    for spelling in (
+        f"uq_{table}_{'_'.join(columns)}",
+        ", ".join(f"{table}.{column}" for column in columns),
+    )
 }
 _PG_CONSTRAINT = re.compile(r'constraint "([^"]+)"')
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w., ]+)")

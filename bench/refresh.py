@@ -51,8 +51,9 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.columns import utcnow
 from app.config import Settings
-from app.db import create_engine, create_sessionmaker, utcnow
+from app.db import create_engine, create_sessionmaker
 from app.forges.registry import open_forges
 from app.migrate import upgrade
 from app.models import Category, Package

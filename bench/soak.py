@@ -50,8 +50,9 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.columns import utcnow
 from app.config import Settings
-from app.db import create_engine, utcnow
+from app.db import create_engine
 from app.migrate import upgrade
 from app.models import Package
 from bench import soak_world

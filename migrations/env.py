@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app import models  # noqa: F401  (registers every table on the metadata)
 from app.cache.versions import forget_every_cached_answer
+from app.columns import Base
 from app.config import get_settings
-from app.db import Base
 from app.migrate import COMPARE_OPTIONS
 
 config = context.config

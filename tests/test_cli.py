@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
 from app.cli import cli
+from app.columns import Base
 from app.config import Settings
-from app.db import Base, create_engine
+from app.db import create_engine
 from app.main import create_app
 from app.migrate import current_revision, head_revision, include_name
 from tests.conftest import Databases

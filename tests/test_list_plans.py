@@ -16,11 +16,10 @@ from tests.conftest import bound_sessionmaker
 from tests.test_cursor_pages import PACKAGES, _expected, _populate
 
 
-async def _page_statements(
+async def _get_recording(
     client: httpx.AsyncClient, connection: AsyncConnection, url: str
-) -> list[tuple[str, Any]]:
-    """The statements (and their parameters) that read the page `url` answers: one, or
-    for a cursor on a nullable key two ranges, its non-NULL rows and its NULL ones."""
+) -> tuple[httpx.Response, list[tuple[str, Any]]]:
+    """The answer to `url` (a 200) and every statement, with its parameters, sent for it."""
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -32,6 +31,15 @@ async def _page_statements(
     finally:
         event.remove(connection.sync_connection, "before_cursor_execute", record)
     assert response.status_code == 200, response.text
+    return response, sent
+
+
+async def _page_statements(
+    client: httpx.AsyncClient, connection: AsyncConnection, url: str
+) -> list[tuple[str, Any]]:
+    """The statements (and their parameters) that read the page `url` answers: one, or
+    for a cursor on a nullable key two ranges, its non-NULL rows and its NULL ones."""
+    _, sent = await _get_recording(client, connection, url)
     # The category's own lookup (a shared slug resolves to its lowest id) is ordered and
     # limited too; the page is the statement that reads packages.
     pages = [(s, p) for s, p in sent if "ORDER BY" in s and "LIMIT" in s and "FROM packages" in s]
@@ -106,17 +114,7 @@ async def test_a_deep_offset_page_walks_ids_alone_and_aggregates_only_its_rows(
     async with bound_sessionmaker(connection)() as session:
         session.add_all(Grid(id=n, title=f"Grid {n}", slug=f"grid-{n}") for n in range(2, 7))
         await session.commit()
-    sent: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        sent.append((statement, parameters))
-
-    event.listen(connection.sync_connection, "before_cursor_execute", record)
-    try:
-        response = await client.get(url)
-    finally:
-        event.remove(connection.sync_connection, "before_cursor_execute", record)
-    assert response.status_code == 200, response.text
+    response, sent = await _get_recording(client, connection, url)
     assert [item["id"] for item in response.json()["results"]] == expected
 
     # The one statement that skips rows selects the ids alone, from the bare table: no

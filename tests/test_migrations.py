@@ -17,8 +17,9 @@ from sqlalchemy import Column, Connection, Integer, MetaData, inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import models  # noqa: F401  (registers every table on the metadata)
+from app.columns import Base
 from app.config import Settings
-from app.db import Base, create_engine
+from app.db import create_engine
 from app.migrate import (
     COMPARE_OPTIONS,
     PROJECT_ROOT,

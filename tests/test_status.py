@@ -91,30 +91,19 @@ async def test_a_failing_fetch_shows_under_its_forge(
         client, write_headers, title="Fine", category=category, repo_url="https://github.com/c/d"
     )
     later = _now() + dt.timedelta(hours=1)
-    await _set(
-        connection,
-        hub["id"],
-        refresh_error="github: HTTP 502",
-        refresh_failures=1,
-        refresh_error_at=_now(),
-        refresh_retry_at=later,
-    )
-    await _set(
-        connection,
-        lab["id"],
-        refresh_error="gitlab: not found",
-        refresh_failures=3,
-        refresh_error_at=_now(),
-        refresh_retry_at=later,
-    )
-    await _set(
-        connection,
-        bare["id"],
-        refresh_error="pypi: HTTP 500",
-        refresh_failures=1,
-        refresh_error_at=_now(),
-        refresh_retry_at=later,
-    )
+    for package, error, failures in (
+        (hub, "github: HTTP 502", 1),
+        (lab, "gitlab: not found", 3),
+        (bare, "pypi: HTTP 500", 1),
+    ):
+        await _set(
+            connection,
+            package["id"],
+            refresh_error=error,
+            refresh_failures=failures,
+            refresh_error_at=_now(),
+            refresh_retry_at=later,
+        )
 
     refresher = (await _status(client))["refresher"]
 

@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cli.common import fail, load_settings, run_in_session
-from app.db import utcnow
+from app.columns import utcnow
 from app.links import API_PREFIX, Links
 from app.schemas.status import Status
 from app.services.status import read_facts, shape

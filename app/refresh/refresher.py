@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.changes import record
+from app.columns import utcnow
 from app.config import Settings
-from app.db import SqliteWriters, begin_writing, sqlite_writers, utcnow
+from app.db import SqliteWriters, begin_writing, sqlite_writers
 from app.forges.base import (
     ForgeClient,
     Outcome,

@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Integer, String, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import UTCDateTime
+from app.columns import UTCDateTime
 from app.errors import InvalidQuery
 from app.models import Category
 from app.pagination import PageRequest

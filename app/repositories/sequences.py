@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import Base
+from app.columns import Base
 
 
 async def advance_id_sequences(session: AsyncSession) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.columns import utcnow
 from app.models import ApiToken
 
 SCOPES = ("write", "admin")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.columns import utcnow
 from app.conditional import json_response
-from app.db import utcnow
 from app.deps import LinksDep, SessionDep, SettingsDep
 from app.errors import error_responses
 from app.repositories.status import StatusFacts

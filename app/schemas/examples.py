@@ -14,6 +14,33 @@ from typing import Any
 API = "https://packages.example.org/api/v4"
 NO_COMMITS = [0] * 52
 
+# Both packages are imported GitHub repositories with none of our own fields set yet.
+_IMPORTED_FROM_GITHUB: dict[str, Any] = {
+    "repo_host": "github",
+    "score": 0,
+    "pypi_license": None,
+    "pypi_requires_python": None,
+    "pypi_classifiers": [],
+    "supports_python3": None,
+    "date_deprecated": None,
+    "date_repo_archived": None,
+    "deprecated_by": None,
+    "django_versions": [],
+    "python_versions": [],
+}
+
+
+def _inactive_since(last_commit: str) -> dict[str, Any]:
+    """The maintenance answer of a package with no commit or release for years."""
+    return {
+        "status": "inactive",
+        "reasons": [f"no commit since {last_commit[:7]}"],
+        "last_commit": last_commit,
+        "last_release": None,
+        "commits_last_year": 0,
+    }
+
+
 DJANGO_SHOP: dict[str, Any] = {
     "category": f"{API}/categories/2/",
     "grids": [f"{API}/grids/41/", f"{API}/grids/287/"],
@@ -34,24 +61,8 @@ DJANGO_SHOP: dict[str, Any] = {
     "commits_over_52": NO_COMMITS,
     "participants": ["jrief", "rfleschenberg", "chrisglass", "khchine5", "bmihelac"],
     "url": f"{API}/packages/631/",
-    "repo_host": "github",
-    "score": 0,
-    "pypi_license": None,
-    "pypi_requires_python": None,
-    "pypi_classifiers": [],
-    "supports_python3": None,
-    "date_deprecated": None,
-    "date_repo_archived": None,
-    "deprecated_by": None,
-    "django_versions": [],
-    "python_versions": [],
-    "maintenance": {
-        "status": "inactive",
-        "reasons": ["no commit since 2021-02"],
-        "last_commit": "2021-02-28T18:04:57Z",
-        "last_release": None,
-        "commits_last_year": 0,
-    },
+    **_IMPORTED_FROM_GITHUB,
+    "maintenance": _inactive_since("2021-02-28T18:04:57Z"),
     # As of last_fetched; the imported score (0) was computed by the original directory.
     "score_breakdown": {
         "score": -500,
@@ -87,24 +98,8 @@ TWOSCOOPS: dict[str, Any] = {
     "commits_over_52": NO_COMMITS,
     "participants": ["pydanny", "octaflop", "audreyfeldroy", "juanriaza", "wlonk"],
     "url": f"{API}/packages/1641/",
-    "repo_host": "github",
-    "score": 0,
-    "pypi_license": None,
-    "pypi_requires_python": None,
-    "pypi_classifiers": [],
-    "supports_python3": None,
-    "date_deprecated": None,
-    "date_repo_archived": None,
-    "deprecated_by": None,
-    "django_versions": [],
-    "python_versions": [],
-    "maintenance": {
-        "status": "inactive",
-        "reasons": ["no commit since 2015-07"],
-        "last_commit": "2015-07-09T17:28:06Z",
-        "last_release": None,
-        "commits_last_year": 0,
-    },
+    **_IMPORTED_FROM_GITHUB,
+    "maintenance": _inactive_since("2015-07-09T17:28:06Z"),
     "score_breakdown": {
         "score": -500,
         "stars": 870,

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.columns import utcnow
 from app.links import Links
 from app.repositories.status import StatusFacts, status_facts
 from app.schemas.status import (

@@ -7,7 +7,7 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import utcnow
+from app.columns import utcnow
 from app.errors import Conflict, NotFound
 from app.models import ApiToken
 from app.repositories.base import flush_or_conflict

@@ -29,7 +29,7 @@ from sqlalchemy import Table, bindparam, insert, null, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.changes import record as feed
-from app.db import utcnow
+from app.columns import utcnow
 from app.insights.names import stored_pypi_name
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
 from app.refresh.apply import FIGURE_COLUMNS

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -27,6 +34,7 @@ from app.forges.base import Usage
 from app.forges.http import Upstream, UpstreamError
 from app.transfer.progress import Progress
 from app.transfer.records import (
+    Kind,
     RecordError,
     SourceLinks,
     grid_from_api,
@@ -147,12 +155,7 @@ class HttpSource:
 
         async def grids(results: list[Any]) -> None:
             records = []
-            for data in results:
-                try:
-                    record, package_ids = grid_from_api(data, links)
-                except RecordError as error:
-                    loader.refuse("grids", label_of("grids", _dict(data)), str(error))
-                    continue
+            for data, record, package_ids in _read(loader, "grids", results, grid_from_api, links):
                 records.append(record)
                 if isinstance(record.get("id"), int):
                     grid_members[record["id"]] = package_ids
@@ -169,12 +172,7 @@ class HttpSource:
         async def packages(results: list[Any]) -> None:
             records = []
             memberships = []
-            for data in results:
-                try:
-                    record, grid_ids = package_from_api(data, links)
-                except RecordError as error:
-                    loader.refuse("packages", label_of("packages", _dict(data)), str(error))
-                    continue
+            for _, record, grid_ids in _read(loader, "packages", results, package_from_api, links):
                 records.append(record)
                 package_id = record.get("id")
                 if self.ours or not isinstance(package_id, int):
@@ -386,6 +384,24 @@ def _why(error: UpstreamError) -> str:
 
 def _attempts(count: int) -> str:
     return "1 attempt" if count == 1 else f"{count} attempts"
+
+
+# Reads an API grid or package: its record in the export shape, and the ids it links to.
+FromApi = Callable[[Any, SourceLinks], tuple[dict[str, Any], list[int]]]
+
+
+def _read(
+    loader: Sink, kind: Kind, results: list[Any], parse: FromApi, links: SourceLinks
+) -> Iterator[tuple[Any, dict[str, Any], list[int]]]:
+    """Each item of a page with what `parse` reads from it; an item it cannot read is
+    refused (and reported with its label) instead."""
+    for data in results:
+        try:
+            record, ids = parse(data, links)
+        except RecordError as error:
+            loader.refuse(kind, label_of(kind, _dict(data)), str(error))
+            continue
+        yield data, record, ids
 
 
 def _dict(data: Any) -> dict[str, Any]:

@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.columns import utcnow
 from app.config import Settings
-from app.db import SqliteWriters, begin_writing, utcnow
+from app.db import SqliteWriters, begin_writing
 from app.links import Links
 from app.models import Change, Delivery
 from app.repositories.subscriptions import SubscriptionRepository
