@@ -98,10 +98,10 @@ def release_entry(release: FeedRelease, links: Links) -> Entry:
     released = release.released or release.seen
     day = f"{released.year:04d}-{released.month:02d}-{released.day:02d}"
     page = release_page(package.pypi_url, release.version)
+    # tag_uri keeps a "%XX" as written: "%" escaped first, two versions never share an id.
+    version = release.version.replace("%", "%25")
     return Entry(
-        id=tag_uri(
-            authority(links), FEEDS_SINCE, f"package/{package.id}/release/{release.version}"
-        ),
+        id=tag_uri(authority(links), FEEDS_SINCE, f"package/{package.id}/release/{version}"),
         title=f"{package.title} {release.version}",
         updated=release.seen,
         published=released,

@@ -213,6 +213,14 @@ def test_release_entries_are_valid_atom_with_one_stable_id_per_release(
     assert problems(render_feed(feed)) == []
 
 
+def test_versions_that_read_alike_once_escaped_are_two_releases() -> None:
+    ids = {
+        release_entry(_release(1, version, None), LINKS).id
+        for version in ["1.0é", "1.0%C3%A9", "1.0%25C3%25A9"]
+    }
+    assert len(ids) == 3
+
+
 @given(versions)
 def test_a_release_page_is_below_the_project_page(version: str) -> None:
     page = release_page("https://pypi.org/project/django-shop/", version)
