@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from app.columns import utcnow
 from app.conditional import created, json_response
-from app.db import utcnow
 from app.deps import AdminToken, LinksDep, SessionDep, SettingsDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.repositories.subscriptions import SubscriptionRepository
