@@ -94,16 +94,17 @@ async def answer(
         by_repo = await packages_by_repo(session, repos, forge_hosts)
     results = []
     for query in asked.queries:
-        found = {"pypi": by_name, "repo": by_repo}.get(query.kind, {}).get(query.name)
-        facts = None
-        if found is not None:
-            row = found[0]
-            facts = PackageFacts(
-                row.pypi_classifiers or [], row.pypi_requires_python, row.pypi_version
-            )
+        found = None
         if query.kind == "unreadable":  # never looked up: its notes say why
             verdict = Verdict("unknown", query.notes)
         else:
+            found = (by_name if query.kind == "pypi" else by_repo).get(query.name)
+            facts = None
+            if found is not None:
+                row = found[0]
+                facts = PackageFacts(
+                    row.pypi_classifiers or [], row.pypi_requires_python, row.pypi_version
+                )
             verdict = compatibility(
                 facts,
                 django=django,
