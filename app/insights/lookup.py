@@ -7,6 +7,9 @@ An item is one of (tried in this order):
   is a repository URL (app.normalize.normalize_repo_url); `github.com/o/r` without a
   scheme is read as https;
 - a PyPI project name (PEP 508), compared in its PEP 503 normalized form.
+An item that is none of these is still answered, in its place: a query of kind
+"unreadable" that is not looked up, its reason saying why. Only what no answer can be
+given for is refused (LookupInputError): a blank item, more than MAX_ITEMS items.
 A requirements.txt gives one query per requirement (app.insights.requirements).
 """
 
@@ -30,7 +33,8 @@ from app.normalize import PYPI_HOSTS, normalize_repo_url, pypi_project
 
 MAX_ITEMS = 100
 
-Kind = Literal["pypi", "repo"]
+# "unreadable": an item that names no package (not looked up; its notes say why).
+Kind = Literal["pypi", "repo", "unreadable"]
 
 # Where the PURL types' repositories live when no repository_url qualifier says otherwise.
 _DEFAULT_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org"}
@@ -42,7 +46,8 @@ _PYPI_INDEX_HOSTS = PYPI_HOSTS | {"files.pythonhosted.org"}
 class LookupQuery:
     query: str  # the item as sent, or the requirement as written (without options)
     kind: Kind
-    name: str  # kind pypi: the PEP 503 name; kind repo: the normalized repository URL
+    # kind pypi: the PEP 503 name; kind repo: the normalized repository URL; else ""
+    name: str
     specifier: str = ""  # PEP 440 specifiers the answer must hold for; "" for any version
     ref: str | None = None  # a commit or tag a repository PURL names (@v1.2)
     line: int | None = None  # the requirements.txt line; None for an item
@@ -78,21 +83,23 @@ def parse_items(
     limit: int = MAX_ITEMS,
 ) -> LookupInput:
     """One query per item, in order. `forge_hosts` are the configured forges (host ->
-    kind, Settings.forge_hosts) and `pypi_hosts` the configured PyPI mirror's host.
-    Raises LookupInputError naming every item that is not a name, URL or PURL."""
+    kind, Settings.forge_hosts) and `pypi_hosts` the configured PyPI mirror's host. An
+    item that is not a name, URL or PURL is an "unreadable" query saying why. Raises
+    LookupInputError for more than `limit` items, naming every blank one otherwise."""
     if len(items) > limit:
         raise LookupInputError(
             [ItemProblem(limit, items[limit], f"at most {limit} items in one request")]
         )
+    blank = [ItemProblem(i, item, "is empty") for i, item in enumerate(items) if not item.strip()]
+    if blank:
+        raise LookupInputError(blank)
     queries: list[LookupQuery] = []
-    problems: list[ItemProblem] = []
-    for index, item in enumerate(items):
+    for item in items:
         try:
             queries.append(parse_item(item, forge_hosts=forge_hosts, pypi_hosts=pypi_hosts))
         except ValueError as error:
-            problems.append(ItemProblem(index, item, str(error)))
-    if problems:
-        raise LookupInputError(problems)
+            reason = f"not looked up: the item {error}"
+            queries.append(LookupQuery(item, "unreadable", "", notes=(reason,)))
     return LookupInput(tuple(queries))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
@@ -19,8 +19,21 @@ class SubscriptionRepository:
     async def all(self) -> Sequence[Subscription]:
         return (await self.session.scalars(select(Subscription).order_by(Subscription.id))).all()
 
-    async def active_ids(self) -> list[int]:
-        stmt = select(Subscription.id).where(Subscription.active).order_by(Subscription.id)
+    async def behind_ids(self, now: dt.datetime) -> list[int]:
+        """The active subscriptions the sender has work for: a cursor short of the newest
+        change, and no delivery in flight that waits for its retry or another replica's
+        lease. A plain read, so an idle sender never takes the write lock."""
+        newest = select(func.max(Change.seq)).scalar_subquery()
+        waiting = select(Delivery.id).where(
+            Delivery.subscription_id == Subscription.id,
+            Delivery.delivered_at.is_(None),
+            or_(Delivery.next_attempt_at > now, Delivery.claimed_until >= now),
+        )
+        stmt = (
+            select(Subscription.id)
+            .where(Subscription.active, Subscription.cursor < newest, ~waiting.exists())
+            .order_by(Subscription.id)
+        )
         return list((await self.session.scalars(stmt)).all())
 
     async def get(self, subscription_id: int, *, for_update: bool = False) -> Subscription:

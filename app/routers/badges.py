@@ -6,29 +6,37 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.badges import BADGE_CACHE_CONTROL, BADGE_MEDIA_TYPE, KINDS, BadgeFacts, badge_for, render
 from app.conditional import bytes_response
-from app.deps import SessionDep
+from app.deps import LinksDep, SessionDep
 from app.errors import NotFound, error_responses
 from app.insights.versions import django_versions, python_versions
+from app.links import Links
 from app.repositories.packages import PackageRepository, PackageRow
 from app.routers.params import Key
+from app.schemas.insights import package_maintenance
 
 router = APIRouter(prefix="/packages", tags=["badges"])
 
 
-def badge_facts(row: PackageRow) -> BadgeFacts:
+def badge_facts(row: PackageRow, links: Links) -> BadgeFacts:
     """What the badges show of a stored package. Stars are unknown until a figure exists
-    (never fetched and no imported count); the maintenance status needs PyPI's status
-    marker and release dates, which are not stored yet: "unknown", never a guess."""
+    (never fetched and no imported count). The maintenance status is the package
+    resource's `maintenance.status`, by the same rule (app.schemas.insights), judged now."""
     stars = row.repo_watchers if (row.last_fetched is not None or row.repo_watchers) else None
     classifiers = row.pypi_classifiers or []
+    replacement = links.package(row.deprecated_by_id) if row.deprecated_by_id else None
+    health = package_maintenance(row._mapping.__getitem__, links.insight, replacement)
     return BadgeFacts(
         stars=stars if row.repo_url else None,
         version=row.pypi_version,
         django_versions=django_versions(classifiers),
-        python_versions=python_versions(classifiers, row.pypi_requires_python),
-        status=None,
+        python_versions=python_versions(
+            classifiers, row.pypi_requires_python, links.insight.python_versions
+        ),
+        status=health.status,
         commits_over_52=row.commits_over_52 or [],
     )
 
@@ -51,6 +59,7 @@ async def package_badge(
         Path(description="What the badge shows.", json_schema_extra={"enum": list(KINDS)}),
     ],
     session: SessionDep,
+    links: LinksDep,
 ) -> Response:
     """A shields-style SVG badge: `stars`, `version` (on PyPI), `django` and `python` (the
     versions its classifiers declare), `status` (maintenance) or `activity` (a sparkline of
@@ -58,7 +67,8 @@ async def package_badge(
     if kind not in KINDS:
         raise NotFound(f"No badge kind {kind[:50]!r}; kinds are {', '.join(KINDS)}.")
     row, _grid_ids = await PackageRepository(session).read(key)
-    svg = render(badge_for(kind, badge_facts(row)))
+    svg = render(badge_for(kind, badge_facts(row, links)))
+    cache_as(request, [tags.package(row.id)])  # drawn from its own row only
     return bytes_response(
         request, svg, media_type=BADGE_MEDIA_TYPE, cache_control=BADGE_CACHE_CONTROL
     )

@@ -1,4 +1,4 @@
-"""/feeds/: Atom feeds of new packages, for people and feed readers (app/feeds/)."""
+"""/feeds/: Atom feeds of new packages (and releases), for people and feed readers (app/feeds/)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from app.feeds import ATOM_MEDIA_TYPE
 from app.feeds.directory import package_feed
 from app.repositories.base import id_of
 from app.repositories.categories import CategoryRepository
-from app.repositories.feeds import newest_members, newest_packages
+from app.repositories.feeds import FEED_ENTRIES, newest_members, newest_packages, newest_releases
 from app.repositories.grids import GridRepository
 from app.routers.params import Key
 
@@ -32,17 +32,27 @@ def _atom(request: Request, body: bytes) -> Response:
     )
 
 
-@router.get("/packages.atom", response_class=Response, responses=_RESPONSES, summary="New packages")
+@router.get(
+    "/packages.atom",
+    response_class=Response,
+    responses=_RESPONSES,
+    summary="New packages and releases",
+)
 async def packages_feed(request: Request, session: SessionDep, links: LinksDep) -> Response:
-    """The newest packages of the directory, newest first (50)."""
+    """The directory's newest packages and new releases (a package's PyPI version
+    changing), newest first (50). A release's entry is published at its PyPI upload date
+    when known, and updated when the directory learnt of it."""
     packages = await newest_packages(session)
+    releases = await newest_releases(session)
     body = package_feed(
         links=links,
         path="/feeds/packages.atom",
         name="packages",
-        title="New packages",
-        subtitle="Packages newly added to the directory.",
+        title="New packages and releases",
+        subtitle="Packages newly added to the directory, and their new versions on PyPI.",
         packages=packages,
+        releases=releases,
+        limit=FEED_ENTRIES,
         alternate=links.collection("packages"),
     )
     return _atom(request, body)

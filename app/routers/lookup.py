@@ -47,7 +47,9 @@ class LookupIn(BaseModel):
     items: list[Annotated[str, Field(max_length=MAX_ITEM_CHARS, pattern=r"\S")]] | None = Field(
         default=None,
         max_length=1000,  # the parser names the 101st item; a far longer list is refused here
-        description="Up to 100 PyPI names, repository URLs or PURLs.",
+        description="Up to 100 PyPI names, repository URLs or PURLs. An item that is none "
+        "of these is answered in its place (`package` null, `compatible` unknown, a reason "
+        "saying why); a blank item is a 422.",
         # What the service accepts (the 101st is a 422 naming it).
         json_schema_extra={"maxItems": 100},
         examples=[["django-shop", "https://github.com/jazzband/django-debug-toolbar"]],
@@ -73,7 +75,10 @@ class SkippedOut(BaseModel):
 
 class LookupResult(BaseModel):
     query: str
-    name: str = Field(description="The PEP 503 name, or the normalized repository URL.")
+    name: str = Field(
+        description="The PEP 503 name, or the normalized repository URL; empty for an item "
+        "that names no package."
+    )
     package: PackageOut | None
     compatible: Literal["yes", "no", "unknown"]
     reasons: list[str]
@@ -97,7 +102,12 @@ async def lookup(
     links: LinksDep,
     settings: SettingsDep,
 ) -> Response:
-    """One result per item or requirement, in input order; see docs/compatibility.md."""
+    """One result per item or requirement, in input order; see docs/compatibility.md. An
+    item that is not a PyPI name, repository URL or PURL gets a result too: `package`
+    null, `compatible` "unknown", and a reason naming why it was not understood. 422 is
+    for a body that cannot be answered: wrong types, both or neither of `items` and
+    `requirements`, a blank item, more than 100 items, a requirements line pip would
+    refuse."""
     django = wanted_version(body.django, "django")
     python = wanted_version(body.python, "python")
     asked = parse_lookup(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from app.columns import utcnow
 from app.conditional import created, json_response
 from app.deps import AdminToken, LinksDep, SessionDep, SettingsDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
@@ -60,3 +61,23 @@ async def delete_subscription(
     subscription = await SubscriptionRepository(session).get(subscription_id, for_update=True)
     await SubscriptionService(session).delete(subscription)
     return Response(status_code=204)
+
+
+@router.post(
+    "/{subscription_id}/enable/",
+    response_model=SubscriptionOut,
+    responses=READ_ERRORS | WRITE_ERRORS,
+    summary="Re-enable a disabled subscription",
+)
+async def enable_subscription(
+    request: Request, subscription_id: SubscriptionId, session: SessionDep, _token: AdminToken
+) -> Response:
+    """Resume a subscription the sender disabled after 24 h of failed attempts: it is
+    active again, its `disabled_reason` cleared, and delivery resumes where it stopped,
+    the failed delivery first (same id) with a fresh 24 h of retries, then the changes
+    after it in order. An active subscription is answered as it is."""
+    repository = SubscriptionRepository(session)
+    subscription = await repository.get(subscription_id, for_update=True)
+    await SubscriptionService(session).enable(subscription, now=utcnow())
+    deliveries = await repository.recent_deliveries(subscription_id)
+    return json_response(request, SubscriptionOut.of(subscription, deliveries=deliveries))

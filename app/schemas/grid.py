@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated
 
 from pydantic import BaseModel, Field, RootModel, StringConstraints
 
-from app.insights.maintenance import maintenance
 from app.insights.versions import django_versions, python_versions
 from app.links import Links
 from app.models import Element, Feature, Grid, GridPackage, Package
@@ -21,7 +21,7 @@ from app.schemas.common import (
     WriteBody,
     free_text,
 )
-from app.schemas.insights import Status
+from app.schemas.insights import Status, package_maintenance
 
 Description = Annotated[str, StringConstraints(max_length=1000), free_text(1000)]
 MAX_GRID_PACKAGES = 1000
@@ -194,21 +194,8 @@ class TablePackage(BaseModel):
     def of(cls, package: Package, links: Links) -> TablePackage:
         insight = links.insight
         classifiers = package.pypi_classifiers or []
-        health = maintenance(
-            last_commit=package.last_updated,
-            last_release=package.pypi_last_release,
-            commits_over_52=package.commits_over_52 or [],
-            repo_archived_at=package.date_repo_archived,
-            forge=package.repo_host,
-            pypi_status=None,  # not fetched yet (docs/compatibility.md)
-            date_deprecated=package.date_deprecated,
-            deprecated_by=links.package(package.deprecated_by_id)
-            if package.deprecated_by_id
-            else None,
-            now=insight.now,
-            thresholds=insight.thresholds,
-        )
-        insight.valid_until(health.changes_at)
+        replacement = links.package(package.deprecated_by_id) if package.deprecated_by_id else None
+        health = package_maintenance(partial(getattr, package), insight, replacement)
         return cls(
             id=package.id,
             url=links.package(package.id),

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.insights.context import Insight as Insight
-from app.insights.maintenance import maintenance
+from app.insights.maintenance import Maintenance, maintenance
 from app.insights.score_breakdown import ScoreBreakdown, next_quarter, score_breakdown
 from app.insights.versions import django_versions, python_versions
 
@@ -42,15 +42,13 @@ class ScoreBreakdownOut(BaseModel):
     floor_applied: bool
 
 
-def insight_fields(
+def package_maintenance(
     field: Callable[[str], Any], insight: Insight, replacement: str | None
-) -> dict[str, Any]:
-    """The four keys, in their served order. `field` reads a column of the package;
-    `replacement` names the package that replaces it (its hyperlink), if any."""
-    classifiers: list[str] = field("pypi_classifiers") or []
-    last_commit = field("last_updated")
+) -> Maintenance:
+    """The package's maintenance from its stored columns: what the resource's
+    `maintenance`, the grid table's `status` and the status badge all show."""
     health = maintenance(
-        last_commit=last_commit,
+        last_commit=field("last_updated"),
         last_release=field("pypi_last_release"),
         commits_over_52=field("commits_over_52") or [],
         repo_archived_at=field("date_repo_archived"),
@@ -62,7 +60,18 @@ def insight_fields(
         now=insight.now,
         thresholds=insight.thresholds,
     )
-    insight.valid_until(health.changes_at)
+    insight.valid_until(health.changes_at)  # time alone changes it then (the read cache)
+    return health
+
+
+def insight_fields(
+    field: Callable[[str], Any], insight: Insight, replacement: str | None
+) -> dict[str, Any]:
+    """The four keys, in their served order. `field` reads a column of the package;
+    `replacement` names the package that replaces it (its hyperlink), if any."""
+    classifiers: list[str] = field("pypi_classifiers") or []
+    last_commit = field("last_updated")
+    health = package_maintenance(field, insight, replacement)
     # The score is computed when the package is refreshed: its terms as of then.
     scored_at = field("last_fetched") or insight.now
     breakdown = score_breakdown(

@@ -1,6 +1,7 @@
 """A lookup's answer (POST /api/v4/lookup/ and `packages-api check`): parse the items or
 the requirements.txt, find the packages, and judge each against the Django and Python
-asked about. Raises app.errors.AppError subclasses (422) naming each bad item or line."""
+asked about. Raises app.errors.AppError subclasses (422) naming each bad line, blank item,
+or the item past the limit; an item that names no package is answered in its place."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from app.insights.lookup import (
     parse_requirements_input,
 )
 from app.insights.requirements import RequirementsError
-from app.insights.verdict import PackageFacts, compatibility
+from app.insights.verdict import PackageFacts, Verdict, compatibility
 from app.insights.versions import minor_version
 from app.links import Links
 from app.repositories.lookup import packages_by_pypi_name, packages_by_repo
@@ -93,21 +94,25 @@ async def answer(
         by_repo = await packages_by_repo(session, repos, forge_hosts)
     results = []
     for query in asked.queries:
-        found = (by_name if query.kind == "pypi" else by_repo).get(query.name)
-        facts = None
-        if found is not None:
-            row = found[0]
-            facts = PackageFacts(
-                row.pypi_classifiers or [], row.pypi_requires_python, row.pypi_version
+        found = None
+        if query.kind == "unreadable":  # never looked up: its notes say why
+            verdict = Verdict("unknown", query.notes)
+        else:
+            found = (by_name if query.kind == "pypi" else by_repo).get(query.name)
+            facts = None
+            if found is not None:
+                row = found[0]
+                facts = PackageFacts(
+                    row.pypi_classifiers or [], row.pypi_requires_python, row.pypi_version
+                )
+            verdict = compatibility(
+                facts,
+                django=django,
+                python=python,
+                specifier=query.specifier,
+                ref=query.ref,
+                notes=query.notes,
             )
-        verdict = compatibility(
-            facts,
-            django=django,
-            python=python,
-            specifier=query.specifier,
-            ref=query.ref,
-            notes=query.notes,
-        )
         results.append(
             {
                 "query": query.query,

@@ -1,14 +1,17 @@
 """The webhook sender: each subscription's matching changes POSTed in seq order, signed,
 retried with backoff, and logged; started in the app's lifespan when WEBHOOKS_ENABLED.
 
-One pass (`run_once`) walks the active subscriptions. For each, in a short write
-transaction holding the subscription's row lock, it finds the delivery in flight or makes
-one for the next matching change after the cursor, and claims it with a lease
-(`claimed_until`), as the refresher claims packages: of several replicas, one sends it; a
-replica that dies mid-delivery leaves a lease that runs out, and another sends it again
-(at least once). The POST is made outside any transaction; its outcome is written in a
-second one: on 2xx the cursor moves on, otherwise the next attempt is scheduled by the
-core's RetryPolicy, and past its 24 h the subscription is disabled with the reason.
+One pass (`run_once`) first reads which active subscriptions have something to send (a
+cursor short of the newest change and no retry waiting), so an idle pass writes nothing.
+For each of them, in a short write transaction holding the subscription's row lock, it
+finds the delivery in flight or makes one for the next matching change after the cursor,
+and claims it with a lease (`claimed_until`), as the refresher claims packages: of
+several replicas, one sends it; a replica that dies mid-delivery leaves a lease that
+runs out, and another sends it again (at least once). The POST is made outside any
+transaction; its outcome is written in a second one: on 2xx the cursor moves on,
+otherwise the next attempt is scheduled by the core's RetryPolicy, and past its 24 h the
+subscription is disabled with the reason (POST .../enable/ resumes it: app.services.
+subscriptions).
 
 Every attempt resolves the URL again and connects to the checked address (app.webhooks.
 addresses): never to private, loopback or link-local addresses unless
@@ -167,8 +170,10 @@ class WebhookSender:
 
     async def run_once(self) -> int:
         """Send what is due for every active subscription; how many deliveries succeeded."""
+        # A read first: only a subscription with something to send is claimed for (a write
+        # transaction, which on SQLite holds the database's one write lock).
         async with self._sessions()() as session:
-            ids = await SubscriptionRepository(session).active_ids()
+            ids = await SubscriptionRepository(session).behind_ids(utcnow())
         delivered = 0
         for subscription_id in ids:
             for _ in range(PER_PASS):

@@ -3,12 +3,17 @@ headers, its ETag answered 304, and 404s in the API's error shape."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import httpx
 import pytest
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.badges import BADGE_CACHE_CONTROL, KINDS
+from app.config import Settings
 from app.models import Category, Package
 from tests.conftest import bound_sessionmaker
 from tests.factories import load_seeds
@@ -48,9 +53,10 @@ async def test_badges_say_the_stored_figures(
     assert "k" in _label(stars.content)
     version = await client.get(f"/api/v4/packages/{record['id']}/badges/version.svg")
     assert _label(version.content) == f"pypi: v{record['pypi_version']}"
-    # Not stored yet: the maintenance status is unknown, never guessed.
+    # The maintenance status is the package resource's, by the same rule.
     status = await client.get(f"/api/v4/packages/{record['id']}/badges/status.svg")
-    assert _label(status.content) == "maintenance: unknown"
+    served = (await client.get(f"/api/v4/packages/{record['id']}/")).json()["maintenance"]
+    assert _label(status.content) == f"maintenance: {served['status']}"
 
 
 async def test_versions_come_from_the_classifiers_and_unfetched_figures_are_unknown(
@@ -116,3 +122,72 @@ async def test_unknown_kind_or_package_is_a_404_error_body(
     body = response.json()
     assert body["status"] == 404
     assert body["code"] == "not_found"
+
+
+def _message_fill(svg: bytes) -> str:
+    """The color of the badge's message box (the second rect of the clipped group)."""
+    rects = etree.fromstring(svg).findall(
+        ".//{http://www.w3.org/2000/svg}g/{http://www.w3.org/2000/svg}rect"
+    )
+    return str(rects[1].attrib["fill"])
+
+
+async def test_the_status_badge_shows_each_maintenance_status_in_its_color(
+    client: httpx.AsyncClient, connection: AsyncConnection
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    month = dt.timedelta(days=31)
+    facts: dict[str, dict[str, object]] = {
+        "active": {"last_updated": now - month},
+        "stale": {"last_updated": now - 14 * month, "pypi_last_release": now - 15 * month},
+        "inactive": {"pypi_last_release": now - 30 * month},
+        "archived": {"last_updated": now - month, "date_repo_archived": now - month},
+        "deprecated": {"last_updated": now - month, "date_deprecated": now - month},
+        "unknown": {},
+    }
+    async with bound_sessionmaker(connection)() as session:
+        session.add(Category(id=1, title="Apps", slug="apps"))
+        await session.flush()
+        for number, (status, values) in enumerate(facts.items(), start=1):
+            session.add(Package(id=number, title=status, slug=status, category_id=1, **values))
+        await session.commit()
+    colors = {
+        "active": "#44cc11",
+        "stale": "#dfb317",
+        "inactive": "#fe7d37",
+        "archived": "#e05d44",
+        "deprecated": "#e05d44",
+        "unknown": "#9f9f9f",
+    }
+    for status in facts:
+        badge = await client.get(f"/api/v4/packages/{status}/badges/status.svg")
+        served = (await client.get(f"/api/v4/packages/{status}/")).json()["maintenance"]
+        assert served["status"] == status
+        assert _label(badge.content) == f"maintenance: {status}"
+        assert _message_fill(badge.content) == colors[status]
+
+
+async def test_the_status_badge_follows_the_maintenance_settings(
+    app_factory: Callable[[Settings], Awaitable[Any]],
+    connection: AsyncConnection,
+    database_url: str,
+) -> None:
+    async with bound_sessionmaker(connection)() as session:
+        session.add(Category(id=1, title="Apps", slug="apps"))
+        await session.flush()
+        last = dt.datetime.now(dt.UTC) - dt.timedelta(days=100)
+        session.add(Package(id=1, title="P", slug="p", category_id=1, last_updated=last))
+        await session.commit()
+    strict = await app_factory(
+        Settings(
+            database_url=database_url,
+            maintenance_active_months=1,
+            maintenance_stale_months=2,
+        )
+    )
+    transport = httpx.ASGITransport(app=strict)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        badge = await client.get("/api/v4/packages/p/badges/status.svg")
+        served = (await client.get("/api/v4/packages/p/")).json()["maintenance"]
+    assert served["status"] == "inactive"
+    assert _label(badge.content) == "maintenance: inactive"

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import schemathesis
 
-from app.insights.lookup import parse_item
 from app.insights.requirements import parse_requirements
 
 BASE = os.environ.get("CONTRACT_BASE_URL", "")
@@ -98,7 +97,7 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         # and sends nothing (WEBHOOK_ALLOW_PRIVATE, WEBHOOKS_ENABLED=false).
         case.body["url"] = "http://127.0.0.1:9/contract-receiver"
     if path == f"{API}/lookup/" and isinstance(case.body, dict):
-        _usable_items(case.body)
+        _usable_requirements(case.body)
     if isinstance(case.body, dict):
         for field, resource in _BODY_REFS.get(path, {}).items():
             value = case.body.get(field)
@@ -124,28 +123,17 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
                 case.query[name] = _pick(value, _rows(resource), resource, links=False)
 
 
-def _usable_items(body: dict[str, Any]) -> None:
-    """A lookup item is a PyPI name, a repository URL or a PURL, and a requirements.txt is
-    pip's format: grammars, not regexes the schema could carry. In a positive case, what
-    the service's own parsers refuse (a 422 naming each item or line, tested in
-    tests/insights) becomes what they read."""
+def _usable_requirements(body: dict[str, Any]) -> None:
+    """A requirements.txt is pip's format: a grammar, not a regex the schema could carry.
+    In a positive case, a text the service's own parser refuses (a 422 naming each line,
+    tested in tests/insights) becomes one it reads. Items need nothing: any non-blank item
+    is answered, one that names no package with a reason."""
     requirements = body.get("requirements")
     if isinstance(requirements, str):
         try:
             parse_requirements(requirements)
         except ValueError:
             body["requirements"] = "django-shop>=1.2,<2  # the shop\n"
-    items = body.get("items")
-    if not isinstance(items, list):
-        return
-    usable = []
-    for item in items:
-        try:
-            parse_item(str(item))
-        except ValueError:
-            item = "django-shop"
-        usable.append(item)
-    body["items"] = usable
 
 
 def _sign(case: Any) -> None:

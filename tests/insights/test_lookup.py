@@ -131,12 +131,27 @@ def test_an_item_that_names_no_package_is_refused_with_why(item: str, message: s
         parse_item(item)
 
 
-def test_every_bad_item_is_named_by_its_place_in_the_list() -> None:
+def test_every_blank_item_is_named_by_its_place_in_the_list() -> None:
     with pytest.raises(LookupInputError) as caught:
-        parse_items(["django", "", "pkg:npm/x", "flask"])
+        parse_items(["django", "", "pkg:npm/x", " \t", "flask"])
 
-    assert [(p.index, p.item) for p in caught.value.problems] == [(1, ""), (2, "pkg:npm/x")]
-    assert str(caught.value).startswith("items[1]: is empty; items[2]: is not a usable PURL")
+    assert [(p.index, p.item) for p in caught.value.problems] == [(1, ""), (3, " \t")]
+    assert str(caught.value) == "items[1]: is empty; items[3]: is empty"
+
+
+def test_an_item_that_names_no_package_is_a_query_saying_why() -> None:
+    found = parse_items(["django", "pkg:npm/x", "flask"])
+
+    assert [(q.kind, q.name) for q in found.queries] == [
+        ("pypi", "django"),
+        ("unreadable", ""),
+        ("pypi", "flask"),
+    ]
+    assert found.queries[1].query == "pkg:npm/x"
+    [reason] = found.queries[1].notes
+    assert reason.startswith(
+        "not looked up: the item is not a usable PURL: pkg:npm names no Python package"
+    )
 
 
 def test_at_most_the_limit_of_items_are_taken() -> None:

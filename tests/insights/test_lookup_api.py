@@ -94,6 +94,37 @@ async def test_items_by_name_url_and_purl_in_input_order(
     assert response.json()["skipped"] == []
 
 
+# What a client might send that names no package: each answered in its place, saying why.
+UNREADABLE = [
+    ("django>=4.2", "is not a PyPI name, a repository URL or a PURL"),
+    ("pkg:npm/left-pad", "pkg:npm names no Python package"),
+    ("https://github.com/awesto", "must name an owner and a repository"),
+    ("https://pypi.org/search/?q=shop", "is a page of PyPI that names no project"),
+    ("awesto/django-shop", "is not a PyPI name, a repository URL or a PURL"),
+]
+
+
+async def test_an_item_that_names_no_package_is_answered_in_its_place(
+    client: httpx.AsyncClient, connection: AsyncConnection, write_headers: dict[str, str]
+) -> None:
+    known = await directory(client, connection, write_headers)
+    items = ["django-shop", *(item for item, _ in UNREADABLE), "old"]
+
+    response = await client.post(URL, json={"items": items, "django": "5.0"})
+
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [r["query"] for r in results] == items
+    assert results[0]["package"]["id"] == known["shop"]["id"]
+    assert results[-1]["package"]["id"] == known["old"]["id"]
+    for result, (_item, why) in zip(results[1:-1], UNREADABLE, strict=True):
+        assert result["package"] is None
+        assert result["name"] == ""
+        assert result["compatible"] == "unknown"
+        [reason] = result["reasons"]
+        assert reason.startswith("not looked up: the item ") and why in reason
+
+
 async def test_a_requirements_file_is_read_as_pip_reads_it(
     client: httpx.AsyncClient, connection: AsyncConnection, write_headers: dict[str, str]
 ) -> None:
@@ -125,7 +156,9 @@ async def test_a_requirements_file_is_read_as_pip_reads_it(
     ("body", "field", "says"),
     [
         ({"requirements": "django\nthis is not\n"}, "requirements", "line 2"),
-        ({"items": ["ok", "django>=4.2"]}, "items.1", "not a PyPI name"),
+        ({"items": ["ok", " "]}, "items.1", "String should match pattern"),
+        ({"items": ["ok", 7]}, "items.1", "valid string"),
+        ({"items": "django"}, "items", "valid list"),
         ({"items": ["x"] * 101}, "items.100", "at most 100 items"),
         ({"items": ["x"], "django": "five"}, "django", "major.minor"),
         ({"items": ["x"], "requirements": "x"}, "items", "either"),
