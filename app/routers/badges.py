@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from app.badges import BADGE_CACHE_CONTROL, BADGE_MEDIA_TYPE, KINDS, BadgeFacts, badge_for, render
 from app.cache import tags
 from app.cache.tags import cache_as
-from app.badges import BADGE_CACHE_CONTROL, BADGE_MEDIA_TYPE, KINDS, BadgeFacts, badge_for, render
 from app.conditional import bytes_response
 from app.deps import LinksDep, SessionDep
 from app.errors import NotFound, error_responses
