@@ -85,6 +85,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds past max-age a shared cache may serve it while revalidating.",
     )
+    # The read cache of each worker (app.cache): anonymous reads answered from memory, each
+    # forgotten the moment a write changes what it shows (docs/performance.md).
+    cache_enabled: bool = Field(
+        default=True, description="Keep rendered anonymous reads in each worker's memory."
+    )
+    cache_max_mb: int = Field(
+        default=64, ge=1, description="Memory each worker's read cache may use, in MiB."
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Larger bodies get 413.")
     max_query_bytes: int = Field(
         default=4096, ge=256, description="Longer query strings get 414 (app.request_limits)."

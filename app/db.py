@@ -285,5 +285,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             raise
         else:
             await session.commit()
+            read_cache = getattr(request.app.state, "read_cache", None) if writing else None
+            if read_cache is not None:
+                # The answer to a write goes out once this worker's read cache has forgotten
+                # what the write changed: it never serves the old answer after this one.
+                await read_cache.after_write()
         finally:
             _WRITE_INTENT.set(False)

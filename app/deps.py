@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import authenticate, bearer_scheme
+from app.cache.tags import HORIZON_STATE
 from app.conditional import LINK_BASE_STATE
 from app.config import Settings
 from app.db import get_session
@@ -33,6 +34,8 @@ async def get_links(request: Request, settings: SettingsDep) -> Links:
     links = Links(request_base_url(request, settings), Insight.of(settings))
     # ETags leave the hyperlinks' base out (see app.conditional).
     setattr(request.state, LINK_BASE_STATE, links.base)
+    # Until when an answer rendered with these links reads the same (app.cache.middleware).
+    setattr(request.state, HORIZON_STATE, links.insight.horizon)
     return links
 
 

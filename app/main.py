@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from app.cache.lifespan import read_cache_lifespan
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, sqlite_writers
 from app.docs import install_docs
@@ -53,10 +54,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         # The metrics refresher (app/refresh/): its forges, its loop, its clean stop.
         async with (
+            # The read cache (app/cache/): its store, and the watcher that keeps it exact.
+            read_cache_lifespan(settings) as read_cache,
             refresher_lifespan(state) as refresher,
             # The webhook sender (app/webhooks/): its HTTP client, its loop, its stop.
             sender_lifespan(state) as sender,
         ):
+            state.read_cache = read_cache
             state.refresh_service = refresher
             state.refresher = refresher if settings.refresh_enabled else None
             state.webhook_sender = sender

@@ -57,3 +57,28 @@ DB_POOL_OVERFLOW = Gauge(
     "Connections open beyond the pool size (at most DB_MAX_OVERFLOW per worker), summed.",
     multiprocess_mode="livesum",
 )
+
+# The read cache (app.cache), per worker; summed over live workers in multiprocess mode.
+CACHE_REQUESTS = Counter(
+    "packages_api_cache_requests_total",
+    "Anonymous reads the read cache looked up, by result (hit, miss, bypass: the cache "
+    "could not be kept exact, e.g. its database notifications were lost).",
+    ["result"],
+)
+CACHE_EVICTIONS = Counter(
+    "packages_api_cache_evictions_total",
+    "Answers the read cache forgot, by reason (changed: the data behind it was written; "
+    "size: least recently used, to stay within CACHE_MAX_MB; expired: time alone changed it, "
+    "e.g. a maintenance status's month turned).",
+    ["reason"],
+)
+CACHE_BYTES = Gauge(
+    "packages_api_cache_bytes",
+    "Bytes the read cache holds (bodies, headers and bookkeeping), summed over workers.",
+    multiprocess_mode="livesum",
+)
+CACHE_ENTRIES = Gauge(
+    "packages_api_cache_entries",
+    "Answers the read cache holds, summed over workers.",
+    multiprocess_mode="livesum",
+)

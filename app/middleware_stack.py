@@ -6,6 +6,8 @@
    RequestMiddleware's 500s included.
 2. RequestMiddleware: request id, access log line, metrics; it times everything inside,
    and answers an unhandled exception with our 500 body.
+2b. ReadCacheMiddleware (app.cache): anonymous reads from the worker's memory, after the
+   request is logged and counted, before compression (it keeps the final bytes).
 3. CompressionMiddleware: gzip for bodies over 1 KB, with `-gzip` ETags; outside the
    security headers, so the docs page is hashed before it is compressed.
 4. SecurityHeadersMiddleware: on every answer from here in, CORS preflights, 413s and
@@ -24,6 +26,7 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from app.cache.middleware import ReadCacheMiddleware
 from app.conditional import CachePolicyMiddleware
 from app.config import Settings
 from app.middleware import BodyLimitMiddleware, MethodsMiddleware
@@ -66,6 +69,7 @@ def middleware_stack(
             templates=RouteTemplates(lambda: list(app.routes)),
             after=observe_pool_after_request,
         ),
+        Middleware(ReadCacheMiddleware),
         Middleware(CompressionMiddleware),
         Middleware(SecurityHeadersMiddleware),
         cors,

@@ -19,9 +19,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Search storage: made and kept by the search migration's SQL and triggers, not by the
 # models (a tsvector table on PostgreSQL; an FTS5 table and its shadow tables on SQLite).
-# Row counts likewise (the table_counts migration; app/repositories/counts.py reads them).
+# Row counts likewise (the table_counts migration; app/repositories/counts.py reads them),
+# and the read cache's versions on SQLite (migration c4f8a2e6b9d1; app/cache/sqlite.py).
 DATABASE_ONLY_TABLES = re.compile(
-    r"search_documents|search_fts(_[a-z]+)?|table_counts|table_count_flushes"
+    r"search_documents|search_fts(_[a-z]+)?|table_counts|table_count_flushes|cache_versions"
 )
 
 

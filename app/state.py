@@ -15,6 +15,7 @@ from starlette.datastructures import State
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+    from app.cache.lifespan import ReadCache
     from app.config import Settings
     from app.db import SqliteWriters
     from app.observability.readiness import Readiness
@@ -35,6 +36,8 @@ class AppState(State):
     sessionmaker: async_sessionmaker[AsyncSession]
     # SQLite: the process's writers (requests and the refresher) queue in one line.
     sqlite_writers: SqliteWriters | None
+    # The read cache (app.cache): None when CACHE_ENABLED is false or it cannot be exact.
+    read_cache: ReadCache | None
     # Always the process's Refresher (on-demand refreshes use it even when the periodic
     # loop is off); `refresher` is the same object when REFRESH_ENABLED, else None (the
     # readiness check asks it `stuck()`).

@@ -4,6 +4,7 @@ the same work inside a bare FastAPI app.
     uv run python bench/api.py [--packages 100000] [--duration 10] [--connections 32]
         [--workers 1[,2]] [--rounds 2] [--database-url postgresql://postgres@127.0.0.1/postgres]
         [--keep | --reuse] [--no-floor] [--scenarios 'page 1,offset,detail by id']
+        [--cache off,on] [--write-rate 12]
 
 Creates a database `packages_api_bench_...` on the PostgreSQL server of --database-url,
 migrates it and fills it with N packages (bench/dataset.py, by COPY); starts the service
@@ -19,6 +20,14 @@ service's peak RSS per worker. The baseline is what any Python server must do; t
 adds what FastAPI alone costs; the rest of the service's gap is our own layers.
 --no-floor leaves the floor and its columns out. Paths are drawn at random from a list
 per scenario (bench/wrk_paths.lua), so no cache answers the same question all the time.
+The service runs once per --cache setting (CACHE_ENABLED false, then true: the read cache
+of app/cache/), each a column group against the same baseline; with the cache on, the
+same paths repeat, so after the warm-up its figures are cache hits. Two more runs follow
+when the cache is on: the detail hit ratio while a writer in another process updates
+--write-rate random packages a second (as a refresher keeping a million packages fresh
+daily does), and a write through one `serve` process followed by reads through another:
+how many answers are stale 100 ms after the write was acknowledged, and how long the
+other process took to answer the new one.
 The database is dropped at the end unless --keep; --reuse takes a kept one (same
 --packages) instead of generating it again.
 Needs wrk (Debian/Ubuntu: `apt-get install wrk`).
@@ -40,7 +49,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -276,9 +285,9 @@ def started(command: list[str], env: dict[str, str], url: str, log: Path) -> Ite
             process.wait()
 
 
-def service_command(workers: int) -> list[str]:
+def service_command(workers: int, port: int = SERVICE_PORT) -> list[str]:
     executable = Path(sys.executable).parent / "packages-api"
-    return [str(executable), "serve", "--workers", str(workers), "--port", str(SERVICE_PORT)]
+    return [str(executable), "serve", "--workers", str(workers), "--port", str(port)]
 
 
 def baseline_command() -> list[str]:
@@ -298,14 +307,31 @@ def _figures(run: Run) -> list[str]:
     return [f"{run.rps:,.0f}{flag}", _ms(run.p50_ms), _ms(run.p99_ms)]
 
 
+@dataclass(frozen=True)
+class Config:
+    """One way the service is run: its worker count and whether its read cache is on."""
+
+    workers: int
+    cache: bool
+
+    @property
+    def target(self) -> str:
+        return f"service w{self.workers} cache {'on' if self.cache else 'off'}"
+
+    @property
+    def label(self) -> str:
+        plural = "s" if self.workers > 1 else ""
+        return f"service ({self.workers} worker{plural}, cache {'on' if self.cache else 'off'})"
+
+
 def table(
-    scenarios: list[Scenario], results: dict[str, Result], workers: list[int], *, floor: bool
+    scenarios: list[Scenario], results: dict[str, Result], configs: list[Config], *, floor: bool
 ) -> str:
-    first = f"service w{workers[0]}"
+    first = configs[0].target
     head = ["scenario"]
-    for w in workers:
-        head += [f"service ({w} worker{'s' if w > 1 else ''}) req/s", "p50 ms", "p99 ms"]
-    head += ["baseline req/s", "p50 ms", "p99 ms", "ratio req/s", "ratio p99"]
+    for config in configs:
+        head += [f"{config.label} req/s", "p50 ms", "p99 ms", "/baseline req/s", "p99"]
+    head += ["baseline req/s", "p50 ms", "p99 ms"]
     if floor:
         head += ["floor req/s", "p50 ms", "p99 ms", "service/floor req/s"]
     head += ["CPU ms/req service", "baseline", "ratio"]
@@ -314,20 +340,20 @@ def table(
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for scenario in scenarios:
         result = results[scenario.name]
-        cells = [scenario.name]
-        for w in workers:
-            run = result.median(f"service w{w}")
-            cells += [scenario.note or "n/a", "", ""] if run is None else _figures(run)
         base, ours = result.median("baseline"), result.median(first)
         least = result.median("floor")
-        if base is None:
-            cells += ["—", "", "", "", ""]
-        else:
-            cells += _figures(base)
-            if ours is None:
+        cells = [scenario.name]
+        for config in configs:
+            run = result.median(config.target)
+            if run is None:
+                cells += [scenario.note or "n/a", "", "", "", ""]
+                continue
+            cells += _figures(run)
+            if base is None:
                 cells += ["", ""]
             else:
-                cells += [f"{ours.rps / base.rps:.2f}x", f"{ours.p99_ms / base.p99_ms:.2f}x"]
+                cells += [f"{run.rps / base.rps:.2f}x", f"{run.p99_ms / base.p99_ms:.2f}x"]
+        cells += ["—", "", ""] if base is None else _figures(base)
         if floor:
             if least is None:
                 cells += ["—", "", "", ""]
@@ -355,6 +381,164 @@ def machine() -> str:
     return (
         f"{os.cpu_count()} CPUs ({cpu}), {int(memory) / 1024 / 1024:.0f} GB RAM, "
         f"Python {platform.python_version()}"
+    )
+
+
+def fill(base: str, paths: list[str]) -> None:
+    """Ask each distinct path once, so the runs that follow measure a warm read cache (the
+    same URLs repeated), not how fast it fills."""
+    distinct = list(dict.fromkeys(paths))
+
+    async def ask_all() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            for start in range(0, len(distinct), 16):
+                await asyncio.gather(*(client.get(p) for p in distinct[start : start + 16]))
+
+    asyncio.run(ask_all())
+
+
+def _cache_counts(base: str) -> dict[str, float]:
+    """The read cache's lookups so far, by result, from /metrics."""
+    text = httpx.get(f"{base}/metrics", timeout=10).text
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("packages_api_cache_requests_total{"):
+            result = line.split('result="', 1)[1].split('"', 1)[0]
+            counts[result] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+async def _write_packages(dsn: str, packages: int, rate: float, stop: asyncio.Event) -> int:
+    """What a refresher does to the directory: `rate` random packages a second get new
+    figures (a Core UPDATE, committed), from another process's connection."""
+    rng = random.Random(11)  # noqa: S311 (which rows to touch, not secrets)
+    connection = await asyncpg.connect(dsn)
+    written = 0
+    try:
+        started_at = time.monotonic()
+        while not stop.is_set():
+            await connection.execute(
+                "UPDATE packages SET repo_watchers = repo_watchers + 1, last_fetched = now()"
+                " WHERE id = $1",
+                rng.randint(1, packages),
+            )
+            written += 1
+            pause = started_at + written / rate - time.monotonic()
+            if pause > 0:
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+    finally:
+        await connection.close()
+    return written
+
+
+def hit_ratio_under_writes(
+    arguments: argparse.Namespace,
+    dsn: str,
+    database: dict[str, str],
+    details: list[str],
+    workdir: Path,
+) -> str:
+    """The detail hit ratio of one worker with its cache on while a writer in another
+    process updates --write-rate random packages a second."""
+    base = f"http://127.0.0.1:{SERVICE_PORT}"
+    environment = database | {"CACHE_ENABLED": "true"}
+    with started(service_command(1), environment, f"{base}/readyz", workdir / "h.log") as pid:
+        fill(base, details)
+        before = _cache_counts(base)
+        stop = asyncio.Event()
+
+        async def run() -> tuple[Run, int]:
+            writer = asyncio.create_task(
+                _write_packages(dsn, arguments.packages, arguments.write_rate, stop)
+            )
+            reads = await asyncio.to_thread(
+                wrk, base, details, arguments.duration, arguments.connections, workdir, pid
+            )
+            stop.set()
+            return reads, await writer
+
+        reads, written = asyncio.run(run())
+        after = _cache_counts(base)
+    change = {key: after.get(key, 0) - before.get(key, 0) for key in after}
+    looked_up = sum(change.values()) or 1
+    return (
+        f"detail hit ratio while another process writes {written / arguments.duration:.1f} "
+        f"packages/s ({written} in {arguments.duration} s, over {arguments.packages:,}): "
+        f"{change.get('hit', 0) / looked_up:.1%} of {looked_up:,.0f} reads "
+        f"({change.get('miss', 0):,.0f} misses, {change.get('bypass', 0):,.0f} bypasses); "
+        f"{reads.rps:,.0f} req/s, p99 {reads.p99_ms:.1f} ms"
+    )
+
+
+def _token(dsn: str) -> str:
+    executable = Path(sys.executable).parent / "packages-api"
+    made = subprocess.run(  # noqa: S603
+        [str(executable), "tokens", "create", f"bench-{uuid.uuid4().hex[:6]}", "--scope", "write"],
+        env=os.environ | {"DATABASE_URL": dsn},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip().splitlines()[-1]
+
+
+STALE_AFTER = 0.1  # the issue's bound: 100 ms after the write was acknowledged
+WRITES = 50
+
+
+def staleness_across_processes(
+    arguments: argparse.Namespace,
+    dsn: str,
+    database: dict[str, str],
+    details: list[str],
+    workdir: Path,
+) -> str:
+    """A write through one `serve` process, then reads through another (both caching):
+    stale answers 100 ms after the acknowledgement, and how long the other took."""
+    first, second = SERVICE_PORT, SERVICE_PORT + 10
+    environment = database | {"CACHE_ENABLED": "true"}
+    headers = {"Authorization": f"Bearer {_token(dsn)}"}
+    stale, delays = 0, []
+    with (
+        started(
+            service_command(1, first),
+            environment,
+            f"http://127.0.0.1:{first}/readyz",
+            workdir / "w1.log",
+        ),
+        started(
+            service_command(1, second),
+            environment,
+            f"http://127.0.0.1:{second}/readyz",
+            workdir / "w2.log",
+        ),
+        httpx.Client(base_url=f"http://127.0.0.1:{first}", timeout=10) as writer,
+        httpx.Client(base_url=f"http://127.0.0.1:{second}", timeout=10) as reader,
+    ):
+        for number, path in enumerate(details[:WRITES]):
+            reader.get(path)
+            held = reader.get(path)
+            assert held.headers.get("x-cache") == "hit", held.headers
+            title = f"Bench {number} {uuid.uuid4().hex[:6]}"
+            patched = writer.patch(path, json={"title": title}, headers=headers)
+            patched.raise_for_status()
+            acknowledged = time.monotonic()
+            while reader.get(path).json()["title"] != title:
+                if time.monotonic() - acknowledged > 5:
+                    break
+            delays.append(time.monotonic() - acknowledged)
+            # The bound itself: a fresh write, then one read 100 ms after it.
+            title += " again"
+            writer.patch(path, json={"title": title}, headers=headers).raise_for_status()
+            time.sleep(STALE_AFTER)
+            if reader.get(path).json()["title"] != title:
+                stale += 1
+    return (
+        f"write through one process, reads through another ({WRITES} writes): {stale} stale "
+        f"answers {STALE_AFTER * 1000:.0f} ms after the acknowledgement; the other process "
+        f"answered the new title after {statistics.median(delays) * 1000:.1f} ms (median), "
+        f"{max(delays) * 1000:.1f} ms (max), the read that found it included"
     )
 
 
@@ -409,13 +593,15 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                     workdir / "f.log",
                 )
             )
-        for workers in arguments.workers:
-            target = f"service w{workers}"
+        configs = [Config(w, cache) for w in arguments.workers for cache in arguments.cache]
+        for config in configs:
+            target, workers = config.target, config.workers
+            environment = database | {"CACHE_ENABLED": "true" if config.cache else "false"}
             with started(
-                service_command(workers), database, f"{service_url}/readyz", workdir / "s.log"
+                service_command(workers), environment, f"{service_url}/readyz", workdir / "s.log"
             ) as pid:
                 cursor = scenarios[2]
-                if workers == arguments.workers[0] and (
+                if config == configs[0] and (
                     not arguments.scenarios
                     or any(word in cursor.name for word in arguments.scenarios)
                 ):
@@ -427,10 +613,12 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                     if not scenario.service:
                         continue
                     pairs = [(target, service_url, scenario.service, pid)]
-                    if scenario.baseline and workers == arguments.workers[0]:
+                    if scenario.baseline and config == configs[0]:
                         pairs.append(("baseline", baseline_url, scenario.baseline, baseline_pid))
                         if floor_pid is not None:  # the baseline's paths: the same answers
                             pairs.append(("floor", floor_url, scenario.baseline, floor_pid))
+                    if config.cache:
+                        fill(service_url, scenario.service)
                     for _, url, where, server in pairs:  # warm up: pools, caches, JITs
                         wrk(url, where, 2, arguments.connections, workdir, server)
                     for _ in range(arguments.rounds):
@@ -447,12 +635,15 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                     ours = results[scenario.name].median(target)
                     assert ours is not None
                     print(
-                        f"  {scenario.name} ({workers}w): {ours.rps:,.0f} req/s, "
+                        f"  {scenario.name} ({config.label}): {ours.rps:,.0f} req/s, "
                         f"p50 {ours.p50_ms:.1f} ms, p99 {ours.p99_ms:.1f} ms, "
                         f"CPU {ours.cpu_ms:.2f} ms/request",
                         flush=True,
                     )
-                rss[workers] = peak_rss_mb(pid)
+                rss[config.label] = peak_rss_mb(pid)
+        if True in arguments.cache:
+            hits = hit_ratio_under_writes(arguments, dsn, database, paths["ids"], workdir)
+            stale = staleness_across_processes(arguments, dsn, database, paths["ids"], workdir)
     print()
     print(
         f"{arguments.packages:,} packages, {arguments.connections} connections, "
@@ -461,13 +652,14 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
         + ("; floor: bench/fastapi_floor.py, 1 worker" if arguments.floor else "")
     )
     print()
-    print(table(scenarios, results, arguments.workers, floor=arguments.floor))
+    print(table(scenarios, results, configs, floor=arguments.floor))
     print()
-    for workers, peak in rss.items():
-        print(
-            f"service peak RSS per worker ({workers} worker{'s' if workers > 1 else ''}): "
-            f"{peak:.0f} MB"
-        )
+    if True in arguments.cache:
+        print(hits)
+        print(stale)
+        print()
+    for label, peak in rss.items():
+        print(f"{label}: peak RSS per worker {peak:.0f} MB")
     print(f"machine: {machine()}")
     print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
@@ -497,6 +689,19 @@ def main() -> None:
         default=[],
         help="Only the rows whose name contains one of these, comma-separated "
         "(e.g. 'page 1,offset,detail by id').",
+    )
+    parser.add_argument(
+        "--cache",
+        type=lambda text: [part.strip() == "on" for part in text.split(",") if part.strip()],
+        default=[False, True],
+        help="Run the service with its read cache off, on, or both (default: off,on).",
+    )
+    parser.add_argument(
+        "--write-rate",
+        type=float,
+        default=12.0,
+        help="Packages a second the writer updates during the hit-ratio run (default 12: a "
+        "refresher keeping 1,000,000 packages fresh daily).",
     )
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument(

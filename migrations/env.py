@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app import models  # noqa: F401  (registers every table on the metadata)
+from app.cache.versions import forget_every_cached_answer
 from app.columns import Base
 from app.config import get_settings
 from app.migrate import COMPARE_OPTIONS
@@ -40,7 +41,10 @@ def _run(connection: Connection) -> None:
         **COMPARE_OPTIONS,
     )
     with context.begin_transaction():
+        before = context.get_context().get_current_heads()
         context.run_migrations()
+        if context.get_context().get_current_heads() != before:
+            forget_every_cached_answer(connection)
 
 
 def _sqlite_transactions(engine: AsyncEngine) -> None:

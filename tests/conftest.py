@@ -240,7 +240,9 @@ async def app_factory(
     stack: list[Any] = []
 
     async def build(settings: Settings) -> Any:
-        app = create_app(settings)
+        # No read cache: it learns of writes at their commit, and these never commit (the
+        # test's transaction is rolled back). tests/cache/ runs it on committed databases.
+        app = create_app(settings.model_copy(update={"cache_enabled": False}))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
         stack.append(lifespan)

@@ -26,6 +26,15 @@ class Insight:
     python_versions: tuple[str, ...] = DEFAULT_PYTHON_VERSIONS
     thresholds: MaintenanceThresholds = field(default_factory=MaintenanceThresholds)
     now: dt.datetime = field(default_factory=_utcnow)
+    # The first instant after `now` at which an answer judged at `now` reads otherwise (a
+    # status, a score's quarters: whole months since a date), or empty: never. The read
+    # cache keeps the answer until then (app.cache.middleware).
+    horizon: list[dt.datetime] = field(default_factory=list, compare=False)
+
+    def valid_until(self, moment: dt.datetime | None) -> None:
+        """An answer rendered with this insight reads otherwise from `moment` on."""
+        if moment is not None and (not self.horizon or moment < self.horizon[0]):
+            self.horizon[:] = [moment]
 
     @classmethod
     def of(cls, settings: Settings) -> Insight:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from app.insights.score import whole_months_between
+from app.insights.score import add_months, whole_months_between
 
 Status = Literal["active", "stale", "inactive", "archived", "deprecated", "unknown"]
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
@@ -76,6 +76,9 @@ class Maintenance:
     last_commit: dt.datetime | None
     last_release: dt.datetime | None
     commits_last_year: int | None  # None: the weekly counts were never fetched
+    # Not served: the next instant at which time alone changes this answer (None: never),
+    # which is how long the read cache may keep it (app.insights.context.Insight.horizon).
+    changes_at: dt.datetime | None = None
 
 
 def maintenance(
@@ -138,6 +141,9 @@ def maintenance(
         last_commit=last_commit,
         last_release=last_release,
         commits_last_year=sum(commits_over_52) if commits_over_52 else None,
+        changes_at=None
+        if held
+        else activity_changes_at(last_activity(last_commit, last_release), now, thresholds),
     )
 
 
@@ -183,6 +189,20 @@ def activity(
     if months < thresholds.active_months:
         return "active"
     return "stale" if months < thresholds.stale_months else "inactive"
+
+
+def activity_changes_at(
+    last: dt.datetime | None, now: dt.datetime, thresholds: MaintenanceThresholds
+) -> dt.datetime | None:
+    """The next instant after `now` at which activity() of `last` answers otherwise: when
+    `last` is active_months, then stale_months, whole months old (None: never again)."""
+    if last is None:
+        return None
+    for months in (thresholds.active_months, thresholds.stale_months):
+        moment = add_months(last, months)
+        if moment > now:
+            return moment
+    return None
 
 
 def activity_cutoff(now: dt.datetime, months: int) -> dt.datetime:

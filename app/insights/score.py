@@ -25,13 +25,14 @@ def whole_months_between(start: dt.datetime, end: dt.datetime) -> int:
     months = (end.year - start.year) * 12 + (end.month - start.month)
     # The last month is whole only once the day and time of day have come round again;
     # a start on the 31st is reached at the end of a shorter month (as relativedelta does).
-    anniversary = _add_months(start, months)
+    anniversary = add_months(start, months)
     if anniversary > end:
         months -= 1
     return months
 
 
-def _add_months(moment: dt.datetime, months: int) -> dt.datetime:
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """`moment` a number of calendar months later, a day past the month's end clamped to it."""
     year, month0 = divmod(moment.month - 1 + months, 12)
     year += moment.year
     month = month0 + 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from app.insights.score import FLOOR, PYTHON2_PENALTY_CAP, whole_months_between
+from app.insights.score import FLOOR, PYTHON2_PENALTY_CAP, add_months, whole_months_between
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,13 @@ class ScoreBreakdown:
     before_floor: int  # int(stars + age_penalty + python2_penalty)
     floor: int
     floor_applied: bool  # the sum fell below the floor, which is the score
+
+
+def next_quarter(last_commit: dt.datetime | None, quarters: int | None) -> dt.datetime | None:
+    """When `quarters_since_last_commit` next grows (None: it is unknown, and stays so)."""
+    if last_commit is None or quarters is None:
+        return None
+    return add_months(last_commit, 3 * (quarters + 1))
 
 
 def score_breakdown(

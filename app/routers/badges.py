@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from app.badges import BADGE_CACHE_CONTROL, BADGE_MEDIA_TYPE, KINDS, BadgeFacts, badge_for, render
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.conditional import bytes_response
 from app.deps import LinksDep, SessionDep
 from app.errors import NotFound, error_responses
@@ -66,6 +68,7 @@ async def package_badge(
         raise NotFound(f"No badge kind {kind[:50]!r}; kinds are {', '.join(KINDS)}.")
     row, _grid_ids = await PackageRepository(session).read(key)
     svg = render(badge_for(kind, badge_facts(row, links)))
+    cache_as(request, [tags.package(row.id)])  # drawn from its own row only
     return bytes_response(
         request, svg, media_type=BADGE_MEDIA_TYPE, cache_control=BADGE_CACHE_CONTROL
     )

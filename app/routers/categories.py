@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
@@ -37,6 +39,7 @@ async def list_categories(
     listing = await CategoryRepository(session).list_page(
         page, ordering=ordering, modified_since=parse_instant(modified_since, "modified_since")
     )
+    cache_as(request, [tags.ANY])
     return paginated(
         request, links.base, page, listing, [CategoryOut.of(c, links) for c in listing.rows]
     )
@@ -55,6 +58,7 @@ async def get_category(
     request: Request, key: Key, session: SessionDep, links: LinksDep
 ) -> Response:
     category = await CategoryRepository(session).get(key)
+    cache_as(request, [tags.category(category.id)])
     return json_response(request, CategoryOut.of(category, links))
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, NotFound
@@ -40,6 +42,8 @@ async def get_grid_table(
     repository = GridRepository(session)
     grid = await repository.get(key)
     packages, features, cells = await repository.table(grid)
+    # Its cells, features and members are the grid's; its columns, each package's row.
+    cache_as(request, [tags.grid(grid.id), *(tags.package(package.id) for package in packages)])
     table = GridTable(
         grid=links.grid(grid.id),
         title=grid.title,
@@ -70,6 +74,7 @@ async def list_features(
     grid = await repository.get(key)
     features = await repository.list_features(grid)
     body = FeatureList([FeatureOut.of(feature, links) for feature in features])
+    cache_as(request, [tags.grid(grid.id)])
     return json_response(request, body)
 
 
@@ -93,7 +98,9 @@ async def get_feature(
     request: Request, key: Key, feature_id: FeatureId, session: SessionDep, links: LinksDep
 ) -> Response:
     repository = GridRepository(session)
-    feature = await repository.get_feature(await repository.get(key), feature_id)
+    grid = await repository.get(key)
+    feature = await repository.get_feature(grid, feature_id)
+    cache_as(request, [tags.grid(grid.id)])
     return json_response(request, FeatureOut.of(feature, links))
 
 
@@ -187,6 +194,7 @@ async def get_element(
     feature, membership, element = await repository.find_cell(grid, feature_id, package)
     if element is None:
         raise NotFound("Nothing is written for this package and feature yet.")
+    cache_as(request, [tags.grid(grid.id)])
     return json_response(request, ElementOut.of(element, feature, membership.package_id, links))
 
 

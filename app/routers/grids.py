@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
@@ -48,6 +50,7 @@ async def list_grids(
     listing = await GridRepository(session).list_page(
         page, ordering=ordering, modified_since=parse_instant(modified_since, "modified_since")
     )
+    cache_as(request, [tags.ANY])
     return paginated(
         request, links.base, page, listing, [GridOut.of(g, links) for g in listing.rows]
     )
@@ -64,6 +67,7 @@ async def create_grid(
 @router.get("/{key}/", response_model=GridOut, responses=READ_ERRORS)
 async def get_grid(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
     grid = await GridRepository(session).get(key)
+    cache_as(request, [tags.grid(grid.id)])
     return json_response(request, GridOut.of(grid, links))
 
 
@@ -135,6 +139,7 @@ async def list_grid_packages(
     grid = await GridRepository(session).get(key)
     listing = await PackageRepository(session).list_page(page, grid_id=grid.id)
     results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
+    cache_as(request, [tags.ANY])
     return paginated(request, links.base, page, listing, results)
 
 
@@ -166,6 +171,7 @@ async def get_grid_package(
     repository = GridRepository(session)
     grid = await repository.get(key)
     membership = await repository.get_membership(grid, package)
+    cache_as(request, [tags.grid(grid.id)])
     return json_response(request, MembershipOut.of(membership, links))
 
 

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, SettingsDep, WriteToken
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
@@ -55,6 +57,7 @@ async def list_packages(
         modified_since=parse_instant(modified_since, "modified_since"),
     )
     results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
+    cache_as(request, [tags.ANY])
     return paginated(request, links.base, page, listing, results)
 
 
@@ -81,6 +84,7 @@ async def create_package(
 async def get_package(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
     """One package, by numeric id or by slug."""
     row, grid_ids = await PackageRepository(session).read(key)
+    cache_as(request, [tags.package(row.id)])
     return json_response(request, package_fields(row, links, grid_ids))
 
 

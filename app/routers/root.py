@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.cache.tags import cache_as
 from app.conditional import json_response
 from app.deps import LinksDep
 from app.errors import error_responses
@@ -17,6 +18,7 @@ router = APIRouter(tags=["root"])
     "/", response_model=ApiRoot, responses=error_responses(400), summary="List the resource URLs"
 )
 async def api_root(request: Request, links: LinksDep) -> Response:
+    cache_as(request, [])  # the same answer until a new version is deployed
     return json_response(
         request,
         ApiRoot(

@@ -11,6 +11,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import RootModel
 
+from app.cache import tags
+from app.cache.tags import cache_as
 from app.conditional import json_response
 from app.deps import LinksDep, PageDep, SessionDep
 from app.errors import error_responses
@@ -68,6 +70,7 @@ async def search(
         q, wanted, item_type=item_type, category=category
     )
     results = [_result(hit, links) for hit in hits]
+    cache_as(request, [tags.ANY])
     if paged:
         return paginated(request, links.base, page, ListPage(total, hits), results)
     return json_response(request, SearchResults(results))

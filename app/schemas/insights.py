@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from app.insights.context import Insight as Insight
 from app.insights.maintenance import Maintenance, maintenance
-from app.insights.score_breakdown import ScoreBreakdown, score_breakdown
+from app.insights.score_breakdown import ScoreBreakdown, next_quarter, score_breakdown
 from app.insights.versions import django_versions, python_versions
 
 Status = Literal["active", "stale", "inactive", "archived", "deprecated", "unknown"]
@@ -47,7 +47,7 @@ def package_maintenance(
 ) -> Maintenance:
     """The package's maintenance from its stored columns: what the resource's
     `maintenance`, the grid table's `status` and the status badge all show."""
-    return maintenance(
+    health = maintenance(
         last_commit=field("last_updated"),
         last_release=field("pypi_last_release"),
         commits_over_52=field("commits_over_52") or [],
@@ -60,6 +60,8 @@ def package_maintenance(
         now=insight.now,
         thresholds=insight.thresholds,
     )
+    insight.valid_until(health.changes_at)  # time alone changes it then (the read cache)
+    return health
 
 
 def insight_fields(
@@ -75,6 +77,8 @@ def insight_fields(
     breakdown = score_breakdown(
         field("repo_watchers"), last_commit, field("supports_python3"), scored_at
     )
+    if scored_at is insight.now:  # never fetched: its quarters count on with time
+        insight.valid_until(next_quarter(last_commit, breakdown.quarters_since_last_commit))
     django, python = _versions(
         tuple(classifiers), field("pypi_requires_python"), insight.python_versions
     )
