@@ -28,7 +28,7 @@ CORS_REQUEST_HEADERS = [
     "If-None-Match",
     "X-Request-ID",
 ]
-CORS_RESPONSE_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After", "Allow"]
+CORS_RESPONSE_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After", "Allow", "X-Cache"]
 
 
 def install_observability(app: FastAPI, settings: Settings) -> None:
