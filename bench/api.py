@@ -549,6 +549,9 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
         Scenario("list, offset 4,000", ["/api/v4/packages/?offset=4000"])
         if arguments.packages > 4020
         else Scenario("list, offset 4,000", []),
+        Scenario("list, offset 500,000", ["/api/v4/packages/?offset=500000"])
+        if arguments.packages > 500_020
+        else Scenario("list, offset 500,000", []),
         Scenario(f"list by cursor, ~{CURSOR_DEPTH:,} deep", []),
         Scenario("detail by id", paths["ids"], paths["ids"]),
         Scenario("detail by slug", paths["slugs"], paths["slugs"]),
@@ -557,6 +560,7 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
         Scenario("search", paths["search"]),
     ]
     scenarios[1].baseline = scenarios[1].service
+    scenarios[2].baseline = scenarios[2].service
     if arguments.scenarios:
         # Only the rows asked for (by a word of their name): the others are left empty.
         for scenario in scenarios:
@@ -600,7 +604,7 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
             with started(
                 service_command(workers), environment, f"{service_url}/readyz", workdir / "s.log"
             ) as pid:
-                cursor = scenarios[2]
+                cursor = scenarios[3]
                 if config == configs[0] and (
                     not arguments.scenarios
                     or any(word in cursor.name for word in arguments.scenarios)
