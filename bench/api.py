@@ -349,7 +349,7 @@ def table(
                 cells += [scenario.note or "n/a", "", "", "", ""]
                 continue
             cells += _figures(run)
-            if base is None:
+            if base is None or not base.rps:
                 cells += ["", ""]
             else:
                 cells += [f"{run.rps / base.rps:.2f}x", f"{run.p99_ms / base.p99_ms:.2f}x"]
@@ -361,7 +361,7 @@ def table(
                 cells += _figures(least)
                 cells.append(f"{ours.rps / least.rps:.2f}x" if ours else "")
         cells.append(f"{ours.cpu_ms:.2f}" if ours else "")
-        if base is None or ours is None:
+        if base is None or ours is None or not base.cpu_ms:
             cells += ["", ""]
         else:
             cells += [f"{base.cpu_ms:.2f}", f"{ours.cpu_ms / base.cpu_ms:.1f}x"]
@@ -636,6 +636,14 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                                 server,
                             )
                             results[scenario.name].runs.setdefault(name, []).append(run)
+                    base = results[scenario.name].median("baseline")
+                    if base is not None and config == configs[0]:
+                        print(
+                            f"  {scenario.name} (baseline): {base.rps:,.0f} req/s, p50 "
+                            f"{base.p50_ms:.1f} ms, p99 {base.p99_ms:.1f} ms, "
+                            f"{base.failures} failed",
+                            flush=True,
+                        )
                     ours = results[scenario.name].median(target)
                     assert ours is not None
                     print(
@@ -647,7 +655,9 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                 rss[config.label] = peak_rss_mb(pid)
         if True in arguments.cache:
             hits = hit_ratio_under_writes(arguments, dsn, database, paths["ids"], workdir)
+            print(f"  {hits}", flush=True)
             stale = staleness_across_processes(arguments, dsn, database, paths["ids"], workdir)
+            print(f"  {stale}", flush=True)
     print()
     print(
         f"{arguments.packages:,} packages, {arguments.connections} connections, "
