@@ -391,10 +391,31 @@ def fill(base: str, paths: list[str]) -> None:
 
     async def ask_all() -> None:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            # As wrk asks: no Accept-Encoding (gzip is part of the cache's key).
+            del client.headers["accept-encoding"]
             for start in range(0, len(distinct), 16):
                 await asyncio.gather(*(client.get(p) for p in distinct[start : start + 16]))
 
     asyncio.run(ask_all())
+
+
+def settle(dsn: str) -> None:
+    """Cancel the statements a run left running (a server whose client gave up at wrk's
+    timeout still executes what it sent: at offset 500,000 the baseline's backlog would
+    load the database through the next rows)."""
+
+    async def cancel() -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(
+                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND state = 'active'"
+                " AND pid <> pg_backend_pid() AND query NOT LIKE 'LISTEN%'"
+            )
+        finally:
+            await connection.close()
+
+    asyncio.run(cancel())
 
 
 def _cache_counts(base: str) -> dict[str, float]:
@@ -636,6 +657,7 @@ def bench(arguments: argparse.Namespace, dsn: str, workdir: Path) -> None:
                                 server,
                             )
                             results[scenario.name].runs.setdefault(name, []).append(run)
+                            settle(dsn)
                     base = results[scenario.name].median("baseline")
                     if base is not None and config == configs[0]:
                         print(

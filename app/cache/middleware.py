@@ -4,7 +4,7 @@ Placed inside RequestMiddleware (a hit is logged, timed and counted like any ans
 outside compression, security headers and CORS: a kept answer is the final bytes, gzipped
 or not, with every header the app would send. The key is everything about a request that
 can change its answer: path and query, host and scheme (the hyperlinks' base), the proxy
-headers that may set them, Accept (DRF's), whether gzip is accepted, and Origin (CORS).
+headers that may set them, whether gzip is accepted, and Origin (CORS).
 A request with a token is never looked up nor kept (it may see more, and is `private`).
 
 A miss is sent to the app without If-None-Match, so that the full answer can be kept; the
@@ -26,8 +26,10 @@ from app.metrics import CACHE_REQUESTS
 if TYPE_CHECKING:
     from app.cache.lifespan import ReadCache
 
-# Request headers that change an answer (besides host, path, query and scheme).
-KEY_HEADERS = (b"host", b"accept", b"origin", b"x-forwarded-host", b"x-forwarded-proto")
+# Request headers that change an answer (besides host, path, query and scheme). Not Accept:
+# every answer is the same JSON whatever a client accepts (the API never answers 406), and
+# keying on it would keep one copy per client library's default.
+KEY_HEADERS = (b"host", b"origin", b"x-forwarded-host", b"x-forwarded-proto")
 # Response headers a 304 repeats (RFC 9110 15.4.5): the validators and caching metadata,
 # not the body's length, type or coding.
 NOT_IN_304 = frozenset({b"content-length", b"content-type", b"content-encoding"})

@@ -39,6 +39,20 @@ async def test_a_repeated_read_is_a_hit_with_the_same_bytes_and_etag(live: Live)
         assert second.headers["cache-control"].startswith("public"), path
 
 
+async def test_one_answer_serves_every_accept_and_one_per_encoding(live: Live) -> None:
+    path = "/api/v4/packages/?limit=100"  # large enough to be gzipped
+    plain = await live.client.get(path, headers={"Accept-Encoding": "identity"})
+    other = await live.client.get(
+        path, headers={"Accept-Encoding": "identity", "Accept": "application/json"}
+    )
+    gzipped = await live.client.get(path, headers={"Accept-Encoding": "gzip"})
+    again = await live.client.get(path, headers={"Accept-Encoding": "gzip, br"})
+    assert (_cache(plain), _cache(other)) == ("miss", "hit")
+    assert (_cache(gzipped), _cache(again)) == ("miss", "hit")
+    assert gzipped.headers.get("content-encoding") == again.headers.get("content-encoding")
+    assert gzipped.content == again.content == plain.content  # httpx decodes the gzip
+
+
 async def test_if_none_match_is_answered_from_the_cache(live: Live) -> None:
     first = await live.client.get("/api/v4/packages/alpha/")
     etag = first.headers["etag"]
