@@ -400,18 +400,24 @@ def fill(base: str, paths: list[str]) -> None:
 
 
 def settle(dsn: str) -> None:
-    """Cancel the statements a run left running (a server whose client gave up at wrk's
-    timeout still executes what it sent: at offset 500,000 the baseline's backlog would
-    load the database through the next rows)."""
+    """Wait until the database is idle again, cancelling what a run left running: a server
+    whose client gave up at wrk's timeout still runs the statements it sent, and the ones
+    still queued behind them (at offset 500,000 the baseline's backlog would load the
+    database for minutes, through the rows measured next)."""
 
     async def cancel() -> None:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                "SELECT pg_cancel_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND state = 'active'"
-                " AND pid <> pg_backend_pid() AND query NOT LIKE 'LISTEN%'"
-            )
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                cancelled = await connection.fetchval(
+                    "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND state = 'active'"
+                    " AND pid <> pg_backend_pid()"
+                )
+                if not cancelled:
+                    return
+                await asyncio.sleep(0.3)
         finally:
             await connection.close()
 
