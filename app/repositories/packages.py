@@ -25,6 +25,7 @@ from app.repositories.base import (
     resolve_filter,
 )
 from app.repositories.counts import table_count
+from app.repositories.filters import FactFilters
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -33,6 +34,9 @@ ORDERING_FIELDS: dict[str, Any] = {
     "repo_forks": Package.repo_forks,
     "last_updated": Package.last_updated,
     "score": Package.score,
+    # Issue 18's, by stored columns (app.insights.stored), each with a (field, id) index.
+    "last_release": Package.pypi_last_release,
+    "commits_last_year": Package.commits_last_year,
 }
 
 
@@ -91,10 +95,12 @@ class PackageRepository:
         repo_host: str | None = None,
         ordering: str | None = None,
         modified_since: dt.datetime | None = None,
+        facts: FactFilters | None = None,
     ) -> ListPage[PackageRead]:
         """A page of packages, as rows of PACKAGE_COLUMNS with their grid ids. `category`,
         `grid` and `repo_host` are the client's filter values (blank: no filter; naming
-        nothing: 400); `grid_id` is for a caller that already holds the grid."""
+        nothing: 400); `grid_id` is for a caller that already holds the grid; `facts` the
+        compatibility and maintenance filters, already read."""
         category, grid = filter_value(category), filter_value(grid)
         # Exactly one of the documented values, or blank (no filter).
         repo_host = repo_host or None
@@ -116,6 +122,8 @@ class PackageRepository:
                     "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
+        if facts:
+            stmt = stmt.where(*facts.conditions())
         stmt, order = listed_since(stmt, Package, ordering, ORDERING_FIELDS, modified_since)
         # The whole list's count is kept by triggers; a filtered one is counted (by index),
         # before the grid ids join the select (a count need not compute them).
