@@ -11,7 +11,11 @@ PyPI answers a name that is not in its normalized form (`Django`, `django_shop`)
   else a Requires-Python that admits some Python 3;
 - last_release: the upload time of the newest file that is not yanked (any release);
 - documentation_url: the project URL labelled Documentation or Docs (PEP 753's labels,
-  compared without case, spaces or punctuation), else the legacy docs_url.
+  compared without case, spaces or punctuation), else the legacy docs_url;
+- status, status_reason: PEP 792's project status, which PyPI serves only in its Simple
+  API's JSON (`GET {PYPI_URL}/simple/{name}/`, api-version 1.4 and later): "active" when
+  the project has none. Fetched after each successful JSON fetch; when that call fails,
+  or the index predates 1.4, they stay None and the stored status is kept.
 Values that do not fit our columns (255 characters, 100 for version and requires_python)
 are left None, meaning unchanged.
 """
@@ -72,6 +76,44 @@ class _Project(UpstreamModel):
 
 
 _PROJECT = TypeAdapter(_Project)
+
+# PEP 691's JSON form of the Simple API; PEP 792 added project-status in api-version 1.4.
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+_STATUS_SINCE = (1, 4)
+_REASON_MAX = 2000  # free text from the index: kept, but not without bound
+
+
+class _SimpleMeta(UpstreamModel):
+    api_version: Annotated[str, Field(alias="api-version", max_length=20)]
+
+
+class _ProjectStatus(UpstreamModel):
+    status: Annotated[str, Field(max_length=100)] = "active"
+    reason: Text | None = None
+
+
+class _SimpleProject(UpstreamModel):
+    meta: _SimpleMeta
+    project_status: _ProjectStatus | None = Field(default=None, alias="project-status")
+
+
+_SIMPLE = TypeAdapter(_SimpleProject)
+_STATUSES = frozenset({"active", "archived", "deprecated", "quarantined"})
+
+
+def project_status(simple: _SimpleProject) -> tuple[str, str] | None:
+    """(status, reason) as stored, or None when the index does not say (an api-version
+    before 1.4, or a status PEP 792 does not define)."""
+    try:
+        version = tuple(int(part) for part in simple.meta.api_version.split(".")[:2])
+    except ValueError:
+        return None
+    if version < _STATUS_SINCE:
+        return None
+    marker = simple.project_status or _ProjectStatus()
+    if marker.status not in _STATUSES:
+        return None
+    return marker.status, (marker.reason or "")[:_REASON_MAX]
 
 
 def pypi_figures(project: _Project) -> PypiFigures:
@@ -198,7 +240,12 @@ class PyPIClient:
                 self._upstream, f"{self._base}/pypi/{name}/json", usage=usage, what=what, etag=etag
             )
             if response is None:
-                return PypiResult(name, Outcome.OK, etag=etag)
+                # The JSON is unchanged; the status has its own URL, asked every time.
+                unchanged = PypiFigures()
+                status = await self._status(name, usage)
+                if status is not None:
+                    unchanged.status, unchanged.status_reason = status
+                return PypiResult(name, Outcome.OK, unchanged, etag=etag)
             project = await parse(_PROJECT, response, what)
         except Refusal as refusal:
             return PypiResult(name, refusal.outcome, error=refusal.error)
@@ -209,4 +256,34 @@ class PyPIClient:
             return PypiResult(
                 name, Outcome.FAILED, error=f"pypi: internal error ({type(error).__name__})"
             )
-        return PypiResult(name, Outcome.OK, pypi_figures(project), etag=etag_of(response))
+        figures = pypi_figures(project)
+        status = await self._status(name, usage)
+        if status is not None:
+            figures.status, figures.status_reason = status
+        return PypiResult(name, Outcome.OK, figures, etag=etag_of(response))
+
+    async def _status(self, name: str, usage: Usage) -> tuple[str, str] | None:
+        """PEP 792's status from the Simple API; None when it cannot be had (logged): a
+        failure here keeps what is stored and costs the package none of its figures."""
+        what = f"pypi simple project {name}"
+        simple_name = re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+        try:
+            response = await get(
+                self._upstream,
+                f"{self._base}/simple/{simple_name}/",
+                usage=usage,
+                what=what,
+                headers={"Accept": SIMPLE_JSON},
+            )
+            if response is None:  # no ETag was sent: cannot happen
+                return None
+            content_type = response.headers.get("content-type", "").split(";")[0].strip()
+            if content_type != SIMPLE_JSON:
+                raise PayloadError(f"{what}: answered {content_type or 'no content type'}")
+            return project_status(await parse(_SIMPLE, response, what))
+        except (Refusal, PayloadError) as error:
+            logger.warning("pypi: project status of %s unknown: %s", name, error)
+            return None
+        except Exception:  # a bug must not cost the package its figures
+            logger.exception("pypi: fetching the status of %s failed", name)
+            return None

@@ -50,6 +50,8 @@ FIGURE_COLUMNS = (
     "pypi_requires_python",
     "pypi_classifiers",
     "pypi_last_release",
+    "pypi_status",
+    "pypi_status_reason",
     "supports_python3",
     "documentation_url",
     "score",
@@ -131,6 +133,9 @@ def _pypi_values(package: Package, result: PypiResult) -> dict[str, Any]:
         values["pypi_last_release"] = figures.last_release
     if figures.supports_python3 is not None:
         values["supports_python3"] = figures.supports_python3
+    if figures.status is not None:
+        values["pypi_status"] = figures.status
+        values["pypi_status_reason"] = figures.status_reason or ""
     # Only fills a gap: a documentation URL someone entered is theirs to keep.
     if figures.documentation_url and not package.documentation_url:
         try:

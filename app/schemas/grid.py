@@ -200,7 +200,8 @@ class TablePackage(BaseModel):
             commits_over_52=package.commits_over_52 or [],
             repo_archived_at=package.date_repo_archived,
             forge=package.repo_host,
-            pypi_status=None,  # not fetched yet (docs/compatibility.md)
+            pypi_status=package.pypi_status,  # PEP 792, from PyPI's Simple API
+            pypi_status_reason=package.pypi_status_reason,
             date_deprecated=package.date_deprecated,
             deprecated_by=links.package(package.deprecated_by_id)
             if package.deprecated_by_id
