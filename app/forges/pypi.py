@@ -232,21 +232,24 @@ class PyPIClient:
         self._base = url.rstrip("/")
 
     async def fetch(self, name: str, etag: str | None, usage: Usage) -> PypiResult:
+        """`etag`: what the last result's `etag` was (both APIs' ETags, see _etags)."""
         if not _PROJECT_NAME.fullmatch(name):
             return PypiResult(name, Outcome.NOT_FOUND, error=f"pypi: {name!r} is not a name")
         what = f"pypi project {name}"
+        json_etag, simple_etag = _split_etags(etag)
         try:
             response = await get(
-                self._upstream, f"{self._base}/pypi/{name}/json", usage=usage, what=what, etag=etag
+                self._upstream,
+                f"{self._base}/pypi/{name}/json",
+                usage=usage,
+                what=what,
+                etag=json_etag,
             )
             if response is None:
-                # The JSON is unchanged; the status has its own URL, asked every time.
-                unchanged = PypiFigures()
-                status = await self._status(name, usage)
-                if status is not None:
-                    unchanged.status, unchanged.status_reason = status
-                return PypiResult(name, Outcome.OK, unchanged, etag=etag)
-            project = await parse(_PROJECT, response, what)
+                figures = PypiFigures()  # the JSON is unchanged
+            else:
+                figures = pypi_figures(await parse(_PROJECT, response, what))
+                json_etag = etag_of(response)
         except Refusal as refusal:
             return PypiResult(name, refusal.outcome, error=refusal.error)
         except PayloadError as error:
@@ -256,15 +259,18 @@ class PyPIClient:
             return PypiResult(
                 name, Outcome.FAILED, error=f"pypi: internal error ({type(error).__name__})"
             )
-        figures = pypi_figures(project)
-        status = await self._status(name, usage)
+        # The status has its own URL (and ETag): a JSON 304 says nothing about it.
+        status, simple_etag = await self._status(name, simple_etag, usage)
         if status is not None:
             figures.status, figures.status_reason = status
-        return PypiResult(name, Outcome.OK, figures, etag=etag_of(response))
+        return PypiResult(name, Outcome.OK, figures, etag=_join_etags(json_etag, simple_etag))
 
-    async def _status(self, name: str, usage: Usage) -> tuple[str, str] | None:
-        """PEP 792's status from the Simple API; None when it cannot be had (logged): a
-        failure here keeps what is stored and costs the package none of its figures."""
+    async def _status(
+        self, name: str, etag: str | None, usage: Usage
+    ) -> tuple[tuple[str, str] | None, str | None]:
+        """PEP 792's (status, reason) from the Simple API, None when unchanged since `etag`
+        or when it cannot be had (logged), with the ETag to send next time. A failure
+        here keeps what is stored (and its ETag) and costs the package none of its figures."""
         what = f"pypi simple project {name}"
         simple_name = re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
         try:
@@ -274,16 +280,35 @@ class PyPIClient:
                 usage=usage,
                 what=what,
                 headers={"Accept": SIMPLE_JSON},
+                etag=etag,
             )
-            if response is None:  # no ETag was sent: cannot happen
-                return None
+            if response is None:
+                return None, etag
             content_type = response.headers.get("content-type", "").split(";")[0].strip()
             if content_type != SIMPLE_JSON:
                 raise PayloadError(f"{what}: answered {content_type or 'no content type'}")
-            return project_status(await parse(_SIMPLE, response, what))
+            status = project_status(await parse(_SIMPLE, response, what))
+            return status, etag_of(response) if status is not None else etag
         except (Refusal, PayloadError) as error:
             logger.warning("pypi: project status of %s unknown: %s", name, error)
-            return None
+            return None, etag
         except Exception:  # a bug must not cost the package its figures
             logger.exception("pypi: fetching the status of %s failed", name)
-            return None
+            return None, etag
+
+
+# Both APIs' ETags in the one refresh_pypi_etag column (255 characters): "JSON SIMPLE".
+# An entity-tag has no space (RFC 9110, 8.8.3), and a value stored before the Simple API
+# was asked is a JSON ETag alone.
+_ETAGS_MAX = 255
+
+
+def _split_etags(stored: str | None) -> tuple[str | None, str | None]:
+    json_etag, _, simple_etag = (stored or "").partition(" ")
+    return json_etag or None, simple_etag or None
+
+
+def _join_etags(json_etag: str | None, simple_etag: str | None) -> str | None:
+    if simple_etag and len(json_etag or "") + 1 + len(simple_etag) <= _ETAGS_MAX:
+        return f"{json_etag or ''} {simple_etag}"
+    return json_etag

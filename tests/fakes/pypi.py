@@ -9,7 +9,8 @@ releases, 404; strong ETags with 304 on If-None-Match; X-PyPI-Last-Serial; the l
 only where the metadata is PEP 639's. The Simple API: PEP 691's JSON form when the Accept
 header asks for `application/vnd.pypi.simple.v1+json` (HTML otherwise), `meta.api-version`,
 PEP 792's `project-status` only when the project has one (with `reason` only when set),
-a non-normalized name answered 301 to the normalized one, 404 for unknown projects.
+a non-normalized name answered 301 to the normalized one, 404 for unknown projects,
+strong ETags with 304 on If-None-Match.
 Other faults through `faults` (keyed by path, so the two APIs fail independently).
 """
 
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.answers import error_answer, json_answer
+from tests.fakes.answers import error_answer, etag_of, json_answer
 from tests.fakes.world import Faults
 
 
@@ -103,7 +104,11 @@ class FakePyPI:
         if SIMPLE_JSON not in request.headers.get("accept", ""):
             return Response(f"<html><body>{project.name}</body></html>", media_type="text/html")
         payload = self.simple_payload(project)
-        return Response(json.dumps(payload).encode(), 200, media_type=SIMPLE_JSON)
+        tag = etag_of(payload, weak=False)
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers={"etag": tag})
+        body = json.dumps(payload).encode()
+        return Response(body, 200, headers={"etag": tag}, media_type=SIMPLE_JSON)
 
     def simple_payload(self, project: PypiProject) -> dict[str, Any]:
         files = [
