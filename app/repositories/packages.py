@@ -54,7 +54,7 @@ PACKAGE_COLUMNS = tuple(
         "last_fetched", "pypi_url", "pypi_version", "documentation_url", "pypi_license",
         "pypi_requires_python", "pypi_classifiers", "pypi_last_release", "supports_python3",
         "score", "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
-        "pypi_status", "pypi_status_reason",
+        "pypi_status", "pypi_status_reason", "commits_last_year",
     )
 )  # fmt: skip
 # A package's grid ids as one text ("3,17"), read in the package's own row: a detail takes
