@@ -31,9 +31,9 @@ CATEGORY_ORDERINGS = ("title", "repo_watchers", "repo_forks", "last_updated", "s
 # indexes; by the stored columns they read.
 FACT_ORDERINGS = ("pypi_last_release", "commits_last_year")
 # package_versions.kind: Django versions from classifiers; Python versions declared by
-# classifiers (less what Requires-Python excludes); Python versions only Requires-Python
-# admits, for packages that declare none (app.insights.stored).
-VERSION_KINDS = ("django", "python", "python_rp")
+# classifiers (less what Requires-Python excludes); and those, or when there are none the
+# versions Requires-Python admits (app.insights.stored).
+VERSION_KINDS = ("django", "python", "python_any")
 
 
 class TimestampMixin:
@@ -204,7 +204,7 @@ class PackageVersion(Base):
     version: Mapped[str] = mapped_column(String(10), primary_key=True)
 
     __table_args__ = (
-        CheckConstraint("kind IN ('django', 'python', 'python_rp')", name="kind"),
+        CheckConstraint("kind IN ('django', 'python', 'python_any')", name="kind"),
         Index(None, "kind", "version", "package_id"),
     )
 

@@ -104,8 +104,9 @@ async def test_upgrade_computes_every_packages_facts(databases: Databases) -> No
     assert [tuple(row) for row in versions] == [
         (1, "django", "5.2"),
         (1, "python", "3.13"),
-        (2, "python_rp", "3.28"),
-        (2, "python_rp", "3.29"),
+        (1, "python_any", "3.13"),
+        (2, "python_any", "3.28"),
+        (2, "python_any", "3.29"),
     ]
     assert await _trigger_names(url) == triggers
 

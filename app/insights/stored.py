@@ -8,9 +8,11 @@ write of an input (API, refresher, importer, migration), so the two never disagr
 
 Python versions only Requires-Python admits depend on the PYTHON_VERSIONS setting (the
 candidates it is evaluated over). To keep the stored rows independent of the setting,
-they are stored as `python_rp` over PYTHON_UNIVERSE, which every allowed setting is a
-subset of; a `?python=` for a candidate reads both kinds, any other version `python` only
-(python_versions() gives exactly that answer).
+each package has two lists of Python versions: `python`, what its classifiers declare
+(less what Requires-Python excludes), and `python_any`, the same or, when it declares
+none, what Requires-Python admits over PYTHON_UNIVERSE (every allowed setting is a
+subset of it). python_versions() then holds a candidate exactly when `python_any` does,
+and any other version exactly when `python` does: either way one range of the index.
 """
 
 from __future__ import annotations
@@ -72,10 +74,10 @@ def stored_facts(
     )
 
 
-def python_kinds(wanted: str, candidates: Sequence[str]) -> tuple[str, ...]:
-    """The package_versions kinds whose rows say a package supports Python `wanted`: a
+def python_kind(wanted: str, candidates: Sequence[str]) -> str:
+    """The package_versions kind whose rows say a package supports Python `wanted`: a
     candidate may be admitted by Requires-Python alone, another version only declared."""
-    return ("python", "python_rp") if wanted in candidates else ("python",)
+    return "python_any" if wanted in candidates else "python"
 
 
 def in_universe(version: str) -> bool:
@@ -91,10 +93,11 @@ def _versions(
     declared = declared_python_versions(classifiers, specifiers)
     rows = [("django", version) for version in django_versions(classifiers)]
     rows += [("python", version) for version in declared]
+    rows += [("python_any", version) for version in declared]
     if not declared and specifiers is not None:
         admitted = (parse_minor(version) for version in PYTHON_UNIVERSE)
         rows += [
-            ("python_rp", format_minor(version))
+            ("python_any", format_minor(version))
             for version in admitted
             if version is not None and admits(specifiers, version)
         ]

@@ -18,12 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 
 from app.errors import InvalidQuery
 from app.insights.context import Insight
 from app.insights.maintenance import STATUSES, activity_cutoff
-from app.insights.stored import python_kinds
+from app.insights.stored import python_kind
 from app.insights.versions import minor_version
 from app.models import Package, PackageVersion
 
@@ -36,7 +36,7 @@ Range = tuple[dt.datetime | None, dt.datetime | None]
 
 @dataclass(frozen=True, slots=True)
 class VersionFilter:
-    kinds: tuple[str, ...]
+    kind: str
     version: str
 
 
@@ -62,7 +62,7 @@ class FactFilters:
         for wanted in (self.django, self.python):
             if wanted is not None:
                 supporting = select(PackageVersion.package_id).where(
-                    PackageVersion.kind.in_(wanted.kinds), PackageVersion.version == wanted.version
+                    PackageVersion.kind == wanted.kind, PackageVersion.version == wanted.version
                 )
                 found.append(Package.id.in_(supporting))
         if self.status is not None:
@@ -76,10 +76,9 @@ class FactFilters:
         params: dict[str, Any] = {}
         for name, wanted in (("django", self.django), ("python", self.python)):
             if wanted is not None:
-                kinds = ", ".join(f"'{kind}'" for kind in wanted.kinds)  # our constants
                 parts.append(
                     f"{item_id} IN (SELECT v.package_id FROM package_versions v"
-                    f" WHERE v.kind IN ({kinds}) AND v.version = :f_{name})"
+                    f" WHERE v.kind = '{wanted.kind}' AND v.version = :f_{name})"  # our constant
                 )
                 params[f"f_{name}"] = wanted.version
         if self.status is not None:
@@ -102,17 +101,28 @@ class FactFilters:
 
 
 def _status_condition(status: StatusFilter) -> ColumnElement[bool]:
-    branches: list[ColumnElement[bool]] = [Package.standing == held for held in status.standings]
+    """A range of (standing, id) where it can be, so a page by id reads that index in
+    order: the standings alone (several are an IN list), or `standing = ''` and the
+    activity's ranges of last_activity."""
+    held = Package.standing.in_(status.standings)
+    activity: list[ColumnElement[bool]] = []
     if status.unknown:
-        branches.append(and_(Package.standing == "", Package.last_activity.is_(None)))
+        activity.append(Package.last_activity.is_(None))
     for low, high in status.ranges:
-        bounds = [Package.standing == "", Package.last_activity.is_not(None)]
+        bounds: list[ColumnElement[bool]] = [Package.last_activity.is_not(None)]
         if low is not None:
             bounds.append(Package.last_activity >= low)
         if high is not None:
             bounds.append(Package.last_activity < high)
-        branches.append(and_(*bounds))
-    return or_(*branches)
+        activity.append(and_(*bounds))
+    if not activity:
+        return held
+    if not status.standings:
+        return and_(Package.standing == "", or_(*activity))
+    # Both kinds: an OR would make SQLite read two ranges of (standing, id) and sort all
+    # their rows (every stale package, say). Tested row by row instead, the page walks the
+    # ordering's own index as an unfiltered one does.
+    return case((Package.standing == "", or_(*activity)), else_=held)
 
 
 def parse_fact_filters(
@@ -126,8 +136,8 @@ def parse_fact_filters(
     django_version = _version(django, "django")
     python_version = _version(python, "python")
     return FactFilters(
-        django=VersionFilter(("django",), django_version) if django_version else None,
-        python=VersionFilter(python_kinds(python_version, insight.python_versions), python_version)
+        django=VersionFilter("django", django_version) if django_version else None,
+        python=VersionFilter(python_kind(python_version, insight.python_versions), python_version)
         if python_version
         else None,
         status=_status(status, insight),

@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("version", sa.String(10), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('django', 'python', 'python_rp')", name=op.f("ck_package_versions_kind")
+            "kind IN ('django', 'python', 'python_any')", name=op.f("ck_package_versions_kind")
         ),
         sa.ForeignKeyConstraint(
             ["package_id"],

@@ -40,7 +40,7 @@ def matches(filters: FactFilters, facts: StoredFacts) -> bool:
     """What the SQL of `filters` finds, evaluated on one package's stored facts."""
     rows = set(facts.versions)
     for wanted in (filters.django, filters.python):
-        if wanted is not None and not any((k, wanted.version) in rows for k in wanted.kinds):
+        if wanted is not None and (wanted.kind, wanted.version) not in rows:
             return False
     status = filters.status
     if status is None:
