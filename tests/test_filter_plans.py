@@ -47,7 +47,7 @@ async def _with_facts(connection: AsyncConnection) -> None:
 CASES = [
     # (query, an index the page must read)
     ("status=deprecated", "ix_packages_standing_id"),
-    ("status=archived,deprecated", "ix_packages_standing_id"),
+    ("status=archived,deprecated", None),  # PostgreSQL walks id; SQLite: see below
     ("status=active", "ix_packages_standing_id"),  # standing '', last_activity tested
     ("status=unknown", "ix_packages_standing_id"),
     ("status=stale,deprecated", None),  # walks id, testing each row (as unfiltered)
