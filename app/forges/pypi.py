@@ -14,8 +14,10 @@ PyPI answers a name that is not in its normalized form (`Django`, `django_shop`)
   compared without case, spaces or punctuation), else the legacy docs_url;
 - status, status_reason: PEP 792's project status, which PyPI serves only in its Simple
   API's JSON (`GET {PYPI_URL}/simple/{name}/`, api-version 1.4 and later): "active" when
-  the project has none. Fetched after each successful JSON fetch; when that call fails,
-  or the index predates 1.4, they stay None and the stored status is kept.
+  the project has none. Fetched after each JSON fetch, conditional on its own ETag, and
+  after a JSON 404 too (PyPI hides a quarantined project's JSON; its Simple page says
+  quarantined); when that call fails, or the index predates 1.4, they stay None and the
+  stored status is kept.
 Values that do not fit our columns (255 characters, 100 for version and requires_python)
 are left None, meaning unchanged.
 """
@@ -251,7 +253,15 @@ class PyPIClient:
                 figures = pypi_figures(await parse(_PROJECT, response, what))
                 json_etag = etag_of(response)
         except Refusal as refusal:
-            return PypiResult(name, refusal.outcome, error=refusal.error)
+            if refusal.outcome is not Outcome.NOT_FOUND:
+                return PypiResult(name, refusal.outcome, error=refusal.error)
+            # A quarantined project's JSON is a 404 (its files are hidden): its Simple API
+            # page says why. Not found all the same, but with the status to store.
+            gone = PypiResult(name, Outcome.NOT_FOUND, error=refusal.error)
+            status, _etag = await self._status(name, None, usage)
+            if status is not None and status[0] != "active":
+                gone.figures.status, gone.figures.status_reason = status
+            return gone
         except PayloadError as error:
             return PypiResult(name, Outcome.FAILED, error=str(error))
         except Exception as error:  # a bug must not stop the refresh of other packages

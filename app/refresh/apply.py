@@ -228,6 +228,10 @@ def plan(
         else:
             label = "not found" if pypi.outcome is Outcome.NOT_FOUND else "failed"
             errors.append(_named("pypi", pypi.error or label))
+            # A quarantined project is not found on PyPI's JSON API, but its status is known.
+            if pypi.figures.status is not None:
+                values["pypi_status"] = pypi.figures.status
+                values["pypi_status_reason"] = pypi.figures.status_reason or ""
 
     stars = values.get("repo_watchers", package.repo_watchers)
     last_commit = values.get("last_updated", package.last_updated)

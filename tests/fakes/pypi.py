@@ -10,7 +10,8 @@ only where the metadata is PEP 639's. The Simple API: PEP 691's JSON form when t
 header asks for `application/vnd.pypi.simple.v1+json` (HTML otherwise), `meta.api-version`,
 PEP 792's `project-status` only when the project has one (with `reason` only when set),
 a non-normalized name answered 301 to the normalized one, 404 for unknown projects,
-strong ETags with 304 on If-None-Match.
+strong ETags with 304 on If-None-Match; a quarantined project's JSON is a 404 and its
+Simple page lists no files, as PyPI does.
 Other faults through `faults` (keyed by path, so the two APIs fail independently).
 """
 
@@ -84,7 +85,8 @@ class FakePyPI:
             return fault.response()
         asked = request.path_params["name"]
         project = self.projects.get(normalize(asked))
-        if project is None or not project.releases:
+        # PyPI hides a quarantined project's files: its JSON API answers 404.
+        if project is None or not project.releases or project.status == "quarantined":
             return error_answer(404, {"message": "Not Found"})
         if asked != project.name:
             return RedirectResponse(f"/pypi/{project.name}/json", 301)
@@ -115,6 +117,7 @@ class FakePyPI:
             _file(project.name, number, index, yanked, project.uploaded.get(number))
             for number, flags in project.releases.items()
             for index, yanked in enumerate(flags)
+            if project.status != "quarantined"  # no file offered
         ]
         payload: dict[str, Any] = {
             "meta": {"api-version": project.simple_api_version, "_last-serial": project.serial},

@@ -120,7 +120,13 @@ async def test_unknown_and_impossible_names_are_not_found(pypi: World) -> None:
     assert unknown.outcome is Outcome.NOT_FOUND and "404" in unknown.error
     assert empty.outcome is Outcome.NOT_FOUND
     assert impossible.outcome is Outcome.NOT_FOUND and "not a name" in impossible.error
-    assert pypi.served.paths() == ["/pypi/no-such-package/json", "/pypi/no-releases/json"]
+    # After a JSON 404 the Simple API is asked for a PEP 792 status (a quarantined project).
+    assert pypi.served.paths() == [
+        "/pypi/no-such-package/json",
+        "/simple/no-such-package/",
+        "/pypi/no-releases/json",
+        "/simple/no-releases/",
+    ]
 
 
 async def test_an_unchanged_project_answers_304(pypi: World) -> None:

@@ -10,6 +10,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.forges.base import Outcome
 from app.forges.pypi import _SIMPLE, project_status
 from tests.fakes import Fault
 from tests.fakes.pypi import FakePyPI, PypiProject
@@ -116,3 +117,25 @@ async def test_a_simple_api_answering_html_or_garbage_says_nothing(pypi: World) 
     for _ in range(2):
         assert (await pypi.fetch("Django-Shop")).figures.status is None
     assert (await pypi.fetch("Django-Shop")).figures.status == "deprecated"
+
+
+async def test_a_quarantined_project_is_not_found_but_says_why(pypi: World) -> None:  # noqa: F811
+    pypi.fake.add(project("quarantined", "Malware reported."))
+
+    result = await pypi.fetch("Django-Shop")
+
+    assert result.outcome is Outcome.NOT_FOUND  # PyPI's JSON API hides it
+    assert (result.figures.status, result.figures.status_reason) == (
+        "quarantined",
+        "Malware reported.",
+    )
+    simple = FakePyPI().simple_payload(project("quarantined"))
+    assert simple["files"] == []
+
+
+async def test_an_unknown_project_is_not_found_and_says_nothing(pypi: World) -> None:  # noqa: F811
+    result = await pypi.fetch("no-such-project")
+
+    assert result.outcome is Outcome.NOT_FOUND and result.figures.status is None
+    asked = [seen.path for seen in pypi.served.recorder.seen]
+    assert asked == ["/pypi/no-such-project/json", "/simple/no-such-project/"]  # 404 both
