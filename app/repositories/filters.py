@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from app.errors import InvalidQuery
 from app.insights.context import Insight
@@ -56,8 +56,9 @@ class FactFilters:
     def __bool__(self) -> bool:
         return any((self.django, self.python, self.status))
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """WHERE conditions on packages."""
+    def conditions(self, *, counting: bool = False) -> list[ColumnElement[bool]]:
+        """WHERE conditions on packages; `counting`: in the shape a count reads best (a
+        status set is then an OR of index ranges, which a page would have to sort)."""
         found: list[ColumnElement[bool]] = []
         for wanted in (self.django, self.python):
             if wanted is not None:
@@ -66,8 +67,19 @@ class FactFilters:
                 )
                 found.append(Package.id.in_(supporting))
         if self.status is not None:
-            found.append(_status_condition(self.status))
+            found.append(_status_condition(self.status, counting=counting))
         return found
+
+    def count_alone(self) -> Select[int] | None:
+        """A count of the packages one version filter alone keeps, read from the version
+        index only (every row names a package: ON DELETE CASCADE); None otherwise."""
+        if self.status is not None or (self.django is None) == (self.python is None):
+            return None
+        wanted = self.django or self.python
+        assert wanted is not None
+        return select(func.count()).where(
+            PackageVersion.kind == wanted.kind, PackageVersion.version == wanted.version
+        )
 
     def sql(self, item_id: str) -> tuple[str, dict[str, Any]]:
         """The same conditions as ` AND ...` SQL on `item_id` (a package id), with their
@@ -100,7 +112,7 @@ class FactFilters:
         return "".join(f" AND {part}" for part in parts), params
 
 
-def _status_condition(status: StatusFilter) -> ColumnElement[bool]:
+def _status_condition(status: StatusFilter, *, counting: bool) -> ColumnElement[bool]:
     """A range of (standing, id) where it can be, so a page by id reads that index in
     order: the standings alone (several are an IN list), or `standing = ''` and the
     activity's ranges of last_activity."""
@@ -117,8 +129,11 @@ def _status_condition(status: StatusFilter) -> ColumnElement[bool]:
         activity.append(and_(*bounds))
     if not activity:
         return held
+    by_activity = and_(Package.standing == "", or_(*activity))
     if not status.standings:
-        return and_(Package.standing == "", or_(*activity))
+        return by_activity
+    if counting:  # disjoint: (standing, id) and (last_activity, standing) ranges
+        return or_(held, by_activity)
     # Both kinds: an OR would make SQLite read two ranges of (standing, id) and sort all
     # their rows (every stale package, say). Tested row by row instead, the page walks the
     # ordering's own index as an unfiltered one does.

@@ -123,15 +123,22 @@ class PackageRepository:
                     "repo_host", f"unknown host {repo_host!r}; choose from {choices}"
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
-        if facts:
-            stmt = stmt.where(*facts.conditions())
         stmt, order = listed_since(stmt, Package, ordering, ORDERING_FIELDS, modified_since)
+        others = stmt.whereclause is not None
+        counted = stmt
+        if facts:
+            # The page and its count may want the same condition in different shapes.
+            counted = stmt.where(*facts.conditions(counting=True))
+            stmt = stmt.where(*facts.conditions())
         # The whole list's count is kept by triggers; a filtered one is counted (by index),
         # before the grid ids join the select (a count need not compute them).
+        alone = facts.count_alone() if facts and not others else None
         if stmt.whereclause is None:
             total = await table_count(self.session, "packages")
+        elif alone is not None:
+            total = int(await self.session.scalar(alone) or 0)
         else:
-            total = await count_rows(self.session, stmt)
+            total = await count_rows(self.session, counted)
         listing = await fetch_page(
             self.session,
             stmt.add_columns(_GRID_IDS_TEXT),
