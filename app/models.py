@@ -150,9 +150,10 @@ class Package(TimestampMixin, Base):
         Index(None, "score", "id"),
         *(Index(None, field, "id") for field in FACT_ORDERINGS),
         Index(None, "standing", "id"),
-        # `?status=`'s time statuses: ranges of last_activity with standing "" (a count of
-        # them is index-only; a page by id reads (standing, id) in order instead).
-        Index(None, "last_activity", "standing"),
+        # `?status=`'s time statuses: ranges of last_activity with standing "", their ids
+        # included, so a count (alone, or joined with a version filter's ids) is index-only;
+        # a page by id reads (standing, id) in order instead.
+        Index(None, "last_activity", "standing", "id"),
         # The category filter keeps a fortieth of the rows: ordered by another field, its
         # page walked that field's index testing each row's category (~800 heap reads for
         # page 1 at a million). With the category leading, a page is a range of its own.

@@ -49,7 +49,7 @@ CASES = [
     ("status=deprecated", "ix_packages_standing_id"),
     ("status=archived,deprecated", None),  # PostgreSQL walks id; SQLite: see below
     ("status=active", "ix_packages_standing_id"),  # standing '', last_activity tested
-    ("status=unknown", None),  # (standing, id), or SQLite: (last_activity, standing) = (NULL, "")
+    ("status=unknown", None),  # (standing, id), or (last_activity, standing) = (NULL, "")
     ("status=stale,deprecated", None),  # walks id, testing each row (as unfiltered)
     ("django=5.2", "package_versions"),
     ("python=3.13", "package_versions"),

@@ -132,7 +132,7 @@ def _status_condition(status: StatusFilter, *, counting: bool) -> ColumnElement[
     by_activity = and_(Package.standing == "", or_(*activity))
     if not status.standings:
         return by_activity
-    if counting:  # disjoint: (standing, id) and (last_activity, standing) ranges
+    if counting:  # disjoint: (standing, id) and (last_activity, standing, id) ranges
         return or_(held, by_activity)
     # Both kinds: an OR would make SQLite read two ranges of (standing, id) and sort all
     # their rows (every stale package, say). Tested row by row instead, the page walks the

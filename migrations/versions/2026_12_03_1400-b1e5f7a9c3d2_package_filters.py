@@ -32,7 +32,7 @@ BATCH = 2000
 _INDEXED = (
     ("pypi_last_release", "id"),
     ("commits_last_year", "id"),
-    ("last_activity", "standing"),
+    ("last_activity", "standing", "id"),
     ("standing", "id"),
     ("category_id", "pypi_last_release", "id"),
     ("category_id", "commits_last_year", "id"),
