@@ -450,8 +450,9 @@ class Settings(BaseSettings):
     # --- Compatibility and maintenance answers (app/insights/, docs/compatibility.md) -----
     python_versions: Annotated[list[str], NoDecode] = Field(
         default_factory=_default_python_versions,
-        description="Python versions in support (comma-separated X.Y), over which a "
-        "Requires-Python is evaluated when a package has no X.Y classifiers.",
+        description="Python versions in support (comma-separated X.Y, among 2.7 and 3.0 to "
+        "3.29), over which a Requires-Python is evaluated when a package has no X.Y "
+        "classifiers.",
     )
     maintenance_active_months: int = Field(
         default=12,
@@ -468,9 +469,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list | tuple):
-            from app.insights.versions import minor_versions  # app.insights imports config
+            # app.insights imports config
+            from app.insights.stored import PYTHON_UNIVERSE
+            from app.insights.versions import minor_versions
 
-            return list(minor_versions(str(part) for part in value))
+            versions = list(minor_versions(str(part) for part in value))
+            # `?python=` reads versions stored over this universe (app.insights.stored).
+            outside = [version for version in versions if version not in PYTHON_UNIVERSE]
+            if outside:
+                raise ValueError(
+                    f"{', '.join(outside)}: PYTHON_VERSIONS may name 2.7 and 3.0 to 3.29 only"
+                )
+            return versions
         return value
 
     @model_validator(mode="after")

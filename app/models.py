@@ -27,6 +27,13 @@ REPO_HOSTS = ("github", "gitlab", "bitbucket", "forgejo", "")
 # The list's orderings besides id that get a (category_id, field, id) index (migration
 # b4f1c8e2a7d3); id is (category_id, id).
 CATEGORY_ORDERINGS = ("title", "repo_watchers", "repo_forks", "last_updated", "score")
+# Issue 18's orderings (migration b1e5f7a9c3d2), with the same (category_id, field, id)
+# indexes; by the stored columns they read.
+FACT_ORDERINGS = ("pypi_last_release", "commits_last_year")
+# package_versions.kind: Django versions from classifiers; Python versions declared by
+# classifiers (less what Requires-Python excludes); and those, or when there are none the
+# versions Requires-Python admits (app.insights.stored).
+VERSION_KINDS = ("django", "python", "python_any")
 
 
 class TimestampMixin:
@@ -110,6 +117,18 @@ class Package(TimestampMixin, Base):
     # The lease: which refresher holds the package, and until when if it dies meanwhile.
     refresh_claimed_by: Mapped[str | None] = mapped_column(String(100))
     refresh_claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # --- PEP 792 and the stored facts the list's filters read (migration b1e5f7a9c3d2) ----
+    # The project status PyPI's Simple API serves ("active", "archived", "deprecated",
+    # "quarantined"); NULL until fetched, or when the index serves none (api-version < 1.4).
+    pypi_status: Mapped[str | None] = mapped_column(String(20))
+    pypi_status_reason: Mapped[str | None] = mapped_column(Text)
+    # Derived from the columns above by app.insights.stored.stored_facts and written by
+    # app.repositories.facts.write_facts after every write of those inputs: what the
+    # `?status=` filter and the orderings read as index ranges.
+    commits_last_year: Mapped[int | None] = mapped_column(Integer)
+    last_activity: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # "deprecated", "archived", or "" (the status is then the activity's, by last_activity).
+    standing: Mapped[str] = mapped_column(String(10), default="", server_default=text("''"))
 
     # "all": the database's ON DELETE CASCADE removes memberships. With True, the ORM would
     # still set package_id to NULL on the memberships it loaded (every get() loads them).
@@ -129,10 +148,19 @@ class Package(TimestampMixin, Base):
         Index(None, "repo_forks", "id"),
         Index(None, "last_updated", "id"),
         Index(None, "score", "id"),
+        *(Index(None, field, "id") for field in FACT_ORDERINGS),
+        Index(None, "standing", "id"),
+        # `?status=`'s time statuses: ranges of last_activity with standing "", their ids
+        # included, so a count (alone, or joined with a version filter's ids) is index-only;
+        # a page by id reads (standing, id) in order instead.
+        Index(None, "last_activity", "standing", "id"),
         # The category filter keeps a fortieth of the rows: ordered by another field, its
         # page walked that field's index testing each row's category (~800 heap reads for
         # page 1 at a million). With the category leading, a page is a range of its own.
-        *(Index(None, "category_id", field, "id") for field in CATEGORY_ORDERINGS),
+        *(
+            Index(None, "category_id", field, "id")
+            for field in (*CATEGORY_ORDERINGS, *FACT_ORDERINGS)
+        ),
         # The refresher's pick: least fresh first (never fetched, then oldest), id to break ties.
         Index(None, "last_fetched", "id"),
         Index(None, "deprecated_by_id"),
@@ -163,6 +191,25 @@ class Package(TimestampMixin, Base):
     @property
     def grid_ids(self) -> list[int]:
         return sorted(membership.grid_id for membership in self.memberships)
+
+
+class PackageVersion(Base):
+    """One Django or Python version a package supports, as app.insights.stored derives it
+    from the package's PyPI metadata: `?django=` and `?python=` are lookups of the
+    (kind, version, package_id) index. Written only by app.repositories.facts."""
+
+    __tablename__ = "package_versions"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    version: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('django', 'python', 'python_any')", name="kind"),
+        Index(None, "kind", "version", "package_id"),
+    )
 
 
 class Grid(TimestampMixin, Base):

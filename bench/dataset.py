@@ -8,10 +8,12 @@ bursty); PyPI metadata and classifiers on most packages; repositories spread ove
 (most), GitLab, Bitbucket, Codeberg or none; grids of 8-22 packages (about 15), one grid
 per 60 packages, popular packages more often in grids.
 
-Rows go in with PostgreSQL's COPY (asyncpg's copy_records_to_table), the fast path the
-issue allows for a benchmark: the search triggers are statement-level with transition
-tables, which COPY fires once per batch, so search documents (and any trigger-kept counts)
-come out as they would from the importer. The same seed gives the same directory.
+Each package's stored facts (the filters' columns and package_versions rows) are derived
+by app.insights.stored, the rule every writer applies. Rows go in with PostgreSQL's COPY
+(asyncpg's copy_records_to_table), the fast path the issue allows for a benchmark: the
+search triggers are statement-level with transition tables, which COPY fires once per
+batch, so search documents (and any trigger-kept counts) come out as they would from the
+importer. The same seed gives the same directory.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import json
 import random
 import time
@@ -26,6 +29,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
+
+from app.insights.stored import stored_facts
 
 # Words real package names are made of, then syllable words for the long tail.
 WORDS = (  # noqa: SIM905
@@ -62,6 +67,8 @@ CLASSIFIERS = [
     "Programming Language :: Python :: 3.10",
     "Programming Language :: Python :: 3.11",
     "Programming Language :: Python :: 3.12",
+    "Programming Language :: Python :: 3.13",
+    "Framework :: Django :: 5.2",
     "Topic :: Internet :: WWW/HTTP :: Dynamic Content",
     "Topic :: Software Development :: Libraries :: Python Modules",
 ]
@@ -95,6 +102,11 @@ PACKAGE_COLUMNS = [
     "refresh_failures",
     "created",
     "modified",
+    # What the filters read (issue 18), derived by app.insights.stored as every writer does.
+    "pypi_last_release",
+    "commits_last_year",
+    "last_activity",
+    "standing",
 ]
 BATCH = 20_000
 
@@ -133,6 +145,12 @@ def _host(rng: random.Random) -> tuple[str, str]:
     return HOSTS[0][0], HOSTS[0][2]
 
 
+@functools.cache
+def _parsed(text: str) -> tuple[Any, ...]:
+    """A pooled JSON value, parsed once."""
+    return tuple(json.loads(text))
+
+
 def package_rows(
     rng: random.Random, words: list[str], count: int, now: dt.datetime
 ) -> Iterator[tuple[Any, ...]]:
@@ -159,6 +177,21 @@ def package_rows(
         committed = now - dt.timedelta(minutes=rng.randint(0, 3_000_000))
         created = committed - dt.timedelta(days=rng.randint(0, 3000))
         deprecated = i > 100 and rng.random() < 0.002
+        archived = committed if rng.random() < 0.03 else None
+        released = committed - dt.timedelta(days=rng.randint(0, 400)) if on_pypi else None
+        activity = rng.choice(activities)
+        classified = rng.choice(classifier_sets) if on_pypi else "[]"
+        facts = stored_facts(
+            classifiers=_parsed(classified),
+            requires_python=">=3.9" if on_pypi else None,
+            commits_over_52=_parsed(activity),
+            last_commit=committed if host else None,
+            last_release=released,
+            pypi_status=None,
+            date_deprecated=now if deprecated else None,
+            deprecated_by_id=1 if deprecated else None,
+            repo_archived_at=archived,
+        )
         yield (
             i,
             title[:100],
@@ -170,7 +203,7 @@ def package_rows(
             stars,
             stars // rng.randint(4, 10),
             rng.choice(people),
-            rng.choice(activities),
+            activity,
             committed if host else None,
             now - dt.timedelta(minutes=rng.randint(0, 2000)) if host else None,
             f"https://pypi.org/project/{slug}/" if on_pypi else "",
@@ -178,16 +211,21 @@ def package_rows(
             f"https://{slug}.readthedocs.io/" if rng.random() < 0.5 else "",
             rng.choice(LICENSES) if on_pypi else None,
             ">=3.9" if on_pypi else None,
-            rng.choice(classifier_sets) if on_pypi else "[]",
+            classified,
             True if on_pypi else None,
             stars + (500 if on_pypi else 0),
             now if deprecated else None,
-            committed if rng.random() < 0.03 else None,
+            archived,
             rng.randint(1, i - 1) if deprecated else None,
             "",
             0,
             created,
             committed,
+            released,
+            facts.commits_last_year,
+            facts.last_activity,
+            facts.standing,
+            facts.versions,  # not a column: package_rows' caller COPYs them to package_versions
         )
 
 
@@ -274,7 +312,13 @@ async def load(dsn: str, packages: int, *, seed: int = 20261122, echo: bool = Tr
 
 
 async def _copy_packages(connection: asyncpg.Connection, rows: list[tuple[Any, ...]]) -> None:
-    await connection.copy_records_to_table("packages", columns=PACKAGE_COLUMNS, records=rows)
+    await connection.copy_records_to_table(
+        "packages", columns=PACKAGE_COLUMNS, records=[row[:-1] for row in rows]
+    )
+    versions = [(row[0], kind, version) for row in rows for kind, version in row[-1]]
+    await connection.copy_records_to_table(
+        "package_versions", columns=["package_id", "kind", "version"], records=versions
+    )
 
 
 def main() -> None:

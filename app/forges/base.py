@@ -71,6 +71,10 @@ class PypiFigures:
     supports_python3: bool | None = None
     documentation_url: str | None = None  # from project_urls, when it names one
     last_release: dt.datetime | None = None  # newest upload of a file that is not yanked
+    # PEP 792's project status from the Simple API ("active" when it serves none), and its
+    # reason ("" when none); None: not known this time (the stored one stays).
+    status: str | None = None
+    status_reason: str | None = None
 
 
 @dataclass(slots=True)

@@ -11,7 +11,13 @@ PyPI answers a name that is not in its normalized form (`Django`, `django_shop`)
   else a Requires-Python that admits some Python 3;
 - last_release: the upload time of the newest file that is not yanked (any release);
 - documentation_url: the project URL labelled Documentation or Docs (PEP 753's labels,
-  compared without case, spaces or punctuation), else the legacy docs_url.
+  compared without case, spaces or punctuation), else the legacy docs_url;
+- status, status_reason: PEP 792's project status, which PyPI serves only in its Simple
+  API's JSON (`GET {PYPI_URL}/simple/{name}/`, api-version 1.4 and later): "active" when
+  the project has none. Fetched after each JSON fetch, conditional on its own ETag, and
+  after a JSON 404 too (PyPI hides a quarantined project's JSON; its Simple page says
+  quarantined); when that call fails, or the index predates 1.4, they stay None and the
+  stored status is kept.
 Values that do not fit our columns (255 characters, 100 for version and requires_python)
 are left None, meaning unchanged.
 """
@@ -72,6 +78,44 @@ class _Project(UpstreamModel):
 
 
 _PROJECT = TypeAdapter(_Project)
+
+# PEP 691's JSON form of the Simple API; PEP 792 added project-status in api-version 1.4.
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+_STATUS_SINCE = (1, 4)
+_REASON_MAX = 2000  # free text from the index: kept, but not without bound
+
+
+class _SimpleMeta(UpstreamModel):
+    api_version: Annotated[str, Field(alias="api-version", max_length=20)]
+
+
+class _ProjectStatus(UpstreamModel):
+    status: Annotated[str, Field(max_length=100)] = "active"
+    reason: Text | None = None
+
+
+class _SimpleProject(UpstreamModel):
+    meta: _SimpleMeta
+    project_status: _ProjectStatus | None = Field(default=None, alias="project-status")
+
+
+_SIMPLE = TypeAdapter(_SimpleProject)
+_STATUSES = frozenset({"active", "archived", "deprecated", "quarantined"})
+
+
+def project_status(simple: _SimpleProject) -> tuple[str, str] | None:
+    """(status, reason) as stored, or None when the index does not say (an api-version
+    before 1.4, or a status PEP 792 does not define)."""
+    try:
+        version = tuple(int(part) for part in simple.meta.api_version.split(".")[:2])
+    except ValueError:
+        return None
+    if version < _STATUS_SINCE:
+        return None
+    marker = simple.project_status or _ProjectStatus()
+    if marker.status not in _STATUSES:
+        return None
+    return marker.status, (marker.reason or "")[:_REASON_MAX]
 
 
 def pypi_figures(project: _Project) -> PypiFigures:
@@ -190,18 +234,34 @@ class PyPIClient:
         self._base = url.rstrip("/")
 
     async def fetch(self, name: str, etag: str | None, usage: Usage) -> PypiResult:
+        """`etag`: what the last result's `etag` was (both APIs' ETags, see _etags)."""
         if not _PROJECT_NAME.fullmatch(name):
             return PypiResult(name, Outcome.NOT_FOUND, error=f"pypi: {name!r} is not a name")
         what = f"pypi project {name}"
+        json_etag, simple_etag = _split_etags(etag)
         try:
             response = await get(
-                self._upstream, f"{self._base}/pypi/{name}/json", usage=usage, what=what, etag=etag
+                self._upstream,
+                f"{self._base}/pypi/{name}/json",
+                usage=usage,
+                what=what,
+                etag=json_etag,
             )
             if response is None:
-                return PypiResult(name, Outcome.OK, etag=etag)
-            project = await parse(_PROJECT, response, what)
+                figures = PypiFigures()  # the JSON is unchanged
+            else:
+                figures = pypi_figures(await parse(_PROJECT, response, what))
+                json_etag = etag_of(response)
         except Refusal as refusal:
-            return PypiResult(name, refusal.outcome, error=refusal.error)
+            if refusal.outcome is not Outcome.NOT_FOUND:
+                return PypiResult(name, refusal.outcome, error=refusal.error)
+            # A quarantined project's JSON is a 404 (its files are hidden): its Simple API
+            # page says why. Not found all the same, but with the status to store.
+            gone = PypiResult(name, Outcome.NOT_FOUND, error=refusal.error)
+            status, _etag = await self._status(name, None, usage)
+            if status is not None and status[0] != "active":
+                gone.figures.status, gone.figures.status_reason = status
+            return gone
         except PayloadError as error:
             return PypiResult(name, Outcome.FAILED, error=str(error))
         except Exception as error:  # a bug must not stop the refresh of other packages
@@ -209,4 +269,56 @@ class PyPIClient:
             return PypiResult(
                 name, Outcome.FAILED, error=f"pypi: internal error ({type(error).__name__})"
             )
-        return PypiResult(name, Outcome.OK, pypi_figures(project), etag=etag_of(response))
+        # The status has its own URL (and ETag): a JSON 304 says nothing about it.
+        status, simple_etag = await self._status(name, simple_etag, usage)
+        if status is not None:
+            figures.status, figures.status_reason = status
+        return PypiResult(name, Outcome.OK, figures, etag=_join_etags(json_etag, simple_etag))
+
+    async def _status(
+        self, name: str, etag: str | None, usage: Usage
+    ) -> tuple[tuple[str, str] | None, str | None]:
+        """PEP 792's (status, reason) from the Simple API, None when unchanged since `etag`
+        or when it cannot be had (logged), with the ETag to send next time. A failure
+        here keeps what is stored (and its ETag) and costs the package none of its figures."""
+        what = f"pypi simple project {name}"
+        simple_name = re.sub(r"[-_.]+", "-", name).lower()  # PEP 503
+        try:
+            response = await get(
+                self._upstream,
+                f"{self._base}/simple/{simple_name}/",
+                usage=usage,
+                what=what,
+                headers={"Accept": SIMPLE_JSON},
+                etag=etag,
+            )
+            if response is None:
+                return None, etag
+            content_type = response.headers.get("content-type", "").split(";")[0].strip()
+            if content_type != SIMPLE_JSON:
+                raise PayloadError(f"{what}: answered {content_type or 'no content type'}")
+            status = project_status(await parse(_SIMPLE, response, what))
+            return status, etag_of(response) if status is not None else etag
+        except (Refusal, PayloadError) as error:
+            logger.warning("pypi: project status of %s unknown: %s", name, error)
+            return None, etag
+        except Exception:  # a bug must not cost the package its figures
+            logger.exception("pypi: fetching the status of %s failed", name)
+            return None, etag
+
+
+# Both APIs' ETags in the one refresh_pypi_etag column (255 characters): "JSON SIMPLE".
+# An entity-tag has no space (RFC 9110, 8.8.3), and a value stored before the Simple API
+# was asked is a JSON ETag alone.
+_ETAGS_MAX = 255
+
+
+def _split_etags(stored: str | None) -> tuple[str | None, str | None]:
+    json_etag, _, simple_etag = (stored or "").partition(" ")
+    return json_etag or None, simple_etag or None
+
+
+def _join_etags(json_etag: str | None, simple_etag: str | None) -> str | None:
+    if simple_etag and len(json_etag or "") + 1 + len(simple_etag) <= _ETAGS_MAX:
+        return f"{json_etag or ''} {simple_etag}"
+    return json_etag

@@ -50,6 +50,8 @@ FIGURE_COLUMNS = (
     "pypi_requires_python",
     "pypi_classifiers",
     "pypi_last_release",
+    "pypi_status",
+    "pypi_status_reason",
     "supports_python3",
     "documentation_url",
     "score",
@@ -131,6 +133,9 @@ def _pypi_values(package: Package, result: PypiResult) -> dict[str, Any]:
         values["pypi_last_release"] = figures.last_release
     if figures.supports_python3 is not None:
         values["supports_python3"] = figures.supports_python3
+    if figures.status is not None:
+        values["pypi_status"] = figures.status
+        values["pypi_status_reason"] = figures.status_reason or ""
     # Only fills a gap: a documentation URL someone entered is theirs to keep.
     if figures.documentation_url and not package.documentation_url:
         try:
@@ -223,6 +228,10 @@ def plan(
         else:
             label = "not found" if pypi.outcome is Outcome.NOT_FOUND else "failed"
             errors.append(_named("pypi", pypi.error or label))
+            # A quarantined project is not found on PyPI's JSON API, but its status is known.
+            if pypi.figures.status is not None:
+                values["pypi_status"] = pypi.figures.status
+                values["pypi_status_reason"] = pypi.figures.status_reason or ""
 
     stars = values.get("repo_watchers", package.repo_watchers)
     last_commit = values.get("last_updated", package.last_updated)

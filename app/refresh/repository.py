@@ -23,6 +23,7 @@ from app.forges.base import Budget
 from app.forges.weeks import WEEKS
 from app.models import ForgeBudget, Package, RefreshRun
 from app.repositories.base import key_filter
+from app.repositories.facts import write_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +209,7 @@ async def write_many(session: AsyncSession, rows: Sequence[tuple[int, dict[str, 
         assignments.setdefault("modified", table.c.modified)
         stmt = update(table).where(table.c.id == bindparam("row_id")).values(assignments)
         await session.execute(stmt, params_list)
+    await write_facts(session, [package_id for package_id, _ in rows])
 
 
 async def release(session: AsyncSession, owner: str, ids: Sequence[int] | None = None) -> int:

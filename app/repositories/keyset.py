@@ -43,8 +43,10 @@ class SortKey:
     nullable: bool
 
     def clause(self, *, tie_breaker: bool = False) -> Any:
-        # The tie-breaker (id) is never NULL: no NULLS clause, as the offset path always had.
-        if tie_breaker:
+        # The tie-breaker (id), or any key that is never NULL: no NULLS clause, as the offset
+        # path always had. (SQLite sorts `id DESC NULLS FIRST` itself rather than read the
+        # ids of an IN list in order: a filter by version would sort its every match.)
+        if tie_breaker or not self.nullable:
             return self.column.desc() if self.descending else self.column.asc()
         return (
             self.column.desc().nulls_first() if self.descending else self.column.asc().nulls_last()

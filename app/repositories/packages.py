@@ -25,6 +25,7 @@ from app.repositories.base import (
     resolve_filter,
 )
 from app.repositories.counts import table_count
+from app.repositories.filters import FactFilters
 
 ORDERING_FIELDS: dict[str, Any] = {
     "id": Package.id,
@@ -33,6 +34,9 @@ ORDERING_FIELDS: dict[str, Any] = {
     "repo_forks": Package.repo_forks,
     "last_updated": Package.last_updated,
     "score": Package.score,
+    # Issue 18's, by stored columns (app.insights.stored), each with a (field, id) index.
+    "last_release": Package.pypi_last_release,
+    "commits_last_year": Package.commits_last_year,
 }
 
 
@@ -50,6 +54,7 @@ PACKAGE_COLUMNS = tuple(
         "last_fetched", "pypi_url", "pypi_version", "documentation_url", "pypi_license",
         "pypi_requires_python", "pypi_classifiers", "pypi_last_release", "supports_python3",
         "score", "date_deprecated", "date_repo_archived", "deprecated_by_id", "created", "modified",
+        "pypi_status", "pypi_status_reason", "commits_last_year",
     )
 )  # fmt: skip
 # A package's grid ids as one text ("3,17"), read in the package's own row: a detail takes
@@ -91,10 +96,12 @@ class PackageRepository:
         repo_host: str | None = None,
         ordering: str | None = None,
         modified_since: dt.datetime | None = None,
+        facts: FactFilters | None = None,
     ) -> ListPage[PackageRead]:
         """A page of packages, as rows of PACKAGE_COLUMNS with their grid ids. `category`,
         `grid` and `repo_host` are the client's filter values (blank: no filter; naming
-        nothing: 400); `grid_id` is for a caller that already holds the grid."""
+        nothing: 400); `grid_id` is for a caller that already holds the grid; `facts` the
+        compatibility and maintenance filters, already read."""
         category, grid = filter_value(category), filter_value(grid)
         # Exactly one of the documented values, or blank (no filter).
         repo_host = repo_host or None
@@ -117,12 +124,21 @@ class PackageRepository:
                 )
             stmt = stmt.where(Package.repo_host == repo_host)
         stmt, order = listed_since(stmt, Package, ordering, ORDERING_FIELDS, modified_since)
+        others = stmt.whereclause is not None
+        counted = stmt
+        if facts:
+            # The page and its count may want the same condition in different shapes.
+            counted = stmt.where(*facts.conditions(counting=True))
+            stmt = stmt.where(*facts.conditions())
         # The whole list's count is kept by triggers; a filtered one is counted (by index),
         # before the grid ids join the select (a count need not compute them).
+        alone = facts.count_alone() if facts and not others else None
         if stmt.whereclause is None:
             total = await table_count(self.session, "packages")
+        elif alone is not None:
+            total = int(await self.session.scalar(alone) or 0)
         else:
-            total = await count_rows(self.session, stmt)
+            total = await count_rows(self.session, counted)
         listing = await fetch_page(
             self.session,
             stmt.add_columns(_GRID_IDS_TEXT),

@@ -23,12 +23,13 @@ found nothing, trigram matches (typos).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, String, text
+from sqlalchemy import Integer, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.columns import UTCDateTime
@@ -36,6 +37,7 @@ from app.errors import InvalidQuery
 from app.models import Category
 from app.pagination import PageRequest
 from app.repositories.base import filter_value, resolve_filter
+from app.repositories.filters import FactFilters
 
 MAX_QUERY_LENGTH = 200
 ITEM_TYPES = ("package", "grid")
@@ -294,6 +296,7 @@ class SearchRepository:
         *,
         item_type: str | None = None,
         category: str | None = None,
+        facts: FactFilters | None = None,
     ) -> tuple[int, Sequence[SearchHit]]:
         """(how many hits there are, this page of them, best first)."""
         query = parse_query(raw_query)
@@ -317,6 +320,16 @@ class SearchRepository:
                 self.session, Category, category, "category"
             )
             filters += " AND d.category_id = :category_id"
+        typed: list[Any] = []
+        if facts:
+            sql, fact_params = facts.sql("d.item_id")
+            filters += f" AND d.item_type = 'package'{sql}"
+            params.update(fact_params)
+            typed = [
+                bindparam(name, type_=UTCDateTime())
+                for name, value in fact_params.items()
+                if isinstance(value, dt.datetime)
+            ]
         if query is None:
             return 0, []
         fuzzy = bool(query.trigrams)
@@ -331,7 +344,7 @@ class SearchRepository:
             params["threshold"] = SIMILARITY_THRESHOLD
             params.update({f"t{i}": trigram for i, trigram in enumerate(query.trigrams)})
             params.update({f"w{i}": word for i, word in enumerate(query.words)})
-        statement = text(sql).columns(**_RESULT_TYPES)
+        statement = text(sql).bindparams(*typed).columns(**_RESULT_TYPES)
         rows = (await self.session.execute(statement, params)).mappings().all()
         if not rows and page.offset:
             # Past the last page the window count went with the rows: the first row has it.

@@ -14,7 +14,9 @@ from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.models import ApiToken
 from app.pagination import paginated
 from app.repositories.grids import ORDERING_FIELDS, GridRepository
+from app.repositories.packages import ORDERING_FIELDS as PACKAGE_ORDERINGS
 from app.repositories.packages import PackageRepository
+from app.routers.package_filters import FactFiltersDep
 from app.routers.params import Key, ModifiedSince, ordering_pattern, parse_instant
 from app.schemas.grid import (
     GridIn,
@@ -134,12 +136,23 @@ async def list_grid_packages(
     session: SessionDep,
     links: LinksDep,
     page: ListPageDep,
+    facts: FactFiltersDep,
+    ordering: Annotated[
+        str | None,
+        Query(
+            description="As the package list's `ordering`. Default `-id`.",
+            json_schema_extra=ordering_pattern(PACKAGE_ORDERINGS),
+        ),
+    ] = None,
 ) -> Response:
     """The grid's packages, as `/api/v4/packages/?grid=KEY` lists them."""
     grid = await GridRepository(session).get(key)
-    listing = await PackageRepository(session).list_page(page, grid_id=grid.id)
+    listing = await PackageRepository(session).list_page(
+        page, grid_id=grid.id, ordering=ordering, facts=facts
+    )
     results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
-    cache_as(request, [tags.ANY])
+    if not facts.change_with_time:  # which packages an activity status keeps moves with time
+        cache_as(request, [tags.ANY])
     return paginated(request, links.base, page, listing, results)
 
 

@@ -14,6 +14,7 @@ from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.models import REPO_HOSTS
 from app.pagination import paginated
 from app.repositories.packages import ORDERING_FIELDS, PackageRepository
+from app.routers.package_filters import FactFiltersDep
 from app.routers.params import Key, ModifiedSince, choices, ordering_pattern, parse_instant
 from app.schemas.package import PackageIn, PackageOut, PackagePatch, package_fields
 from app.schemas.page import Page
@@ -28,6 +29,7 @@ async def list_packages(
     session: SessionDep,
     links: LinksDep,
     page: ListPageDep,
+    facts: FactFiltersDep,
     category: Annotated[str | None, Query(description="Category id or slug.")] = None,
     grid: Annotated[str | None, Query(description="Grid id or slug.")] = None,
     repo_host: Annotated[
@@ -41,7 +43,8 @@ async def list_packages(
         str | None,
         Query(
             description="Comma-separated fields among id, title, repo_watchers, repo_forks, "
-            "last_updated, score; `-` for descending. Default `-id`.",
+            "last_updated, score, last_release, commits_last_year; `-` for descending. "
+            "Default `-id`.",
             json_schema_extra=ordering_pattern(ORDERING_FIELDS),
         ),
     ] = None,
@@ -55,9 +58,11 @@ async def list_packages(
         repo_host=repo_host,
         ordering=ordering,
         modified_since=parse_instant(modified_since, "modified_since"),
+        facts=facts,
     )
     results = [package_fields(row, links, grid_ids) for row, grid_ids in listing.rows]
-    cache_as(request, [tags.ANY])
+    if not facts.change_with_time:  # which packages an activity status keeps moves with time
+        cache_as(request, [tags.ANY])
     return paginated(request, links.base, page, listing, results)
 
 

@@ -19,6 +19,7 @@ from app.errors import error_responses
 from app.links import Links
 from app.pagination import ListPage, PageRequest, paginated
 from app.repositories.search import ITEM_TYPES, MAX_QUERY_LENGTH, SearchHit, SearchRepository
+from app.routers.package_filters import FactFiltersDep
 from app.routers.params import choices
 from app.schemas.page import Page
 from app.schemas.search import SearchResult
@@ -49,6 +50,7 @@ async def search(
     session: SessionDep,
     links: LinksDep,
     page: PageDep,
+    facts: FactFiltersDep,
     q: Annotated[
         str | None,
         Query(
@@ -63,14 +65,16 @@ async def search(
     ] = None,
     category: Annotated[str | None, Query(description="Category id or slug.")] = None,
 ) -> Response:
-    """Best first. An empty or punctuation-only `q` finds nothing (an empty list)."""
+    """Best first. An empty or punctuation-only `q` finds nothing (an empty list).
+    `django`, `python` and `status` keep packages only (grids have no versions)."""
     paged = "limit" in request.query_params or "offset" in request.query_params
     wanted = page if paged else PageRequest(limit=TOP, offset=0)
     total, hits = await SearchRepository(session).search(
-        q, wanted, item_type=item_type, category=category
+        q, wanted, item_type=item_type, category=category, facts=facts
     )
     results = [_result(hit, links) for hit in hits]
-    cache_as(request, [tags.ANY])
+    if not facts.change_with_time:  # which packages an activity status keeps moves with time
+        cache_as(request, [tags.ANY])
     if paged:
         return paginated(request, links.base, page, ListPage(total, hits), results)
     return json_response(request, SearchResults(results))

@@ -53,8 +53,9 @@ def package_maintenance(
         commits_over_52=field("commits_over_52") or [],
         repo_archived_at=field("date_repo_archived"),
         forge=field("repo_host"),
-        # PEP 792 markers are served by PyPI's Simple API only, which is not fetched yet.
-        pypi_status=None,
+        # PEP 792's marker, from PyPI's Simple API (the refresher's PyPI step).
+        pypi_status=field("pypi_status"),
+        pypi_status_reason=field("pypi_status_reason"),
         date_deprecated=field("date_deprecated"),
         deprecated_by=replacement,
         now=insight.now,

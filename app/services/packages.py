@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import String, null
+from sqlalchemy import String, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidBody
@@ -15,6 +15,7 @@ from app.links import Links
 from app.models import Category, Package
 from app.normalize import normalize_pypi_url, normalize_repo_url, repo_host_of, validate_http_url
 from app.repositories.base import flush_or_conflict, resolve_ids
+from app.repositories.facts import write_facts
 from app.schemas.package import PackageIn
 from app.services.common import apply_fields
 from app.services.origin import Origin
@@ -118,19 +119,28 @@ class PackageService:
         self.session.add(package)
         await self._apply(package, data.model_dump(), links, creating=True)
         await flush_or_conflict(self.session, "package")
+        await write_facts(self.session, [package.id])
         return package
 
     async def update(self, package: Package, values: dict[str, Any], links: Links) -> Package:
         """Apply a body's `changes()`: all editable fields for PUT, the sent ones for PATCH."""
         await self._apply(package, values, links, creating=False)
         await flush_or_conflict(self.session, "package")
+        await write_facts(self.session, [package.id])
         return package
 
     async def delete(self, package: Package) -> None:
         # Memberships and elements go with it (ON DELETE CASCADE); packages it deprecated
-        # keep existing with deprecated_by cleared (ON DELETE SET NULL).
+        # keep existing with deprecated_by cleared (ON DELETE SET NULL), which can change
+        # their stored standing.
+        replaced = list(
+            await self.session.scalars(
+                select(Package.id).where(Package.deprecated_by_id == package.id)
+            )
+        )
         await self.session.delete(package)
         await self.session.flush()
+        await write_facts(self.session, replaced)
 
     async def _apply(
         self, package: Package, values: dict[str, Any], links: Links, *, creating: bool
@@ -186,3 +196,6 @@ def _forget_refresh_state(package: Package) -> None:
     package.refresh_failures = 0
     package.refresh_error = ""
     package.refresh_error_at = None
+    # Another PyPI project's status is not known until it is fetched.
+    package.pypi_status = None
+    package.pypi_status_reason = None

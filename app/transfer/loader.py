@@ -33,6 +33,7 @@ from app.columns import utcnow
 from app.insights.names import stored_pypi_name
 from app.models import Category, Element, Feature, Grid, GridPackage, Package
 from app.refresh.apply import FIGURE_COLUMNS
+from app.repositories.facts import write_facts
 from app.repositories.sequences import advance_id_sequences
 from app.transfer.records import KINDS, Kind, RecordError, Row, label_of, validate
 from app.transfer.summary import Summary
@@ -224,6 +225,8 @@ class Loader:
             if kind == "packages" and values["id"] in self._deprecations:
                 self._outcomes[values["id"]] = outcome
         await self._write(table, inserts, updates)
+        if kind == "packages":
+            await write_facts(self.session, [values["id"] for values in (*inserts, *updates)])
         # Core statements: noted for the change feed, as the session's hook cannot see them.
         feed.note(self.session, events)
         await self._reset_refresh_state(table, stale)
@@ -438,6 +441,7 @@ class Loader:
                     ),
                     changes,
                 )
+                await write_facts(self.session, [package_id for package_id, _ in batch])
 
     # Memberships and elements: keyed by what they join.
 

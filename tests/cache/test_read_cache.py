@@ -275,3 +275,13 @@ def _postgres_watcher(live: Live) -> PostgresWatcher:
 
 def loop_time() -> float:
     return asyncio.get_running_loop().time()
+
+
+async def test_a_list_kept_by_an_activity_status_is_never_kept(live: Live) -> None:
+    """Which packages `?status=stale` keeps changes on a date, with no write to say so."""
+    for path in ("/api/v4/packages/?status=active,unknown", "/api/v4/search/?q=a&status=stale"):
+        await live.client.get(path)
+        assert _cache(await live.client.get(path)) == "miss", path
+    # A standing (written, never dated) keeps its list cacheable.
+    await live.client.get("/api/v4/packages/?status=deprecated")
+    assert _cache(await live.client.get("/api/v4/packages/?status=deprecated")) == "hit"

@@ -1,15 +1,23 @@
-"""A fake PyPI JSON API (`/pypi/{name}/json`), as Warehouse answers it.
+"""A fake PyPI JSON API (`/pypi/{name}/json`) and Simple API (`/simple/{name}/`), as
+Warehouse answers them.
 
 Quirks kept: a name that is not the project's own spelling (`django`, `Django_Shop`)
 finds the project by its PEP 503 normalized form and answers 301 to the project's own
 name; a trailing slash answers 301 too; unknown projects, and projects without
 releases, 404; strong ETags with 304 on If-None-Match; X-PyPI-Last-Serial; the legacy
 `releases` map with a `yanked` flag and upload times on every file; `license_expression`
-only where the metadata is PEP 639's. Other faults through `faults`.
+only where the metadata is PEP 639's. The Simple API: PEP 691's JSON form when the Accept
+header asks for `application/vnd.pypi.simple.v1+json` (HTML otherwise), `meta.api-version`,
+PEP 792's `project-status` only when the project has one (with `reason` only when set),
+a non-normalized name answered 301 to the normalized one, 404 for unknown projects,
+strong ETags with 304 on If-None-Match; a quarantined project's JSON is a 404 and its
+Simple page lists no files, as PyPI does.
+Other faults through `faults` (keyed by path, so the two APIs fail independently).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.answers import error_answer, json_answer
+from tests.fakes.answers import error_answer, etag_of, json_answer
 from tests.fakes.world import Faults
 
 
@@ -42,6 +50,14 @@ class PypiProject:
     serial: int = 1000
     # When each release's files were uploaded ("2024-05-01T10:20:30"); 2026-01-01 if absent.
     uploaded: dict[str, str] = field(default_factory=dict)
+    # PEP 792: None leaves `project-status` out (PyPI's answer for an active project whose
+    # status was never set); `status_reason` None leaves `reason` out.
+    status: str | None = None
+    status_reason: str | None = None
+    simple_api_version: str = "1.4"
+
+
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 
 class FakePyPI:
@@ -52,6 +68,7 @@ class FakePyPI:
             routes=[
                 Route("/pypi/{name}/json", self.project, methods=["GET"]),
                 Route("/pypi/{name}/json/", self.slash, methods=["GET"]),
+                Route("/simple/{name}/", self.simple, methods=["GET"]),
             ]
         )
 
@@ -68,12 +85,63 @@ class FakePyPI:
             return fault.response()
         asked = request.path_params["name"]
         project = self.projects.get(normalize(asked))
-        if project is None or not project.releases:
+        # PyPI hides a quarantined project's files: its JSON API answers 404.
+        if project is None or not project.releases or project.status == "quarantined":
             return error_answer(404, {"message": "Not Found"})
         if asked != project.name:
             return RedirectResponse(f"/pypi/{project.name}/json", 301)
         headers = {"x-pypi-last-serial": str(project.serial), "cache-control": "max-age=900"}
         return json_answer(request, self.payload(project), headers=headers, weak=False)
+
+    async def simple(self, request: Request) -> Response:
+        fault = self.faults.take(request.url.path)
+        if fault:
+            return fault.response()
+        asked = request.path_params["name"]
+        project = self.projects.get(normalize(asked))
+        if project is None:
+            return Response("Not Found", 404, media_type="text/html")
+        if asked != normalize(project.name):
+            return RedirectResponse(f"/simple/{normalize(project.name)}/", 301)
+        if SIMPLE_JSON not in request.headers.get("accept", ""):
+            return Response(f"<html><body>{project.name}</body></html>", media_type="text/html")
+        payload = self.simple_payload(project)
+        tag = etag_of(payload, weak=False)
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers={"etag": tag})
+        body = json.dumps(payload).encode()
+        return Response(body, 200, headers={"etag": tag}, media_type=SIMPLE_JSON)
+
+    def simple_payload(self, project: PypiProject) -> dict[str, Any]:
+        files = [
+            _file(project.name, number, index, yanked, project.uploaded.get(number))
+            for number, flags in project.releases.items()
+            for index, yanked in enumerate(flags)
+            if project.status != "quarantined"  # no file offered
+        ]
+        payload: dict[str, Any] = {
+            "meta": {"api-version": project.simple_api_version, "_last-serial": project.serial},
+            "name": normalize(project.name),
+            "versions": list(project.releases),
+            "files": [
+                {
+                    "filename": file["filename"],
+                    "url": file["url"],
+                    "hashes": {"sha256": "0" * 64},
+                    "requires-python": None,
+                    "size": file["size"],
+                    "upload-time": file["upload_time_iso_8601"],
+                    "yanked": file["yanked_reason"] if file["yanked"] else False,
+                }
+                for file in files
+            ],
+        }
+        if project.status is not None:
+            marker: dict[str, Any] = {"status": project.status}
+            if project.status_reason is not None:
+                marker["reason"] = project.status_reason
+            payload["project-status"] = marker
+        return payload
 
     def payload(self, project: PypiProject) -> dict[str, Any]:
         version = project.version or list(project.releases)[-1]

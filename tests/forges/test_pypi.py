@@ -79,7 +79,7 @@ async def test_a_project_maps_to_our_fields(pypi: World) -> None:
     assert figures.supports_python3 is True
     assert figures.documentation_url == "https://docs.djangoproject.com/"
     assert result.etag and result.etag.startswith('"')
-    assert usage.requests["pypi"] == 1
+    assert usage.requests["pypi"] == 2  # the JSON API, and the Simple API for PEP 792's status
 
 
 async def test_the_registry_points_the_client_at_pypi_url(pypi: World) -> None:
@@ -102,8 +102,12 @@ async def test_a_name_not_spelled_as_registered_follows_the_301(pypi: World) -> 
 
     assert result.outcome is Outcome.OK and result.figures.version == "1.2.4"
     assert result.name == "Django_Shop"  # the name we were asked for
-    assert pypi.served.paths() == ["/pypi/Django_Shop/json", "/pypi/django-shop/json"]
-    assert usage.requests["pypi"] == 2
+    assert pypi.served.paths() == [
+        "/pypi/Django_Shop/json",
+        "/pypi/django-shop/json",
+        "/simple/django-shop/",  # PEP 792's status, asked by the PEP 503 name
+    ]
+    assert usage.requests["pypi"] == 3
 
 
 async def test_unknown_and_impossible_names_are_not_found(pypi: World) -> None:
@@ -116,7 +120,13 @@ async def test_unknown_and_impossible_names_are_not_found(pypi: World) -> None:
     assert unknown.outcome is Outcome.NOT_FOUND and "404" in unknown.error
     assert empty.outcome is Outcome.NOT_FOUND
     assert impossible.outcome is Outcome.NOT_FOUND and "not a name" in impossible.error
-    assert pypi.served.paths() == ["/pypi/no-such-package/json", "/pypi/no-releases/json"]
+    # After a JSON 404 the Simple API is asked for a PEP 792 status (a quarantined project).
+    assert pypi.served.paths() == [
+        "/pypi/no-such-package/json",
+        "/simple/no-such-package/",
+        "/pypi/no-releases/json",
+        "/simple/no-releases/",
+    ]
 
 
 async def test_an_unchanged_project_answers_304(pypi: World) -> None:
@@ -128,7 +138,7 @@ async def test_an_unchanged_project_answers_304(pypi: World) -> None:
 
     assert again.outcome is Outcome.OK and again.etag == first.etag
     assert again.figures.version is None and again.figures.classifiers is None  # unchanged
-    assert usage.not_modified["pypi"] == 1
+    assert usage.not_modified["pypi"] == 2  # the JSON API and the Simple API
 
     project.releases["5.2"] = [False]
     changed = await pypi.fetch("Django", first.etag)

@@ -128,3 +128,23 @@ def test_backoff_doubles_from_an_hour_to_a_week_at_most() -> None:
     assert dt.timedelta(hours=8) <= backoff(4) <= dt.timedelta(hours=8.8)
     assert backoff(40) <= BACKOFF_CAP * 1.1
     assert backoff(1, retry_after=3 * 3600) >= dt.timedelta(hours=3)
+
+
+def test_a_pypi_status_is_stored_when_known_and_kept_when_not() -> None:
+    archived = PypiResult("p", Outcome.OK, PypiFigures(status="archived", status_reason=""))
+    unknown = PypiResult("p", Outcome.OK, PypiFigures(version="2.0"))  # the Simple API failed
+    quarantined = PypiResult(
+        "p", Outcome.NOT_FOUND, PypiFigures(status="quarantined", status_reason="Malware.")
+    )
+    stored = package(pypi_status="deprecated", pypi_status_reason="Old.")
+
+    first = plan(stored, forge=None, repo=None, pypi=archived, now=NOW)
+    kept = plan(stored, forge=None, repo=None, pypi=unknown, now=NOW)
+    hidden = plan(stored, forge=None, repo=None, pypi=quarantined, now=NOW)
+
+    assert (first.values["pypi_status"], first.values["pypi_status_reason"]) == ("archived", "")
+    assert first.values["modified"] == NOW  # a reader sees it (maintenance)
+    assert "pypi_status" not in kept.values and "pypi_status_reason" not in kept.values
+    assert hidden.outcome is PackageOutcome.FAILED  # not found on PyPI's JSON API...
+    assert hidden.values["pypi_status"] == "quarantined"  # ...and why
+    assert hidden.values["pypi_status_reason"] == "Malware."
