@@ -15,6 +15,7 @@ from app.insights.maintenance import (
     Maintenance,
     MaintenanceThresholds,
     activity,
+    activity_changes_at,
     activity_cutoff,
     last_activity,
     maintenance,
@@ -53,6 +54,9 @@ def test_a_package_with_a_recent_commit_is_active_without_reasons() -> None:
         last_commit=dt.datetime(2026, 11, 20, tzinfo=dt.UTC),
         last_release=dt.datetime(2026, 10, 1, tzinfo=dt.UTC),
         commits_last_year=52,
+        # Twelve whole months after the newest activity it turns stale: the read cache keeps
+        # the answer until then.
+        changes_at=dt.datetime(2027, 11, 20, tzinfo=dt.UTC),
     )
 
 
@@ -370,3 +374,29 @@ def test_the_cutoff_on_the_last_day_of_march_reaches_back_past_february() -> Non
     # Every moment of 28 February is a whole month back (a month on is 28 March, before
     # now); from 1 March none is (a month on is 1 April). 29-31 March have no February.
     assert activity_cutoff(now, 1) == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+@given(
+    last=st.datetimes(
+        min_value=dt.datetime(2000, 1, 1),
+        max_value=dt.datetime(2030, 12, 31),
+        timezones=st.just(dt.UTC),
+    ),
+    later=st.timedeltas(min_value=dt.timedelta(0), max_value=dt.timedelta(days=2000)),
+)
+def test_the_activity_holds_until_changes_at_and_turns_there(
+    last: dt.datetime, later: dt.timedelta
+) -> None:
+    """What the read cache relies on: no instant before changes_at reads otherwise."""
+    thresholds = MaintenanceThresholds()
+    now = last + later
+    turn = activity_changes_at(last, now, thresholds)
+    if turn is None:
+        assert activity(last, now + dt.timedelta(days=5000), thresholds) == activity(
+            last, now, thresholds
+        )
+        return
+    assert turn > now
+    before = turn - dt.timedelta(microseconds=1)
+    assert activity(last, before, thresholds) == activity(last, now, thresholds)
+    assert activity(last, turn, thresholds) != activity(last, now, thresholds)
