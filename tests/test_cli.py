@@ -119,12 +119,12 @@ async def _tokens(url: str) -> list[tuple[str, str, str]]:
     return result
 
 
-async def _given_tokens(
+async def given_tokens(
     url: str, *names_and_scopes: tuple[str, str], revoked: tuple[str, ...] = ()
 ) -> list[str]:
-    """Tokens made (and some revoked) in-process, for the tests of another command: each
+    """Tokens made (and some revoked) in-process, for tests of something else: each
     `packages-api` start costs 1.5 s of CPU, and `tokens create` and `tokens revoke` have
-    tests of their own."""
+    tests of their own here."""
     engine = create_engine(Settings(database_url=url))
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
@@ -184,7 +184,7 @@ async def test_tokens_create_prints_only_the_token_and_stores_only_its_hash(
 
 async def test_a_duplicate_token_name_is_refused(databases: Databases, tmp_path: Path) -> None:
     url = await databases.fresh()
-    [first] = await _given_tokens(url, ("ci", "write"))
+    [first] = await given_tokens(url, ("ci", "write"))
 
     again = await packages_api(url, "tokens", "create", "ci", "--scope", "admin", cwd=tmp_path)
 
@@ -274,7 +274,7 @@ async def test_tokens_list_shows_name_scope_and_state_but_never_the_token(
     databases: Databases, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
-    created = await _given_tokens(
+    created = await given_tokens(
         url, ("ci", "write"), ("ops", "admin"), ("old", "write"), revoked=("old",)
     )
 
@@ -295,7 +295,7 @@ async def test_tokens_list_shows_name_scope_and_state_but_never_the_token(
 
 async def test_a_revoked_token_can_no_longer_write(databases: Databases, tmp_path: Path) -> None:
     url = await databases.fresh()
-    [token] = await _given_tokens(url, ("ci", "write"))
+    [token] = await given_tokens(url, ("ci", "write"))
     assert (await _create_category(url, token, "Apps")).status_code == 201
     used = _listed((await packages_api(url, "tokens", "list", cwd=tmp_path)).stdout)
     assert used[0]["last_used"] != "never"

@@ -25,7 +25,7 @@ from app.normalize import normalize_repo_url, repo_host_of, validate_http_url
 from app.transfer import load_records
 from app.transfer.format import read_document
 from tests.conftest import Databases
-from tests.test_cli import SHUTDOWN_BOUND, Server, serving
+from tests.test_cli import SHUTDOWN_BOUND, Server, given_tokens, serving
 from tests.transfer.helpers import export_bytes, run, snapshot, summary_rows
 
 DEMO: dict[str, list[dict[str, Any]]] = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
@@ -248,7 +248,7 @@ async def test_a_directory_with_only_api_tokens_is_empty_to_the_demo(
     databases: Databases, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
-    assert (await run(url, "tokens", "create", "tour", cwd=tmp_path)).code == 0
+    await given_tokens(url, ("tour", "write"))
 
     result = await run(url, "demo", cwd=tmp_path)
 
