@@ -29,7 +29,7 @@ from app.repositories.tokens import TokenRepository, digest_of
 from app.services.tokens import TokenService
 from tests.conftest import Databases, bound_sessionmaker, make_token
 from tests.factories import create_category, create_grid, create_package
-from tests.test_cli import packages_api, serving
+from tests.test_cli import given_tokens, packages_api, serving
 
 Headers = dict[str, str]
 WEBHOOK_SECRET = "whsec-Do-Not-Leak-0123456789"
@@ -252,7 +252,7 @@ async def test_revoking_with_the_cli_refuses_the_very_next_request_of_a_running_
     databases: Databases, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
-    token = (await packages_api(url, "tokens", "create", "ci", cwd=tmp_path)).stdout.strip()
+    [token] = await given_tokens(url, ("ci", "write"))
     headers = {"Authorization": f"Bearer {token}"}
     async with (
         serving(url, tmp_path) as server,

@@ -27,7 +27,7 @@ from app.observability.logs import (
     wants_json,
 )
 from tests.conftest import Databases
-from tests.test_cli import _stop, packages_api, serving
+from tests.test_cli import _stop, given_tokens, serving
 
 TOKEN = "pkapi_" + "s3cr3tT0kenV4lue" * 3
 PASSWORD = "hunter2-Secret"
@@ -154,7 +154,7 @@ async def test_a_served_session_logs_no_token_and_no_password(
     if dialect == "postgresql":
         # The test server trusts local connections, so any password works: and must not show.
         url = make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
-    token = (await packages_api(url, "tokens", "create", "ci", cwd=tmp_path)).stdout.strip()
+    [token] = await given_tokens(url, ("ci", "write"))
     assert token.startswith("pkapi_")
 
     async with serving(url, tmp_path, LOG_LEVEL="debug") as server:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import Category
 from tests.conftest import Databases
-from tests.test_cli import SHUTDOWN_BOUND, _look, packages_api, serving
+from tests.test_cli import SHUTDOWN_BOUND, _look, given_tokens, serving
 
 
 async def _categories(url: str) -> list[str]:
@@ -53,9 +53,9 @@ class SlowBody:
 
 
 @pytest.fixture
-async def database(databases: Databases, tmp_path: Path) -> tuple[str, str]:
+async def database(databases: Databases) -> tuple[str, str]:
     url = await databases.fresh()
-    token = (await packages_api(url, "tokens", "create", "writer", cwd=tmp_path)).stdout.strip()
+    [token] = await given_tokens(url, ("writer", "write"))
     return url, token
 
 
