@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import Databases
-from tests.test_cli import packages_api, serving
+from tests.test_cli import given_tokens, serving
 
 # The bound: after a write is acknowledged, another process stops serving the old
 # answer within this.
@@ -21,7 +21,7 @@ async def test_a_write_through_one_process_is_seen_by_the_other_within_100_ms(
     databases: Databases, tmp_path: Path
 ) -> None:
     url = await databases.fresh()
-    token = (await packages_api(url, "tokens", "create", "ci", cwd=tmp_path)).stdout.strip()
+    (token,) = await given_tokens(url, ("ci", "write"))
     headers = {"Authorization": f"Bearer {token}"}
     async with (
         serving(url, tmp_path, REFRESH_ENABLED="false") as first,
