@@ -44,7 +44,8 @@ def _listed(header: str) -> list[str]:
     return [tag.strip() for tag in header.split(",") if tag.strip()]
 
 
-def _weakly_matches(header: str, etag: str) -> bool:
+def weakly_matches(header: str, etag: str) -> bool:
+    """Does an If-None-Match header name `etag` (weak comparison, `*` included)?"""
     candidates = _listed(header)
     return "*" in candidates or etag in {tag.removeprefix("W/") for tag in candidates}
 
@@ -81,7 +82,7 @@ def json_response(
     etag = _etag(request, body)
     all_headers = {"ETag": etag, **(headers or {})}
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match and request.method in {"GET", "HEAD"} and _weakly_matches(if_none_match, etag):
+    if if_none_match and request.method in {"GET", "HEAD"} and weakly_matches(if_none_match, etag):
         return Response(status_code=304, headers=all_headers)
     return Response(
         body, status_code=status_code, media_type="application/json", headers=all_headers
@@ -100,7 +101,7 @@ def bytes_response(
     if (
         if_none_match
         and request.method in {"GET", "HEAD"}
-        and _weakly_matches(if_none_match, headers["ETag"])
+        and weakly_matches(if_none_match, headers["ETag"])
     ):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
@@ -129,7 +130,7 @@ def check_preconditions(request: Request, current: BaseModel | None) -> None:
                 "GET it again and reapply your change."
             )
     if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None and etag is not None and _weakly_matches(if_none_match, etag):
+    if if_none_match is not None and etag is not None and weakly_matches(if_none_match, etag):
         raise PreconditionFailed("The resource exists and If-None-Match forbids replacing it.")
 
 

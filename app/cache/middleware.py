@@ -15,12 +15,14 @@ dependencies (app.cache.tags.cache_as) are kept. `X-Cache: hit|miss|bypass` says
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.cache.store import Entry, Key, entry_size
 from app.cache.tags import HORIZON_STATE, STATE_KEY
+from app.conditional import weakly_matches
 from app.metrics import CACHE_REQUESTS
 
 if TYPE_CHECKING:
@@ -59,11 +61,10 @@ def request_key(scope: Scope) -> Key | None:
     )
 
 
-def _etag_matches(if_none_match: bytes, etag: str | None) -> bool:
-    if etag is None:
+def _matches(if_none_match: bytes | None, etag: str | None) -> bool:
+    if if_none_match is None or etag is None:
         return False
-    wanted = {tag.strip().removeprefix(b"W/") for tag in if_none_match.split(b",")}
-    return b"*" in wanted or etag.encode() in wanted
+    return weakly_matches(if_none_match.decode("latin-1"), etag)
 
 
 class ReadCacheMiddleware:
@@ -137,7 +138,7 @@ class ReadCacheMiddleware:
                 return
             body = b"".join(kept)
             headers = tuple(started.get("headers", []))
-            etag = next((v.decode("latin-1") for n, v in headers if n == b"etag"), None)
+            etag = _etag_of(headers)
             horizon = state.get(HORIZON_STATE)
             entry = Entry(
                 200,
@@ -157,20 +158,27 @@ class ReadCacheMiddleware:
             cache.store.end(start)
 
 
+def _etag_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    return next((v.decode("latin-1") for n, v in headers if n == b"etag"), None)
+
+
 def _is_304_for(started: Message, if_none_match: bytes | None) -> bool:
-    if if_none_match is None or started["status"] != 200:
-        return False
-    etag = next((v for n, v in started.get("headers", []) if n == b"etag"), None)
-    return _etag_matches(if_none_match, etag.decode("latin-1") if etag else None)
+    etag = _etag_of(started.get("headers", []))
+    return started["status"] == 200 and _matches(if_none_match, etag)
+
+
+async def _send_304(headers: Iterable[tuple[bytes, bytes]], send: Send, result: bytes) -> None:
+    """The client holds this answer already: its validators and caching headers, no body."""
+    kept = [*((n, v) for n, v in headers if n not in NOT_IN_304), (X_CACHE, result)]
+    await send({"type": "http.response.start", "status": 304, "headers": kept})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def _send_start(message: Message, send: Send, if_none_match: bytes | None) -> None:
     """An answer that is not kept: as the app made it, but a 304 if the client's tag matches
     (the app would have answered so, had it seen If-None-Match)."""
     if _is_304_for(message, if_none_match):
-        headers = [(n, v) for n, v in message.get("headers", []) if n not in NOT_IN_304]
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        await _send_304(message.get("headers", []), send, b"miss")
         return
     await send({**message, "headers": [*message.get("headers", []), (X_CACHE, b"miss")]})
 
@@ -178,10 +186,8 @@ async def _send_start(message: Message, send: Send, if_none_match: bytes | None)
 async def _send_entry(
     entry: Entry, send: Send, if_none_match: bytes | None, head: bool, result: bytes = b"hit"
 ) -> None:
-    if if_none_match is not None and _etag_matches(if_none_match, entry.etag):
-        headers = [*((n, v) for n, v in entry.headers if n not in NOT_IN_304), (X_CACHE, result)]
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+    if _matches(if_none_match, entry.etag):
+        await _send_304(entry.headers, send, result)
         return
     await send(
         {
