@@ -85,7 +85,10 @@ class PostgresWatcher:
             async with self._lock:  # one statement at a time on the connection
                 await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, token)
             await asyncio.wait_for(waiter, FENCE_TIMEOUT)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        except Exception:  # whatever failed, the write itself is committed
+            # Never the write's error: its answer goes out, served fresh by a cache that
+            # starts again empty once listening. (A connection terminated mid-fence raised
+            # asyncpg errors outside the list this once named: a committed write's 500.)
             log.warning("read cache: no fence within %ss; its store is dropped", FENCE_TIMEOUT)
             self._drop()
         finally:
@@ -117,7 +120,13 @@ class PostgresWatcher:
             self._drop()
             return
         connection.add_termination_listener(self._terminated)
-        await connection.add_listener(CHANNEL, self._notified)
+        try:
+            await connection.add_listener(CHANNEL, self._notified)
+        except Exception:  # the loop tries again; meanwhile no cache
+            log.warning("read cache: cannot LISTEN; serving without it")
+            connection.terminate()
+            self._drop()
+            return
         self.connection = connection
         self._lost.clear()
         # Whatever was written before LISTEN took effect was never heard.
@@ -146,7 +155,7 @@ class PostgresWatcher:
         try:
             async with self._lock:
                 await connection.fetchval("SELECT 1", timeout=PING_TIMEOUT)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+        except Exception:  # any failure: listen again, from an empty store
             return False
         return True
 
