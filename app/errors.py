@@ -44,8 +44,16 @@ class ErrorBody(BaseModel):
 
 
 class AppError(Exception):
+    """A domain error. Each kind states its HTTP status and stable `code` where it is
+    declared: `class NotFound(AppError, status=404, code="not_found")`."""
+
     status_code = 500
     code = "internal_error"
+
+    def __init_subclass__(cls, *, status: int, code: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.status_code = status
+        cls.code = code
 
     def __init__(
         self,
@@ -60,15 +68,10 @@ class AppError(Exception):
         self.headers = dict(headers or {})
 
 
-class NotFound(AppError):
-    status_code = 404
-    code = "not_found"
+# The kinds, by status.
 
 
-class InvalidQuery(AppError):
-    status_code = 400
-    code = "invalid_query"
-
+class InvalidQuery(AppError, status=400, code="invalid_query"):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(
             f"Invalid value for `{param}`: {message}",
@@ -76,52 +79,15 @@ class InvalidQuery(AppError):
         )
 
 
-class MalformedBody(AppError):
+class MalformedBody(AppError, status=400, code="bad_request"):
     """A body that is not one well-formed JSON document of the expected kind."""
 
-    status_code = 400
-    code = "bad_request"
+
+class InvalidHost(AppError, status=400, code="invalid_host"):
+    pass
 
 
-class InvalidHost(AppError):
-    status_code = 400
-    code = "invalid_host"
-
-
-class InvalidBody(AppError):
-    status_code = 422
-    code = "validation_error"
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(
-            f"`{field}` {message}",
-            errors=[FieldError(location="body", field=field, message=message)],
-        )
-
-
-class Conflict(AppError):
-    status_code = 409
-    code = "conflict"
-
-    def __init__(self, detail: str, field: str | None = None) -> None:
-        errors = [FieldError(location="body", field=field, message=detail)] if field else []
-        super().__init__(detail, errors=errors)
-
-
-class Gone(AppError):
-    status_code = 410
-    code = "gone"
-
-
-class PreconditionFailed(AppError):
-    status_code = 412
-    code = "precondition_failed"
-
-
-class Unauthorized(AppError):
-    status_code = 401
-    code = "unauthorized"
-
+class Unauthorized(AppError, status=401, code="unauthorized"):
     def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
         challenge = 'Bearer realm="packages-api"'
         if invalid_token:
@@ -129,9 +95,34 @@ class Unauthorized(AppError):
         super().__init__(detail, headers={"WWW-Authenticate": challenge})
 
 
-class Forbidden(AppError):
-    status_code = 403
-    code = "forbidden"
+class Forbidden(AppError, status=403, code="forbidden"):
+    pass
+
+
+class NotFound(AppError, status=404, code="not_found"):
+    pass
+
+
+class Conflict(AppError, status=409, code="conflict"):
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        errors = [FieldError(location="body", field=field, message=detail)] if field else []
+        super().__init__(detail, errors=errors)
+
+
+class Gone(AppError, status=410, code="gone"):
+    pass
+
+
+class PreconditionFailed(AppError, status=412, code="precondition_failed"):
+    pass
+
+
+class InvalidBody(AppError, status=422, code="validation_error"):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            f"`{field}` {message}",
+            errors=[FieldError(location="body", field=field, message=message)],
+        )
 
 
 # Which field a unique constraint guards, so a 409 can name it: by the constraint's name on

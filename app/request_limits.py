@@ -21,14 +21,12 @@ from app.state import state_of
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
-class UnsupportedMediaType(AppError):
-    status_code = 415
-    code = "unsupported_media_type"
+class UnsupportedMediaType(AppError, status=415, code="unsupported_media_type"):
+    pass
 
 
-class QueryTooLong(AppError):
-    status_code = 414
-    code = "uri_too_long"
+class QueryTooLong(AppError, status=414, code="uri_too_long"):
+    pass
 
 
 def _is_json(content_type: str | None) -> bool:

@@ -30,19 +30,15 @@ from app.state import state_of
 router = APIRouter()
 
 
-class RefresherUnavailable(AppError):
-    status_code = 503
-    code = "unavailable"
-
+class RefresherUnavailable(AppError, status=503, code="unavailable"):
     def __init__(self) -> None:
         super().__init__(
             "Too many refreshes are running; retry shortly.", headers={"Retry-After": "5"}
         )
 
 
-class BadSignature(AppError):
-    status_code = 401
-    code = "bad_signature"
+class BadSignature(AppError, status=401, code="bad_signature"):
+    pass
 
 
 def _busy_response(status: int, description: str) -> dict[int | str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from app.schemas.common import (
     Slug50,
     Title50,
     WriteBody,
+    from_row,
 )
 
 TitlePlural = OptionalTitle50
@@ -35,17 +36,7 @@ class CategoryOut(BaseModel):
 
     @classmethod
     def of(cls, category: Category, links: Links) -> CategoryOut:
-        return cls(
-            id=category.id,
-            title=category.title,
-            slug=category.slug,
-            description=category.description,
-            title_plural=category.title_plural,
-            show_pypi=category.show_pypi,
-            created=category.created,
-            modified=category.modified,
-            url=links.category(category.id),
-        )
+        return from_row(cls, category, url=links.category(category.id))
 
 
 class CategoryIn(WriteBody):

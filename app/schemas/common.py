@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -275,6 +275,16 @@ class PatchBody(WriteBody):
             if value is None and name not in self.nullable:
                 raise InvalidBody(name, "cannot be null")
         return values
+
+
+Resource = TypeVar("Resource", bound=BaseModel)
+
+
+def from_row(model: type[Resource], row: object, **computed: Any) -> Resource:
+    """The representation of a row: each field not in `computed` is the row's attribute of
+    the same name."""
+    copied = {name: getattr(row, name) for name in model.model_fields if name not in computed}
+    return model(**copied, **computed)
 
 
 def _nul_at(value: Any, path: tuple[str, ...]) -> str | None:

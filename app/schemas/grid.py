@@ -20,6 +20,7 @@ from app.schemas.common import (
     Title100,
     WriteBody,
     free_text,
+    from_row,
 )
 from app.schemas.insights import Status, package_maintenance
 
@@ -45,16 +46,10 @@ class GridOut(BaseModel):
     @classmethod
     def of(cls, grid: Grid, links: Links) -> GridOut:
         url = links.grid(grid.id)
-        return cls(
-            id=grid.id,
-            title=grid.title,
-            slug=grid.slug,
-            description=grid.description,
-            is_locked=grid.is_locked,
+        return from_row(
+            cls,
+            grid,
             packages=[links.package(package_id) for package_id in grid.package_ids],
-            header=grid.header,
-            created=grid.created,
-            modified=grid.modified,
             url=url,
             features=f"{url}features/",
             table=f"{url}table/",
@@ -98,14 +93,11 @@ class FeatureOut(BaseModel):
 
     @classmethod
     def of(cls, feature: Feature, links: Links) -> FeatureOut:
-        return cls(
-            id=feature.id,
+        return from_row(
+            cls,
+            feature,
             url=links.feature(feature.grid_id, feature.id),
             grid=links.grid(feature.grid_id),
-            title=feature.title,
-            description=feature.description,
-            created=feature.created,
-            modified=feature.modified,
         )
 
 
@@ -157,14 +149,13 @@ class ElementOut(BaseModel):
 
     @classmethod
     def of(cls, element: Element, feature: Feature, package_id: int, links: Links) -> ElementOut:
-        return cls(
+        return from_row(
+            cls,
+            element,
             url=links.element(feature.grid_id, feature.id, package_id),
             grid=links.grid(feature.grid_id),
             feature=links.feature(feature.grid_id, feature.id),
             package=links.package(package_id),
-            text=element.text,
-            created=element.created,
-            modified=element.modified,
         )
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.models import Delivery, Subscription
+from app.schemas.common import from_row
 
 # resource.kind, either part may be `*`; `*` alone is everything.
 EVENT_PATTERN = re.compile(r"\*|(packages|grids|categories|\*)\.(created|updated|deleted|\*)")
@@ -75,17 +76,11 @@ class DeliveryOut(BaseModel):
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryOut:
         pending = delivery.delivered_at is None
-        return cls(
+        return from_row(
+            cls,
+            delivery,
             id=delivery.uuid,
-            seq=delivery.seq,
-            attempts=delivery.attempts,
-            status_code=delivery.status_code,
-            duration_ms=delivery.duration_ms,
-            error=delivery.error,
-            first_attempt_at=delivery.first_attempt_at,
-            last_attempt_at=delivery.last_attempt_at,
             next_attempt_at=delivery.next_attempt_at if pending else None,
-            delivered_at=delivery.delivered_at,
         )
 
 
@@ -114,16 +109,12 @@ class SubscriptionOut(BaseModel):
         secret: str | None = None,
         deliveries: list[Delivery] | None = None,
     ) -> SubscriptionOut:
-        return cls(
-            id=subscription.id,
-            url=subscription.url,
+        return from_row(
+            cls,
+            subscription,
             events=list(subscription.events),
             grid=subscription.grid_id,
             category=subscription.category_id,
-            active=subscription.active,
-            disabled_reason=subscription.disabled_reason,
-            cursor=subscription.cursor,
-            created=subscription.created,
             secret=secret,
             deliveries=None
             if deliveries is None

@@ -26,9 +26,8 @@ from app.repositories.lookup import packages_by_pypi_name, packages_by_repo
 from app.schemas.package import package_fields
 
 
-class InvalidLookup(AppError):
-    status_code = 422
-    code = "validation_error"
+class InvalidLookup(AppError, status=422, code="validation_error"):
+    pass
 
 
 def parse_lookup(
