@@ -4,27 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app.cache import tags
 from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
-from app.deps import LinksDep, ListPageDep, SessionDep, WriteToken
+from app.deps import LinksDep, ListPageDep, SessionDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
-from app.models import ApiToken
 from app.pagination import paginated
-from app.repositories.grids import ORDERING_FIELDS, GridRepository
+from app.repositories.grids import GridRepository
 from app.repositories.packages import ORDERING_FIELDS as PACKAGE_ORDERINGS
 from app.repositories.packages import PackageRepository
 from app.routers.package_filters import FactFiltersDep
-from app.routers.params import Key, ModifiedSince, ordering_pattern, parse_instant
-from app.schemas.grid import (
-    GridIn,
-    GridOut,
-    GridPatch,
-    MembershipIn,
-    MembershipOut,
-)
+from app.routers.params import Key, Write, WriteDep, ordering_query
+from app.routers.titled import TitledListDep, titled_page
+from app.schemas.grid import GridIn, GridOut, GridPatch, MembershipIn, MembershipOut
 from app.schemas.package import PackageOut, package_fields
 from app.schemas.page import Page
 from app.services.grids import GridService, may_edit
@@ -36,34 +30,15 @@ PackageKey = Annotated[str, Path(description="The package's id or slug.")]
 
 @router.get("/", response_model=Page[GridOut], responses=error_responses(400, 503))
 async def list_grids(
-    request: Request,
-    session: SessionDep,
-    links: LinksDep,
-    page: ListPageDep,
-    ordering: Annotated[
-        str | None,
-        Query(
-            description="id or title, `-` for descending. Default `-id`.",
-            json_schema_extra=ordering_pattern(ORDERING_FIELDS),
-        ),
-    ] = None,
-    modified_since: ModifiedSince = None,
+    request: Request, session: SessionDep, links: LinksDep, query: TitledListDep
 ) -> Response:
-    listing = await GridRepository(session).list_page(
-        page, ordering=ordering, modified_since=parse_instant(modified_since, "modified_since")
-    )
-    cache_as(request, [tags.ANY])
-    return paginated(
-        request, links.base, page, listing, [GridOut.of(g, links) for g in listing.rows]
-    )
+    return await titled_page(request, links, GridRepository(session), query, GridOut.of)
 
 
 @router.post("/", status_code=201, response_model=GridOut, responses=WRITE_ERRORS)
-async def create_grid(
-    request: Request, body: GridIn, session: SessionDep, links: LinksDep, token: WriteToken
-) -> Response:
-    grid = await GridService(session).create(body, links, token)
-    return created(request, GridOut.of(grid, links), links.grid(grid.id))
+async def create_grid(request: Request, body: GridIn, write: WriteDep) -> Response:
+    grid = await GridService(write.session).create(body, write.links, write.token)
+    return created(request, GridOut.of(grid, write.links), write.links.grid(grid.id))
 
 
 @router.get("/{key}/", response_model=GridOut, responses=READ_ERRORS)
@@ -73,55 +48,32 @@ async def get_grid(request: Request, key: Key, session: SessionDep, links: Links
     return json_response(request, GridOut.of(grid, links))
 
 
-async def _update(
-    request: Request,
-    key: str,
-    changes: dict[str, Any],
-    session: SessionDep,
-    links: LinksDep,
-    token: ApiToken,
-) -> Response:
+async def _update(request: Request, key: str, changes: dict[str, Any], write: Write) -> Response:
     """PUT and PATCH: lock the row, check rights and If-Match, apply, answer the grid."""
-    grid = await GridRepository(session).get(key, for_update=True)
+    grid = await GridRepository(write.session).get(key, for_update=True)
     locking = changes.get("is_locked", grid.is_locked) != grid.is_locked
-    may_edit(grid, token, locking=locking)
-    check_preconditions(request, GridOut.of(grid, links))
-    await GridService(session).update(grid, changes, links)
-    return json_response(request, GridOut.of(grid, links))
+    may_edit(grid, write.token, locking=locking)
+    check_preconditions(request, GridOut.of(grid, write.links))
+    await GridService(write.session).update(grid, changes, write.links)
+    return json_response(request, GridOut.of(grid, write.links))
 
 
 @router.put("/{key}/", response_model=GridOut, responses=WRITE_ERRORS)
-async def replace_grid(
-    request: Request,
-    key: Key,
-    body: GridIn,
-    session: SessionDep,
-    links: LinksDep,
-    token: WriteToken,
-) -> Response:
+async def replace_grid(request: Request, key: Key, body: GridIn, write: WriteDep) -> Response:
     """Replace the grid's fields; its packages too when `packages` is given."""
-    return await _update(request, key, body.changes(), session, links, token)
+    return await _update(request, key, body.changes(), write)
 
 
 @router.patch("/{key}/", response_model=GridOut, responses=WRITE_ERRORS)
-async def patch_grid(
-    request: Request,
-    key: Key,
-    body: GridPatch,
-    session: SessionDep,
-    links: LinksDep,
-    token: WriteToken,
-) -> Response:
-    return await _update(request, key, body.changes(), session, links, token)
+async def patch_grid(request: Request, key: Key, body: GridPatch, write: WriteDep) -> Response:
+    return await _update(request, key, body.changes(), write)
 
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
-async def delete_grid(
-    request: Request, key: Key, session: SessionDep, links: LinksDep, token: WriteToken
-) -> Response:
-    service = GridService(session)
-    grid = await service.editable(key, token)
-    check_preconditions(request, GridOut.of(grid, links))
+async def delete_grid(request: Request, key: Key, write: WriteDep) -> Response:
+    service = GridService(write.session)
+    grid = await service.editable(key, write.token)
+    check_preconditions(request, GridOut.of(grid, write.links))
     await service.delete(grid)
     return Response(status_code=204)
 
@@ -139,10 +91,7 @@ async def list_grid_packages(
     facts: FactFiltersDep,
     ordering: Annotated[
         str | None,
-        Query(
-            description="As the package list's `ordering`. Default `-id`.",
-            json_schema_extra=ordering_pattern(PACKAGE_ORDERINGS),
-        ),
+        ordering_query("As the package list's `ordering`. Default `-id`.", PACKAGE_ORDERINGS),
     ] = None,
 ) -> Response:
     """The grid's packages, as `/api/v4/packages/?grid=KEY` lists them."""
@@ -160,20 +109,15 @@ async def list_grid_packages(
     "/{key}/packages/", status_code=201, response_model=MembershipOut, responses=WRITE_ERRORS
 )
 async def add_grid_package(
-    request: Request,
-    key: Key,
-    body: MembershipIn,
-    session: SessionDep,
-    links: LinksDep,
-    token: WriteToken,
+    request: Request, key: Key, body: MembershipIn, write: WriteDep
 ) -> Response:
-    service = GridService(session)
-    grid = await service.editable(key, token)
-    membership = await service.add_package(grid, body.package, links)
+    service = GridService(write.session)
+    grid = await service.editable(key, write.token)
+    membership = await service.add_package(grid, body.package, write.links)
     return created(
         request,
-        MembershipOut.of(membership, links),
-        links.membership(grid.id, membership.package_id),
+        MembershipOut.of(membership, write.links),
+        write.links.membership(grid.id, membership.package_id),
     )
 
 
@@ -190,17 +134,12 @@ async def get_grid_package(
 
 @router.delete("/{key}/packages/{package}/", status_code=204, responses=WRITE_ERRORS)
 async def remove_grid_package(
-    request: Request,
-    key: Key,
-    package: PackageKey,
-    session: SessionDep,
-    links: LinksDep,
-    token: WriteToken,
+    request: Request, key: Key, package: PackageKey, write: WriteDep
 ) -> Response:
     """Takes the package out of the grid, with its cells; the package itself stays."""
-    service = GridService(session)
-    grid = await service.editable(key, token)
+    service = GridService(write.session)
+    grid = await service.editable(key, write.token)
     membership = await service.grids.get_membership(grid, package)
-    check_preconditions(request, MembershipOut.of(membership, links))
+    check_preconditions(request, MembershipOut.of(membership, write.links))
     await service.remove_membership(membership)
     return Response(status_code=204)

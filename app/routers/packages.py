@@ -9,13 +9,21 @@ from fastapi import APIRouter, Query, Request, Response
 from app.cache import tags
 from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
-from app.deps import LinksDep, ListPageDep, SessionDep, SettingsDep, WriteToken
+from app.deps import LinksDep, ListPageDep, SessionDep, SettingsDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.models import REPO_HOSTS
 from app.pagination import paginated
 from app.repositories.packages import ORDERING_FIELDS, PackageRepository
 from app.routers.package_filters import FactFiltersDep
-from app.routers.params import Key, ModifiedSince, choices, ordering_pattern, parse_instant
+from app.routers.params import (
+    Key,
+    ModifiedSince,
+    Write,
+    WriteDep,
+    choices,
+    ordering_query,
+    parse_instant,
+)
 from app.schemas.package import PackageIn, PackageOut, PackagePatch, package_fields
 from app.schemas.page import Page
 from app.services.packages import PackageService
@@ -41,11 +49,10 @@ async def list_packages(
     ] = None,
     ordering: Annotated[
         str | None,
-        Query(
-            description="Comma-separated fields among id, title, repo_watchers, repo_forks, "
-            "last_updated, score, last_release, commits_last_year; `-` for descending. "
-            "Default `-id`.",
-            json_schema_extra=ordering_pattern(ORDERING_FIELDS),
+        ordering_query(
+            "Comma-separated fields among id, title, repo_watchers, repo_forks, last_updated, "
+            "score, last_release, commits_last_year; `-` for descending. Default `-id`.",
+            ORDERING_FIELDS,
         ),
     ] = None,
     modified_since: ModifiedSince = None,
@@ -74,15 +81,11 @@ async def list_packages(
     summary="Create a package",
 )
 async def create_package(
-    request: Request,
-    body: PackageIn,
-    session: SessionDep,
-    links: LinksDep,
-    settings: SettingsDep,
-    _token: WriteToken,
+    request: Request, body: PackageIn, write: WriteDep, settings: SettingsDep
 ) -> Response:
-    package = await PackageService(session, forge_hosts=settings.forge_hosts).create(body, links)
-    return created(request, PackageOut.of(package, links), links.package(package.id))
+    service = PackageService(write.session, forge_hosts=settings.forge_hosts)
+    package = await service.create(body, write.links)
+    return created(request, PackageOut.of(package, write.links), write.links.package(package.id))
 
 
 @router.get("/{key}/", response_model=PackageOut, responses=READ_ERRORS)
@@ -94,53 +97,35 @@ async def get_package(request: Request, key: Key, session: SessionDep, links: Li
 
 
 async def _update(
-    request: Request,
-    key: str,
-    changes: dict[str, Any],
-    session: SessionDep,
-    links: LinksDep,
-    settings: SettingsDep,
+    request: Request, key: str, changes: dict[str, Any], write: Write, settings: SettingsDep
 ) -> Response:
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
-    package = await PackageRepository(session).get(key, for_update=True)
-    check_preconditions(request, PackageOut.of(package, links))
-    await PackageService(session, forge_hosts=settings.forge_hosts).update(package, changes, links)
-    return json_response(request, PackageOut.of(package, links))
+    package = await PackageRepository(write.session).get(key, for_update=True)
+    check_preconditions(request, PackageOut.of(package, write.links))
+    service = PackageService(write.session, forge_hosts=settings.forge_hosts)
+    await service.update(package, changes, write.links)
+    return json_response(request, PackageOut.of(package, write.links))
 
 
 @router.put("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
 async def replace_package(
-    request: Request,
-    key: Key,
-    body: PackageIn,
-    session: SessionDep,
-    links: LinksDep,
-    settings: SettingsDep,
-    _token: WriteToken,
+    request: Request, key: Key, body: PackageIn, write: WriteDep, settings: SettingsDep
 ) -> Response:
     """Replace the editable fields; metrics are the refresher's and stay as they are."""
-    return await _update(request, key, body.changes(), session, links, settings)
+    return await _update(request, key, body.changes(), write, settings)
 
 
 @router.patch("/{key}/", response_model=PackageOut, responses=WRITE_ERRORS)
 async def patch_package(
-    request: Request,
-    key: Key,
-    body: PackagePatch,
-    session: SessionDep,
-    links: LinksDep,
-    settings: SettingsDep,
-    _token: WriteToken,
+    request: Request, key: Key, body: PackagePatch, write: WriteDep, settings: SettingsDep
 ) -> Response:
     """Change only the fields sent."""
-    return await _update(request, key, body.changes(), session, links, settings)
+    return await _update(request, key, body.changes(), write, settings)
 
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
-async def delete_package(
-    request: Request, key: Key, session: SessionDep, links: LinksDep, _token: WriteToken
-) -> Response:
-    package = await PackageRepository(session).get(key, for_update=True)
-    check_preconditions(request, PackageOut.of(package, links))
-    await PackageService(session).delete(package)
+async def delete_package(request: Request, key: Key, write: WriteDep) -> Response:
+    package = await PackageRepository(write.session).get(key, for_update=True)
+    check_preconditions(request, PackageOut.of(package, write.links))
+    await PackageService(write.session).delete(package)
     return Response(status_code=204)

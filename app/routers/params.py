@@ -1,15 +1,20 @@
-"""Path parameters several routers declare."""
+"""Path and query parameters, and dependencies, that several routers declare."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.deps import LinksDep, SessionDep, WriteToken
 from app.errors import InvalidQuery
+from app.links import Links
+from app.models import ApiToken
 
 # RFC 3339's date-time (section 5.6): a full date, a time with seconds, and an offset.
 _RFC3339 = re.compile(
@@ -60,3 +65,25 @@ def ordering_pattern(fields: Iterable[str]) -> dict[str, Any]:
     comma-separated names among `fields`, each optionally `-`, spaces around them allowed."""
     name = f" *(?:-?(?:{'|'.join(sorted(fields))}) *)?"
     return {"pattern": f"^{name}(?:,{name})*$"}
+
+
+def ordering_query(description: str, fields: Iterable[str]) -> Any:
+    """A list's `?ordering=`: its description, and the pattern of its `fields`."""
+    return Query(description=description, json_schema_extra=ordering_pattern(fields))
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """What a write works with: the request's session, its hyperlinks, the token allowed
+    to write (401 or 403 before any of the route's own work)."""
+
+    session: AsyncSession
+    links: Links
+    token: ApiToken
+
+
+async def write_context(session: SessionDep, links: LinksDep, token: WriteToken) -> Write:
+    return Write(session, links, token)
+
+
+WriteDep = Annotated[Write, Depends(write_context)]
