@@ -95,16 +95,30 @@ def _fits(column: str, text: str) -> str:
     return text[:length] if length else text
 
 
+# The figures stored as the upstream tells them: each one's column.
+_REPO_COLUMNS = {
+    "stars": "repo_watchers",
+    "forks": "repo_forks",
+    "description": "repo_description",
+    "last_commit_at": "last_updated",
+}
+_PYPI_COLUMNS = {"last_release": "pypi_last_release", "supports_python3": "supports_python3"}
+# PyPI's texts, each cut to its column's length.
+_PYPI_TEXT_COLUMNS = {
+    "version": "pypi_version",
+    "license": "pypi_license",
+    "requires_python": "pypi_requires_python",
+}
+
+
+def _told(figures: object, columns: dict[str, str]) -> dict[str, Any]:
+    """The figures the upstream told (None: it did not say), by their columns."""
+    told = {column: getattr(figures, name) for name, column in columns.items()}
+    return {column: value for column, value in told.items() if value is not None}
+
+
 def _repo_values(package: Package, figures: RepoFigures, now: dt.datetime) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    if figures.stars is not None:
-        values["repo_watchers"] = figures.stars
-    if figures.forks is not None:
-        values["repo_forks"] = figures.forks
-    if figures.description is not None:
-        values["repo_description"] = figures.description
-    if figures.last_commit_at is not None:
-        values["last_updated"] = figures.last_commit_at
+    values = _told(figures, _REPO_COLUMNS)
     if figures.participants is not None:
         values["participants"] = list(figures.participants)
     # A series of the wrong length would shift every week on the charts: keep the old one.
@@ -120,19 +134,11 @@ def _repo_values(package: Package, figures: RepoFigures, now: dt.datetime) -> di
 
 def _pypi_values(package: Package, result: PypiResult) -> dict[str, Any]:
     figures = result.figures
-    values: dict[str, Any] = {}
-    if figures.version is not None:
-        values["pypi_version"] = _fits("pypi_version", figures.version)
-    if figures.license is not None:
-        values["pypi_license"] = _fits("pypi_license", figures.license)
-    if figures.requires_python is not None:
-        values["pypi_requires_python"] = _fits("pypi_requires_python", figures.requires_python)
+    texts = _told(figures, _PYPI_TEXT_COLUMNS)
+    values: dict[str, Any] = {column: _fits(column, text) for column, text in texts.items()}
     if figures.classifiers is not None:
         values["pypi_classifiers"] = list(figures.classifiers)
-    if figures.last_release is not None:
-        values["pypi_last_release"] = figures.last_release
-    if figures.supports_python3 is not None:
-        values["supports_python3"] = figures.supports_python3
+    values.update(_told(figures, _PYPI_COLUMNS))
     if figures.status is not None:
         values["pypi_status"] = figures.status
         values["pypi_status_reason"] = figures.status_reason or ""
