@@ -6,10 +6,11 @@ from fastapi import Request
 from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import take_write_turn, without_write_intent
+from app.db import without_write_intent
 from app.errors import Forbidden, Unauthorized
 from app.models import ApiToken
 from app.repositories.tokens import TokenRepository
+from app.request_session import take_write_turn
 from app.services.tokens import has_scope
 from app.state import state_of
 

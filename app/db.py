@@ -1,5 +1,6 @@
-"""Database plumbing: the engine factory and the one commit point (the declarative base and
-the column types are app.columns')."""
+"""Database plumbing: the engine and session factories, SQLite's writers' queue (the
+declarative base and the column types are app.columns'; a request's unit of work is
+app.request_session's)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,11 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import orjson
-from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -35,6 +35,12 @@ PING_AFTER_IDLE_SECONDS = 2.0
 # Lazily, so the token check (app.auth) runs first, in a read of its own, and a request
 # with a bad token never queues for the write lock.
 _WRITE_INTENT: ContextVar[bool] = ContextVar("packages_api_write_intent", default=False)
+
+
+def set_write_intent(writing: bool) -> None:
+    """From now on, SQLite transactions begin as a writer's (BEGIN IMMEDIATE) when `writing`,
+    whenever their first statement comes (a request's unit of work, app.request_session)."""
+    _WRITE_INTENT.set(writing)
 
 
 @contextmanager
@@ -206,21 +212,6 @@ def sqlite_writers(settings: Settings) -> SqliteWriters | None:
     return SqliteWriters(settings.sqlite_busy_timeout_ms) if settings.is_sqlite else None
 
 
-async def take_write_turn(request: Request) -> None:
-    """Queue for this process's SQLite write turn, held until the request's session closes.
-
-    Called once a request is known to be allowed to write (app.auth, the webhook's
-    signature check), so a refused request never waits in the queue nor holds the lock.
-    Nothing to do on PostgreSQL, outside a request session, or when the turn is held.
-    """
-    writers: SqliteWriters | None = request.app.state.sqlite_writers
-    stack: AsyncExitStack | None = getattr(request.state, "write_turn", None)
-    if writers is None or stack is None or getattr(request.state, "write_turn_held", False):
-        return
-    await stack.enter_async_context(writers.turn())
-    request.state.write_turn_held = True
-
-
 async def begin_writing(session: AsyncSession) -> None:
     """Begin `session`'s transaction as a writer's: BEGIN IMMEDIATE on SQLite (nothing more
     on PostgreSQL, where row locks serialize writers).
@@ -251,44 +242,3 @@ def create_sessionmaker(
         sync_session_class=RecordingSession,
         info={RETENTION: changes_retention_days},
     )
-
-
-def _reads_without_transaction(session: AsyncSession) -> bool:
-    """Reads on PostgreSQL run outside a transaction block: each statement of READ
-    COMMITTED sees its own snapshot anyway, so BEGIN and COMMIT bought nothing but two
-    round trips per request. SQLite keeps its transaction, whose snapshot spans the
-    request's statements. A session bound to a caller's connection (tests) keeps the
-    caller's transaction."""
-    bind = session.bind
-    return isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: commit when the handler returns, roll back when it raises.
-
-    This is the only place a request commits. It runs with scope="function" (see deps.py),
-    so a failed commit still turns into an error response instead of a lost 2xx.
-    """
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    writing = request.method in UNSAFE_METHODS
-    # The SQLite write turn (take_write_turn) is held until the session has closed, so the
-    # stack is entered first and left last.
-    async with AsyncExitStack() as turn, maker() as session:
-        request.state.write_turn = turn
-        _WRITE_INTENT.set(writing)
-        if not writing and _reads_without_transaction(session):
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        try:
-            yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
-            read_cache = getattr(request.app.state, "read_cache", None) if writing else None
-            if read_cache is not None:
-                # The answer to a write goes out once this worker's read cache has forgotten
-                # what the write changed: it never serves the old answer after this one.
-                await read_cache.after_write()
-        finally:
-            _WRITE_INTENT.set(False)

@@ -12,10 +12,10 @@ from app.auth import authenticate, bearer_scheme
 from app.cache.tags import HORIZON_STATE
 from app.conditional import LINK_BASE_STATE
 from app.config import Settings
-from app.db import get_session
 from app.links import Links, request_base_url
 from app.models import ApiToken
 from app.pagination import PageRequest, page_request
+from app.request_session import get_session
 from app.schemas.insights import Insight
 from app.state import state_of
 

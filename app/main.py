@@ -13,10 +13,10 @@ from app.cache.lifespan import read_cache_lifespan
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker, sqlite_writers
 from app.docs import install_docs
-from app.errors import install_error_handlers
+from app.error_handlers import install_error_handlers
 from app.links import API_PREFIX
 from app.middleware_stack import install_middleware
-from app.observability import install_observability
+from app.observability.install import install_observability
 from app.observability.readiness import Readiness
 from app.openapi import DESCRIPTION, TAGS, TITLE, app_version, install_openapi, operation_id
 from app.refresh.lifespan import refresher_lifespan

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import compile_path, get_route_path  # type: ignore[attr-defined]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import error_response
+from app.error_handlers import error_response
 
 _ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 # Characters RFC 3986 allows unescaped in a path.

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.config import Settings, parse_rate
 from app.db import UNSAFE_METHODS
-from app.errors import error_response
+from app.error_handlers import error_response
 
 # Buckets kept before idle (full) ones are dropped: bounds memory under a flood of
 # made-up tokens or addresses. A dropped full bucket is the same as a new one.

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 from typer.testing import CliRunner
 
-from app.cli import cli
+from app.cli import build_cli
 from app.columns import Base
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
@@ -250,7 +250,7 @@ async def test_tokens_create_waits_for_a_write_in_progress_instead_of_failing(
             event.listen(Engine, "before_cursor_execute", note_immediate)
             try:
                 command = asyncio.create_task(
-                    asyncio.to_thread(CliRunner().invoke, cli, ["tokens", "create", "ops"])
+                    asyncio.to_thread(CliRunner().invoke, build_cli(), ["tokens", "create", "ops"])
                 )
                 # Hold the lock until the command waits for it, or has given up.
                 asks = asyncio.create_task(waiting.wait())

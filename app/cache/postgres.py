@@ -5,7 +5,7 @@ PostgreSQL delivers at commit, in commit order, to every listening connection: e
 holds one. A worker's own writes need more than "soon": `fence()` sends a notification of
 its own after the write committed and waits for it to come back, and since delivery follows
 commit order, every notification of the write has been applied by then. The request that
-wrote answers after that (app.db.get_session), so the worker that acknowledged a write
+wrote answers after that (app.request_session.get_session), so the worker that acknowledged a write
 never serves the old answer.
 
 A lost connection loses notifications: the worker then empties its store and serves

@@ -9,7 +9,7 @@ from app.cli.common import run_in_session
 from app.repositories.counts import recount
 from app.repositories.search import SearchRepository
 
-search_cli = typer.Typer(help="Maintain the search index.")
+search_cli = typer.Typer(help="Maintain the search index.", add_completion=False)
 
 
 @search_cli.command("rebuild")

@@ -11,7 +11,9 @@ from app.cli.common import fail, run_in_session
 from app.repositories.tokens import SCOPES, TokenRepository
 from app.services.tokens import TokenService
 
-tokens_cli = typer.Typer(help="Create, list and revoke API tokens for writes.")
+tokens_cli = typer.Typer(
+    help="Create, list and revoke API tokens for writes.", add_completion=False
+)
 
 
 @tokens_cli.command("create")

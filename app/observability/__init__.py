@@ -1,25 +1,9 @@
 """Running the service in production: logs, request ids, metrics, probes, proxies, CORS,
-security headers and compression. `install_observability` installs logs and metrics; the
+security headers and compression. app.observability.install installs logs and metrics; the
 middleware is in app.middleware_stack, with the app's own."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
-from fastapi import FastAPI
-
-from app.config import Settings
-from app.observability.logs import configure_logging
-from app.observability.prometheus import forget_dead_workers, worker_stopped
-from app.observability.prometheus import router as metrics_router
-
-OPERATIONS_TAG = {
-    "name": "operations",
-    "description": "Probes and metrics for whoever runs the service; not API v4 resources.",
-}
 # Browsers may send these on cross-origin calls, and read these from the answers.
 CORS_REQUEST_HEADERS = [
     "Authorization",
@@ -29,36 +13,3 @@ CORS_REQUEST_HEADERS = [
     "X-Request-ID",
 ]
 CORS_RESPONSE_HEADERS = ["ETag", "Location", "X-Request-ID", "Retry-After", "Allow", "X-Cache"]
-
-
-def install_observability(app: FastAPI, settings: Settings) -> None:
-    """Logs, the root path, the metrics route and the metrics' lifespan hooks.
-    Its middleware (proxy headers, request ids and access logs, compression, security
-    headers, CORS) is assembled with the app's own in app.middleware_stack."""
-    configure_logging(settings)
-    if settings.root_path:
-        # FastAPI puts it in every request's scope: links, redirects and docs follow it.
-        app.root_path = settings.root_path
-    app.openapi_tags = [*(app.openapi_tags or []), OPERATIONS_TAG]
-    # The probes (app.routers.health) are included by create_app, just before this call:
-    # observability wraps the app and imports no routes.
-    if settings.metrics_enabled:
-        app.include_router(metrics_router)
-    _wrap_lifespan(app)
-
-
-def _wrap_lifespan(app: FastAPI) -> None:
-    """Around the app's lifespan: forget dead workers' gauges on start, mark this worker's
-    dead on stop (multiprocess metrics; no-ops with one process)."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        await asyncio.to_thread(forget_dead_workers)
-        try:
-            async with inner(app_) as state:
-                yield state
-        finally:
-            worker_stopped()
-
-    app.router.lifespan_context = lifespan

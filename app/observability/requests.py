@@ -22,7 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Mount, compile_path, get_route_path  # type: ignore[attr-defined]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import error_response
+from app.error_handlers import error_response
 from app.metrics import REQUEST_SECONDS, REQUESTS
 from app.observability.headers import add_security_headers
 from app.observability.logs import request_id_var

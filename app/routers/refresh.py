@@ -17,12 +17,12 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Header, Request
 from fastapi.security import APIKeyHeader
 from starlette.responses import JSONResponse
 
-from app.db import take_write_turn
 from app.deps import SessionDep, SettingsDep, WriteToken
 from app.errors import AppError, ErrorBody, MalformedBody, NotFound, error_responses
 from app.normalize import normalize_repo_url, repo_url_spellings
 from app.refresh import repository
 from app.refresh.refresher import RefresherBusy
+from app.request_session import take_write_turn
 from app.routers.params import Key
 from app.schemas.refresh import RefreshAccepted, WebhookAnswer
 from app.state import state_of
