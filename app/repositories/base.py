@@ -27,6 +27,13 @@ Model = TypeVar("Model", Category, Package, Grid)
 NAMES: dict[type[Sluggable], str] = {Category: "category", Package: "package", Grid: "grid"}
 
 
+class Repository:
+    """An aggregate's queries, run in the caller's session: it flushes, never commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+
 def id_of(text: str) -> int | None:
     """The id a key spells, or None when it spells none (then the key is a slug).
 

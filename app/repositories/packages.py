@@ -10,7 +10,6 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Row, String, bindparam, cast, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.errors import InvalidQuery, NotFound
@@ -18,6 +17,7 @@ from app.models import REPO_HOSTS, Category, Grid, GridPackage, Package
 from app.pagination import ListPage, PageRequest
 from app.repositories.base import (
     KeyedSelect,
+    Repository,
     count_rows,
     fetch_page,
     filter_value,
@@ -82,10 +82,7 @@ def grid_ids_of(row: PackageRow) -> list[int]:
     return sorted(int(grid_id) for grid_id in text.split(",")) if text else []
 
 
-class PackageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class PackageRepository(Repository):
     async def list_page(
         self,
         page: PageRequest,

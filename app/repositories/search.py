@@ -30,13 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.columns import UTCDateTime
 from app.errors import InvalidQuery
 from app.models import Category
 from app.pagination import PageRequest
-from app.repositories.base import filter_value, resolve_filter
+from app.repositories.base import Repository, filter_value, resolve_filter
 from app.repositories.filters import FactFilters
 
 MAX_QUERY_LENGTH = 200
@@ -285,10 +284,7 @@ def _sqlite_sql(query: SearchQuery, filters: str, fuzzy: bool) -> str:
     )
 
 
-class SearchRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SearchRepository(Repository):
     async def search(
         self,
         raw_query: str | None,

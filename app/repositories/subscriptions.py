@@ -6,16 +6,13 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import NotFound
 from app.models import Change, Delivery, GridPackage, Package, Subscription
+from app.repositories.base import Repository
 
 
-class SubscriptionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class SubscriptionRepository(Repository):
     async def all(self) -> Sequence[Subscription]:
         return (await self.session.scalars(select(Subscription).order_by(Subscription.id))).all()
 

@@ -6,14 +6,13 @@ import datetime as dt
 from typing import Any, ClassVar, Generic
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.pagination import ListPage, PageRequest
-from app.repositories.base import Model, fetch_page, listed_since
+from app.repositories.base import Model, Repository, fetch_page, listed_since
 from app.repositories.counts import table_count
 
 
-class TitledRepository(Generic[Model]):
+class TitledRepository(Repository, Generic[Model]):
     """What a category's and a grid's repository share; each names its model and table."""
 
     model: ClassVar[type[Any]]
@@ -23,9 +22,6 @@ class TitledRepository(Generic[Model]):
     # (worth it where a row joins more rows: a grid its members).
     list_options: ClassVar[tuple[Any, ...]] = ()
     ids_first: ClassVar[bool] = False
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def list_page(
         self,

@@ -8,10 +8,10 @@ import hashlib
 from collections.abc import Sequence
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.columns import utcnow
 from app.models import ApiToken
+from app.repositories.base import Repository
 
 SCOPES = ("write", "admin")
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
@@ -23,10 +23,7 @@ def digest_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class TokenRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class TokenRepository(Repository):
     async def by_name(self, name: str) -> ApiToken | None:
         """The token with this name, revoked or not (names stay taken after revocation)."""
         return await self.session.scalar(select(ApiToken).where(ApiToken.name == name))
