@@ -10,8 +10,6 @@ from fastapi import APIRouter, Query, Request, Response
 from app.conditional import json_response
 from app.deps import LinksDep, SessionDep, SettingsDep
 from app.errors import Gone, InvalidQuery, error_responses
-from app.links import Links
-from app.models import Change
 from app.repositories.changes import events_after, kept_bounds
 from app.schemas.change import ChangeOut, ChangePage
 
@@ -32,22 +30,6 @@ def _count(raw: str | None, param: str, default: int, maximum: int | None = None
             raise InvalidQuery(param, "at least 1")
         value = min(value, maximum)
     return value
-
-
-def _event(change: Change, links: Links) -> ChangeOut:
-    resource = change.resource
-    url = {"packages": links.package, "grids": links.grid, "categories": links.category}[resource](
-        change.resource_id
-    )
-    return ChangeOut(
-        seq=change.seq,
-        at=change.at,
-        kind=change.kind,
-        resource=resource,
-        id=change.resource_id,
-        url=url,
-        fields=list(change.fields),
-    )
 
 
 @router.get("/", response_model=ChangePage, responses=error_responses(400, 410, 503))
@@ -89,7 +71,7 @@ async def list_changes(
     last = changes[-1].seq if changes else position
     query = urlencode({"after": last, **({"limit": limit} if limit else {})})
     page = ChangePage(
-        results=[_event(change, links) for change in changes],
+        results=[ChangeOut.of(change, links) for change in changes],
         next=f"{links.api}/changes/?{query}",
         newest=bounds[1] if bounds is not None else None,
     )

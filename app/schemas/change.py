@@ -7,6 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.links import Links
+from app.models import Change
+from app.schemas.common import from_row
+
 
 class ChangeOut(BaseModel):
     seq: int = Field(description="Position in the feed: strictly increasing, no gaps.")
@@ -16,6 +20,18 @@ class ChangeOut(BaseModel):
     id: int = Field(description="The resource's id.")
     url: str = Field(description="Hyperlink of the resource (a 404 once it is deleted).")
     fields: list[str] = Field(description="The fields that changed, as the resource names them.")
+
+    @classmethod
+    def of(cls, change: Change, links: Links) -> ChangeOut:
+        """The event, as the feed serves it and the webhooks deliver it."""
+        link = {"packages": links.package, "grids": links.grid, "categories": links.category}
+        return from_row(
+            cls,
+            change,
+            id=change.resource_id,
+            url=link[change.resource](change.resource_id),
+            fields=list(change.fields),
+        )
 
 
 class ChangePage(BaseModel):

@@ -91,20 +91,7 @@ class Outcome:
 
 def event_body(change: Change, base_url: str) -> bytes:
     """The event as /api/v4/changes/ serves it in `results`."""
-    links = Links(base_url)
-    url = {"packages": links.package, "grids": links.grid, "categories": links.category}[
-        change.resource
-    ](change.resource_id)
-    out = ChangeOut(
-        seq=change.seq,
-        at=change.at,
-        kind=change.kind,
-        resource=change.resource,
-        id=change.resource_id,
-        url=url,
-        fields=list(change.fields),
-    )
-    return out.model_dump_json().encode()
+    return ChangeOut.of(change, Links(base_url)).model_dump_json().encode()
 
 
 def _retry_after(response: httpx.Response) -> dt.timedelta | None:
