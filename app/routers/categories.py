@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from app.cache import tags
 from app.cache.tags import cache_as
-from app.conditional import check_preconditions, created, json_response
+from app.conditional import created, json_response
 from app.deps import LinksDep, SessionDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.repositories.categories import CategoryRepository
@@ -22,10 +22,8 @@ router = APIRouter(prefix="/categories", tags=["categories"])
 
 
 @router.get("/", response_model=Page[CategoryOut], responses=error_responses(400, 503))
-async def list_categories(
-    request: Request, session: SessionDep, links: LinksDep, query: TitledListDep
-) -> Response:
-    return await titled_page(request, links, CategoryRepository(session), query, CategoryOut.of)
+async def list_categories(request: Request, query: TitledListDep) -> Response:
+    return await titled_page(request, query, CategoryRepository, CategoryOut.of)
 
 
 @router.post("/", status_code=201, response_model=CategoryOut, responses=WRITE_ERRORS)
@@ -47,8 +45,7 @@ async def get_category(
 
 async def _update(request: Request, key: str, changes: dict[str, Any], write: Write) -> Response:
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
-    category = await CategoryRepository(write.session).get(key, for_update=True)
-    check_preconditions(request, CategoryOut.of(category, write.links))
+    category = await write.locked(request, CategoryRepository, key, CategoryOut.of)
     await CategoryService(write.session).update(category, changes)
     return json_response(request, CategoryOut.of(category, write.links))
 
@@ -70,7 +67,6 @@ async def patch_category(
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
 async def delete_category(request: Request, key: Key, write: WriteDep) -> Response:
     """Refused with 409 while any package is in the category."""
-    category = await CategoryRepository(write.session).get(key, for_update=True)
-    check_preconditions(request, CategoryOut.of(category, write.links))
+    category = await write.locked(request, CategoryRepository, key, CategoryOut.of)
     await CategoryService(write.session).delete(category)
     return Response(status_code=204)

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Literal
+
 from fastapi import APIRouter, Request, Response
+from fastapi.types import DecoratedCallable
 
 from app.conditional import bytes_response
 from app.deps import LinksDep, SessionDep
 from app.errors import NotFound, error_responses
 from app.feeds import ATOM_MEDIA_TYPE
-from app.feeds.directory import package_feed
+from app.feeds.directory import FeedPackage, package_feed
+from app.links import Links
+from app.models import Category, Grid
 from app.repositories.base import id_of
 from app.repositories.categories import CategoryRepository
 from app.repositories.feeds import FEED_ENTRIES, newest_members, newest_packages, newest_releases
@@ -26,18 +32,43 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+def _feed(path: str, summary: str) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A feed's route: an Atom document (or 304, 400, 404, 503)."""
+    return router.get(path, response_class=Response, responses=_RESPONSES, summary=summary)
+
+
+def _collection_feed(
+    links: Links,
+    resource: Literal["grids", "categories"],
+    collection: Grid | Category,
+    file: str,
+    subtitle: str,
+    packages: Sequence[FeedPackage],
+    *,
+    scope: str = "",
+) -> bytes:
+    """The feed of a grid's or a category's newest packages, at /feeds/RESOURCE/FILE.atom:
+    its id names the grid or category by id, its alternate link is its API resource."""
+    return package_feed(
+        links=links,
+        path=f"/feeds/{resource}/{file}.atom",
+        name=f"{resource}/{collection.id}",
+        title=f"{collection.title}: new packages",
+        subtitle=subtitle,
+        packages=packages,
+        alternate=f"{links.collection(resource)}{collection.id}/",
+        scope=scope,
+        since=collection.created,
+    )
+
+
 def _atom(request: Request, body: bytes) -> Response:
     return bytes_response(
         request, body, media_type=ATOM_MEDIA_TYPE, cache_control=FEED_CACHE_CONTROL
     )
 
 
-@router.get(
-    "/packages.atom",
-    response_class=Response,
-    responses=_RESPONSES,
-    summary="New packages and releases",
-)
+@_feed("/packages.atom", "New packages and releases")
 async def packages_feed(request: Request, session: SessionDep, links: LinksDep) -> Response:
     """The directory's newest packages and new releases (a package's PyPI version
     changing), newest first (50). A release's entry is published at its PyPI upload date
@@ -58,33 +89,18 @@ async def packages_feed(request: Request, session: SessionDep, links: LinksDep) 
     return _atom(request, body)
 
 
-@router.get(
-    "/grids/{key}.atom", response_class=Response, responses=_RESPONSES, summary="A grid's feed"
-)
+@_feed("/grids/{key}.atom", "A grid's feed")
 async def grid_feed(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
     """The packages most recently added to a grid (by slug or id), newest first (50)."""
     grid = await GridRepository(session).get(key)
     packages = await newest_members(session, grid.id)
-    body = package_feed(
-        links=links,
-        path=f"/feeds/grids/{grid.slug}.atom",
-        name=f"grids/{grid.id}",
-        title=f"{grid.title}: new packages",
-        subtitle=f"Packages added to the grid {grid.title}.",
-        packages=packages,
-        alternate=links.grid(grid.id),
-        scope=f"grid/{grid.id}/",
-        since=grid.created,
-    )
+    subtitle = f"Packages added to the grid {grid.title}."
+    scope = f"grid/{grid.id}/"
+    body = _collection_feed(links, "grids", grid, grid.slug, subtitle, packages, scope=scope)
     return _atom(request, body)
 
 
-@router.get(
-    "/categories/{key}.atom",
-    response_class=Response,
-    responses=_RESPONSES,
-    summary="A category's feed",
-)
+@_feed("/categories/{key}.atom", "A category's feed")
 async def category_feed(
     request: Request, key: Key, session: SessionDep, links: LinksDep
 ) -> Response:
@@ -93,14 +109,6 @@ async def category_feed(
         raise NotFound(f"No category matches {key!r}; category feeds are named by id.")
     category = await CategoryRepository(session).get(key)
     packages = await newest_packages(session, category_id=category.id)
-    body = package_feed(
-        links=links,
-        path=f"/feeds/categories/{category.id}.atom",
-        name=f"categories/{category.id}",
-        title=f"{category.title}: new packages",
-        subtitle=f"Packages newly added to the category {category.title}.",
-        packages=packages,
-        alternate=links.category(category.id),
-        since=category.created,
-    )
+    subtitle = f"Packages newly added to the category {category.title}."
+    body = _collection_feed(links, "categories", category, str(category.id), subtitle, packages)
     return _atom(request, body)

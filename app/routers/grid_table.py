@@ -14,7 +14,7 @@ from app.deps import LinksDep, SessionDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, NotFound
 from app.models import Element, Feature, Grid, GridPackage
 from app.repositories.grids import GridRepository
-from app.routers.grids import PackageKey
+from app.routers.grids import GridReadDep, PackageKey
 from app.routers.params import Key, Write, WriteDep
 from app.schemas.grid import (
     ElementIn,
@@ -35,14 +35,19 @@ router = APIRouter(prefix="/grids", tags=["grid table"])
 FeatureId = Annotated[str, Path(description="The feature's id.")]
 
 
+async def grid_feature(read: GridReadDep, feature_id: FeatureId) -> Feature:
+    """The grid's feature, 404 without it."""
+    return await read.repository.get_feature(read.grid, feature_id)
+
+
+FeatureDep = Annotated[Feature, Depends(grid_feature)]
+
+
 @router.get("/{key}/table/", response_model=GridTable, responses=READ_ERRORS)
-async def get_grid_table(
-    request: Request, key: Key, session: SessionDep, links: LinksDep
-) -> Response:
+async def get_grid_table(request: Request, read: GridReadDep) -> Response:
     """The comparison table: one row per feature, one column per package, each cell's text."""
-    repository = GridRepository(session)
-    grid = await repository.get(key)
-    packages, features, cells = await repository.table(grid)
+    grid, links = read.grid, read.links
+    packages, features, cells = await read.repository.table(grid)
     # Its cells, features and members are the grid's; its columns, each package's row.
     cache_as(request, [tags.grid(grid.id), *(tags.package(package.id) for package in packages)])
     table = GridTable(
@@ -67,16 +72,10 @@ async def get_grid_table(
 
 
 @router.get("/{key}/features/", response_model=FeatureList, responses=READ_ERRORS)
-async def list_features(
-    request: Request, key: Key, session: SessionDep, links: LinksDep
-) -> Response:
+async def list_features(request: Request, read: GridReadDep) -> Response:
     """All of the grid's features, oldest first (a grid has tens, not thousands)."""
-    repository = GridRepository(session)
-    grid = await repository.get(key)
-    features = await repository.list_features(grid)
-    body = FeatureList([FeatureOut.of(feature, links) for feature in features])
-    cache_as(request, [tags.grid(grid.id)])
-    return json_response(request, body)
+    features = await read.repository.list_features(read.grid)
+    return read.answer(request, FeatureList([FeatureOut.of(f, read.links) for f in features]))
 
 
 @router.post("/{key}/features/", status_code=201, response_model=FeatureOut, responses=WRITE_ERRORS)
@@ -90,14 +89,8 @@ async def create_feature(request: Request, key: Key, body: FeatureIn, write: Wri
 
 
 @router.get("/{key}/features/{feature_id}/", response_model=FeatureOut, responses=READ_ERRORS)
-async def get_feature(
-    request: Request, key: Key, feature_id: FeatureId, session: SessionDep, links: LinksDep
-) -> Response:
-    repository = GridRepository(session)
-    grid = await repository.get(key)
-    feature = await repository.get_feature(grid, feature_id)
-    cache_as(request, [tags.grid(grid.id)])
-    return json_response(request, FeatureOut.of(feature, links))
+async def get_feature(request: Request, read: GridReadDep, feature: FeatureDep) -> Response:
+    return read.answer(request, FeatureOut.of(feature, read.links))
 
 
 async def _editable_feature(

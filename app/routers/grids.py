@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel
 
 from app.cache import tags
 from app.cache.tags import cache_as
 from app.conditional import check_preconditions, created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
+from app.links import Links
+from app.models import Grid, GridPackage
 from app.pagination import paginated
 from app.repositories.grids import GridRepository
 from app.repositories.packages import ORDERING_FIELDS as PACKAGE_ORDERINGS
@@ -28,11 +32,40 @@ router = APIRouter(prefix="/grids", tags=["grids"])
 PackageKey = Annotated[str, Path(description="The package's id or slug.")]
 
 
+@dataclass(frozen=True, slots=True)
+class GridRead:
+    """A read of a grid or of a part of it: the grid (404 without it), the repository its
+    parts are read from, the hyperlinks they are rendered with."""
+
+    grid: Grid
+    repository: GridRepository
+    links: Links
+
+    def answer(self, request: Request, body: BaseModel) -> Response:
+        """`body`, cached until the grid (its fields, packages, features or cells) changes."""
+        cache_as(request, [tags.grid(self.grid.id)])
+        return json_response(request, body)
+
+
+async def grid_read(key: Key, session: SessionDep, links: LinksDep) -> GridRead:
+    repository = GridRepository(session)
+    return GridRead(await repository.get(key), repository, links)
+
+
+GridReadDep = Annotated[GridRead, Depends(grid_read)]
+
+
+async def grid_membership(read: GridReadDep, package: PackageKey) -> GridPackage:
+    """The grid's membership of the package, 404 without it."""
+    return await read.repository.get_membership(read.grid, package)
+
+
+MembershipDep = Annotated[GridPackage, Depends(grid_membership)]
+
+
 @router.get("/", response_model=Page[GridOut], responses=error_responses(400, 503))
-async def list_grids(
-    request: Request, session: SessionDep, links: LinksDep, query: TitledListDep
-) -> Response:
-    return await titled_page(request, links, GridRepository(session), query, GridOut.of)
+async def list_grids(request: Request, query: TitledListDep) -> Response:
+    return await titled_page(request, query, GridRepository, GridOut.of)
 
 
 @router.post("/", status_code=201, response_model=GridOut, responses=WRITE_ERRORS)
@@ -42,10 +75,8 @@ async def create_grid(request: Request, body: GridIn, write: WriteDep) -> Respon
 
 
 @router.get("/{key}/", response_model=GridOut, responses=READ_ERRORS)
-async def get_grid(request: Request, key: Key, session: SessionDep, links: LinksDep) -> Response:
-    grid = await GridRepository(session).get(key)
-    cache_as(request, [tags.grid(grid.id)])
-    return json_response(request, GridOut.of(grid, links))
+async def get_grid(request: Request, read: GridReadDep) -> Response:
+    return read.answer(request, GridOut.of(read.grid, read.links))
 
 
 async def _update(request: Request, key: str, changes: dict[str, Any], write: Write) -> Response:
@@ -123,13 +154,9 @@ async def add_grid_package(
 
 @router.get("/{key}/packages/{package}/", response_model=MembershipOut, responses=READ_ERRORS)
 async def get_grid_package(
-    request: Request, key: Key, package: PackageKey, session: SessionDep, links: LinksDep
+    request: Request, read: GridReadDep, membership: MembershipDep
 ) -> Response:
-    repository = GridRepository(session)
-    grid = await repository.get(key)
-    membership = await repository.get_membership(grid, package)
-    cache_as(request, [tags.grid(grid.id)])
-    return json_response(request, MembershipOut.of(membership, links))
+    return read.answer(request, MembershipOut.of(membership, read.links))
 
 
 @router.delete("/{key}/packages/{package}/", status_code=204, responses=WRITE_ERRORS)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.cache import tags
 from app.cache.tags import cache_as
-from app.conditional import check_preconditions, created, json_response
+from app.conditional import created, json_response
 from app.deps import LinksDep, ListPageDep, SessionDep, SettingsDep
 from app.errors import READ_ERRORS, WRITE_ERRORS, error_responses
 from app.models import REPO_HOSTS
@@ -100,8 +100,7 @@ async def _update(
     request: Request, key: str, changes: dict[str, Any], write: Write, settings: SettingsDep
 ) -> Response:
     """PUT and PATCH: lock the row, check If-Match, apply, answer the new representation."""
-    package = await PackageRepository(write.session).get(key, for_update=True)
-    check_preconditions(request, PackageOut.of(package, write.links))
+    package = await write.locked(request, PackageRepository, key, PackageOut.of)
     service = PackageService(write.session, forge_hosts=settings.forge_hosts)
     await service.update(package, changes, write.links)
     return json_response(request, PackageOut.of(package, write.links))
@@ -125,7 +124,6 @@ async def patch_package(
 
 @router.delete("/{key}/", status_code=204, responses=WRITE_ERRORS)
 async def delete_package(request: Request, key: Key, write: WriteDep) -> Response:
-    package = await PackageRepository(write.session).get(key, for_update=True)
-    check_preconditions(request, PackageOut.of(package, write.links))
+    package = await write.locked(request, PackageRepository, key, PackageOut.of)
     await PackageService(write.session).delete(package)
     return Response(status_code=204)

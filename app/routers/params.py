@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Depends, Path, Query
+from fastapi import Depends, Path, Query, Request
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.conditional import check_preconditions
 from app.deps import LinksDep, SessionDep, WriteToken
 from app.errors import InvalidQuery
 from app.links import Links
@@ -72,6 +74,16 @@ def ordering_query(description: str, fields: Iterable[str]) -> Any:
     return Query(description=description, json_schema_extra=ordering_pattern(fields))
 
 
+Row = TypeVar("Row")
+Row_co = TypeVar("Row_co", covariant=True)
+
+
+class Lockable(Protocol[Row_co]):
+    """A repository whose rows can be read locked for the rest of the transaction."""
+
+    async def get(self, key: str, *, for_update: bool = False) -> Row_co: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Write:
     """What a write works with: the request's session, its hyperlinks, the token allowed
@@ -80,6 +92,19 @@ class Write:
     session: AsyncSession
     links: Links
     token: ApiToken
+
+    async def locked(
+        self,
+        request: Request,
+        repository: Callable[[AsyncSession], Lockable[Row]],
+        key: str,
+        render: Callable[[Row, Links], BaseModel],
+    ) -> Row:
+        """The row `key` names, locked until the write commits, once the request's
+        preconditions (If-Match) hold for its representation: 412 when they do not."""
+        row = await repository(self.session).get(key, for_update=True)
+        check_preconditions(request, render(row, self.links))
+        return row
 
 
 async def write_context(session: SessionDep, links: LinksDep, token: WriteToken) -> Write:

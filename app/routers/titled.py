@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cache import tags
 from app.cache.tags import cache_as
-from app.deps import ListPageDep
+from app.deps import LinksDep, ListPageDep, SessionDep
 from app.links import Links
 from app.pagination import PageRequest, paginated
 from app.repositories.titled import TitledRepository
@@ -23,14 +24,19 @@ TITLED_ORDERING = ("id", "title")
 
 @dataclass(frozen=True)
 class TitledList:
-    """The list's query: its page, `?ordering=` and `?modified_since=`."""
+    """The list's query: its page, `?ordering=` and `?modified_since=`; and the session it
+    is read in, the hyperlinks its rows are rendered with."""
 
+    session: AsyncSession
+    links: Links
     page: PageRequest
     ordering: str | None
     modified_since: str | None
 
 
 async def titled_list(
+    session: SessionDep,
+    links: LinksDep,
     page: ListPageDep,
     ordering: Annotated[
         str | None,
@@ -38,7 +44,7 @@ async def titled_list(
     ] = None,
     modified_since: ModifiedSince = None,
 ) -> TitledList:
-    return TitledList(page, ordering, modified_since)
+    return TitledList(session, links, page, ordering, modified_since)
 
 
 TitledListDep = Annotated[TitledList, Depends(titled_list)]
@@ -46,13 +52,13 @@ TitledListDep = Annotated[TitledList, Depends(titled_list)]
 
 async def titled_page(
     request: Request,
-    links: Links,
-    repository: TitledRepository[Any],
     query: TitledList,
+    repository: Callable[[AsyncSession], TitledRepository[Any]],
     render: Callable[[Any, Links], BaseModel],
 ) -> Response:
     """A page of the list, every one of its rows rendered."""
-    listing = await repository.list_page(
+    links = query.links
+    listing = await repository(query.session).list_page(
         query.page,
         ordering=query.ordering,
         modified_since=parse_instant(query.modified_since, "modified_since"),
