@@ -6,6 +6,7 @@ Relationships are lazy="raise": every query says what it loads, so an N+1 cannot
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -24,6 +25,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.columns import Base, JSONType, UTCDateTime, utcnow
 
 REPO_HOSTS = ("github", "gitlab", "bitbucket", "forgejo", "")
+# A package's own fields of ours, beyond djangopackages' (their API and export names), and
+# their values until they are set: what a package imported from the original has.
+OWN_FIELDS_UNSET: dict[str, Any] = {
+    "score": 0,
+    "pypi_license": None,
+    "pypi_requires_python": None,
+    "pypi_classifiers": [],
+    "supports_python3": None,
+    "date_deprecated": None,
+    "date_repo_archived": None,
+}
 # The list's orderings besides id that get a (category_id, field, id) index (migration
 # b4f1c8e2a7d3); id is (category_id, id).
 CATEGORY_ORDERINGS = ("title", "repo_watchers", "repo_forks", "last_updated", "score")

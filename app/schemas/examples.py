@@ -11,19 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.models import OWN_FIELDS_UNSET
+
 API = "https://packages.example.org/api/v4"
 NO_COMMITS = [0] * 52
 
 # Both packages are imported GitHub repositories with none of our own fields set yet.
 _IMPORTED_FROM_GITHUB: dict[str, Any] = {
     "repo_host": "github",
-    "score": 0,
-    "pypi_license": None,
-    "pypi_requires_python": None,
-    "pypi_classifiers": [],
-    "supports_python3": None,
-    "date_deprecated": None,
-    "date_repo_archived": None,
+    **OWN_FIELDS_UNSET,
     "deprecated_by": None,
     "django_versions": [],
     "python_versions": [],

@@ -22,7 +22,9 @@ rolled back, nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, null, select, tuple_, update
@@ -31,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.changes import record as feed
 from app.columns import utcnow
 from app.insights.names import stored_pypi_name
-from app.models import Category, Element, Feature, Grid, GridPackage, Package
+from app.models import OWN_FIELDS_UNSET, Category, Element, Feature, Grid, GridPackage, Package
 from app.refresh.apply import FIGURE_COLUMNS
 from app.repositories.facts import write_facts
 from app.repositories.sequences import advance_id_sequences
@@ -83,18 +85,32 @@ SINGULAR: dict[Kind, str] = {
 REFRESHED_COLUMNS = frozenset(FIGURE_COLUMNS) | {"pypi_url"}
 # What a new package gets for the fields a source of the original's shape does not have.
 PACKAGE_DEFAULTS: dict[str, Any] = {
-    "score": 0,
-    "pypi_license": None,
-    "pypi_requires_python": None,
-    "pypi_classifiers": [],
-    "supports_python3": None,
-    "date_deprecated": None,
-    "date_repo_archived": None,
+    **OWN_FIELDS_UNSET,
     "deprecated_by_id": None,
     "refresh_error": "",
     "refresh_error_at": None,
     "refresh_failures": 0,
 }
+
+
+@dataclass(slots=True)
+class _Joins:
+    """The writes of a batch of rows keyed by what they join (memberships, elements)."""
+
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    now: dt.datetime = field(default_factory=utcnow)
+
+    def upsert(self, current: Any, new: dict[str, Any], values: dict[str, Any]) -> str:
+        """Insert `new` where there is no `current` row, else write the `values` that differ
+        from it; the row's outcome: created, updated or unchanged."""
+        if current is None:
+            self.inserts.append(new)
+            return "created"
+        if any(getattr(current, name) != value for name, value in values.items()):
+            self.updates.append({"id": current.id, **values})
+            return "updated"
+        return "unchanged"
 
 
 class Loader:
@@ -457,9 +473,7 @@ class Loader:
             )
         )
         existing = {(row.grid_id, row.package_id): row for row in result}
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        now = utcnow()
+        batch = _Joins()
         for row in self._joinable(rows):
             grid_id, package_id = row.values["grid_id"], row.values["package_id"]
             if grid_id not in grids:
@@ -468,12 +482,13 @@ class Loader:
             if package_id not in packages:
                 self.summary.refuse(row.kind, row.label, _missing("package", package_id))
                 continue
-            current = existing.get((grid_id, package_id))
             created = row.values.get("created")
-            if current is None:
-                inserts.append(
-                    {"grid_id": grid_id, "package_id": package_id, "created": created or now}
-                )
+            outcome = batch.upsert(
+                existing.get((grid_id, package_id)),
+                {"grid_id": grid_id, "package_id": package_id, "created": created or batch.now},
+                {} if created is None else {"created": created},
+            )
+            if outcome == "created":
                 feed.note(
                     self.session,
                     [
@@ -481,13 +496,8 @@ class Loader:
                         feed.updated("packages", package_id, ["grids"]),
                     ],
                 )
-                self._count(row.kind, row, "created")
-            elif created is not None and current.created != created:
-                updates.append({"id": current.id, "created": created})
-                self._count(row.kind, row, "updated")
-            else:
-                self._count(row.kind, row, "unchanged")
-        await self._write(table, inserts, updates)
+            self._count(row.kind, row, outcome)
+        await self._write(table, batch.inserts, batch.updates)
 
     async def _elements(self, rows: list[Row]) -> None:
         table = TABLES["elements"]
@@ -519,9 +529,7 @@ class Loader:
             select(table).where(table.c.feature_id.in_(feature_ids))
         )
         existing = {(row.feature_id, row.grid_package_id): row for row in result}
-        inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        now = utcnow()
+        batch = _Joins()
         for row in self._joinable(rows):
             feature_id, package_id = row.values["feature_id"], row.values["package_id"]
             grid_id = features.get(feature_id)
@@ -539,24 +547,19 @@ class Loader:
                 for name in ("text", "created", "modified")
                 if name in row.values
             }
-            current = existing.get((feature_id, membership_id))
-            if current is None:
-                inserts.append(
-                    {
-                        "feature_id": feature_id,
-                        "grid_package_id": membership_id,
-                        "created": now,
-                        "modified": now,
-                        **values,
-                    }
-                )
-                self._count(row.kind, row, "created")
-            elif any(getattr(current, name) != value for name, value in values.items()):
-                updates.append({"id": current.id, **values})
-                self._count(row.kind, row, "updated")
-            else:
-                self._count(row.kind, row, "unchanged")
-        await self._write(table, inserts, updates)
+            outcome = batch.upsert(
+                existing.get((feature_id, membership_id)),
+                {
+                    "feature_id": feature_id,
+                    "grid_package_id": membership_id,
+                    "created": batch.now,
+                    "modified": batch.now,
+                    **values,
+                },
+                values,
+            )
+            self._count(row.kind, row, outcome)
+        await self._write(table, batch.inserts, batch.updates)
 
 
 def _prepare_package(values: dict[str, Any]) -> int | None:

@@ -29,6 +29,7 @@ from pydantic import (
     ValidationError,
 )
 
+from app.models import OWN_FIELDS_UNSET
 from app.normalize import validate_slug
 from app.repositories.base import MAX_ID
 from app.schemas.common import Instant
@@ -159,16 +160,7 @@ RECORD_TYPES: dict[Kind, type[_Record]] = {
 }
 
 # Package keys of ours that the original lacks; present or not tells the loader what to keep.
-PACKAGE_EXTRAS = (
-    "score",
-    "pypi_license",
-    "pypi_requires_python",
-    "pypi_classifiers",
-    "supports_python3",
-    "date_deprecated",
-    "date_repo_archived",
-    "deprecated_by",
-)
+PACKAGE_EXTRAS = (*OWN_FIELDS_UNSET, "deprecated_by")
 
 
 @dataclass(slots=True)
