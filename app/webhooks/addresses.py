@@ -32,6 +32,7 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -39,12 +40,21 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 _V4 = ipaddress.IPv4Network
 _V6 = ipaddress.IPv6Network
+Network = TypeVar("Network", _V4, _V6)
+
+
+def _ranges(
+    network: Callable[[str], Network], table: Sequence[tuple[str, str]]
+) -> tuple[tuple[Network, str], ...]:
+    """Each range of the table, parsed, with why an address in it is not public."""
+    return tuple((network(text), why) for text, why in table)
+
 
 # IANA's IPv4 Special-Purpose Address Registry (RFC 6890 and its updates), less the
 # ranges that are globally reachable, plus multicast and the reserved 240/4.
-_NON_PUBLIC_V4: tuple[tuple[_V4, str], ...] = tuple(
-    (_V4(network), why)
-    for network, why in [
+_NON_PUBLIC_V4 = _ranges(
+    _V4,
+    [
         ("0.0.0.0/8", "'this network'"),
         ("10.0.0.0/8", "private"),
         ("100.64.0.0/10", "shared address space (carrier-grade NAT)"),
@@ -63,23 +73,23 @@ _NON_PUBLIC_V4: tuple[tuple[_V4, str], ...] = tuple(
         ("203.0.113.0/24", "documentation (TEST-NET-3)"),
         ("224.0.0.0/4", "multicast"),
         ("240.0.0.0/4", "reserved"),
-    ]
+    ],
 )
 # Public unicast IPv6 is 2000::/3 (RFC 4291); what lies outside it is refused as a whole
 # ("not global unicast") after the ranges that embed an IPv4 address are unwrapped.
 _GLOBAL_UNICAST_V6 = _V6("2000::/3")
-_NON_PUBLIC_V6: tuple[tuple[_V6, str], ...] = tuple(
-    (_V6(network), why)
-    for network, why in [
+_NON_PUBLIC_V6 = _ranges(
+    _V6,
+    [
         ("2001::/23", "IETF protocol assignments (Teredo, ORCHID, benchmarking)"),
         ("2001:db8::/32", "documentation"),
         ("2002::/16", "6to4"),
         ("3fff::/20", "documentation"),
-    ]
+    ],
 )
-_NAMED_V6: tuple[tuple[_V6, str], ...] = tuple(
-    (_V6(network), why)
-    for network, why in [
+_NAMED_V6 = _ranges(
+    _V6,
+    [
         ("::/128", "unspecified"),
         ("::1/128", "loopback"),
         ("64:ff9b:1::/48", "local-use NAT64"),
@@ -89,7 +99,7 @@ _NAMED_V6: tuple[tuple[_V6, str], ...] = tuple(
         ("fe80::/10", "link-local"),
         ("fec0::/10", "deprecated site-local"),
         ("ff00::/8", "multicast"),
-    ]
+    ],
 )
 # Never a receiver, allow_private or not.
 _NEVER = {"'this network'", "multicast", "reserved", "unspecified"}
