@@ -18,10 +18,15 @@ from urllib.parse import quote
 import httpx
 from pydantic import TypeAdapter
 
-from app.forges.base import RepoFigures
-from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime
+from app.forges.payload import Name, UpstreamModel, UtcDatetime
 from app.forges.rest import Refusal, next_link
-from app.forges.rest_forge import Job, RestForgeClient, array_pages, repository_figures
+from app.forges.rest_forge import (
+    ForgeRepository,
+    Job,
+    RestForgeClient,
+    array_pages,
+    forge_names,
+)
 
 PER_PAGE = 50  # Forgejo's default MAX_RESPONSE_ITEMS; larger limits are cut to it
 # Only the listing is wanted: per-commit stats, signatures and file lists are costly.
@@ -31,13 +36,11 @@ _LEAN = {"stat": "false", "verification": "false", "files": "false"}
 # --- Forgejo's payloads, its pagination, and the one place they become our figures ---
 
 
-class _Repository(UpstreamModel):
-    full_name: Name
-    html_url: Name
-    stars_count: Count
-    forks_count: Count
-    description: Description | None = None
-    archived: bool
+class _Repository(ForgeRepository):
+    # A renamed repository's old name redirects to it: full_name is the new one.
+    model_config = forge_names(
+        path="full_name", url="html_url", stars="stars_count", forks="forks_count"
+    )
     empty: bool = False
 
 
@@ -83,20 +86,6 @@ _COMMITS = TypeAdapter(list[_Commit])
 _COMMIT_PAGES = array_pages(_COMMITS, _next_page)
 
 
-def _repository_figures(repo: _Repository, asked_path: str, figures: RepoFigures) -> None:
-    # A renamed repository's old name redirects to it: full_name is the new one.
-    repository_figures(
-        figures,
-        asked_path,
-        path=repo.full_name,
-        url=repo.html_url,
-        description=repo.description,
-        stars=repo.stars_count,
-        forks=repo.forks_count,
-        archived=repo.archived,
-    )
-
-
 # --- the client ---------------------------------------------------------------------
 
 
@@ -112,7 +101,7 @@ class ForgejoClient(RestForgeClient):
         base = f"{self._api}/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
         repo = await self._resource(job, base, "repository", _REPOSITORY)
         if repo is not None:
-            _repository_figures(repo.value, job.path, job.figures)
+            repo.value.figures_into(job.figures, job.path)
             if repo.value.empty:
                 job.empty()
                 return

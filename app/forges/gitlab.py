@@ -23,17 +23,18 @@ from urllib.parse import quote, urlsplit
 import httpx
 from pydantic import TypeAdapter
 
-from app.forges.base import Outcome, RepoFigures
+from app.forges.base import Outcome
 from app.forges.http import Upstream
-from app.forges.payload import Count, Description, Name, UpstreamModel, UtcDatetime
+from app.forges.payload import Count, Name, UpstreamModel, UtcDatetime
 from app.forges.rest import MAX_PARTICIPANTS, Refusal, next_link
 from app.forges.rest_forge import (
     ClientOptions,
+    ForgeRepository,
     Job,
     Listing,
     RestForgeClient,
     array_pages,
-    repository_figures,
+    forge_names,
 )
 from app.hosts import host_of
 
@@ -44,13 +45,11 @@ T = TypeVar("T")
 # --- GitLab's payloads, its pagination, and the one place they become our figures ----
 
 
-class _Project(UpstreamModel):
-    path_with_namespace: Name
-    web_url: Name
-    star_count: Count
-    forks_count: Count
-    description: Description | None = None
-    archived: bool
+class _Project(ForgeRepository):
+    # GitLab answers an old path of a renamed or transferred project with the project.
+    model_config = forge_names(
+        path="path_with_namespace", url="web_url", stars="star_count", forks="forks_count"
+    )
     default_branch: Name | None = None  # null while the repository is empty
 
 
@@ -80,20 +79,6 @@ _PROJECT = TypeAdapter(_Project)
 _COMMITS = TypeAdapter(list[_Commit])
 _CONTRIBUTOR_PAGES = array_pages(TypeAdapter(list[_Contributor]), _next_page)
 _COMMIT_PAGES = array_pages(_COMMITS, _next_page)
-
-
-def _project_figures(project: _Project, asked_path: str, figures: RepoFigures) -> None:
-    # GitLab answers an old path of a renamed or transferred project with the project.
-    repository_figures(
-        figures,
-        asked_path,
-        path=project.path_with_namespace,
-        url=project.web_url,
-        description=project.description,
-        stars=project.star_count,
-        forks=project.forks_count,
-        archived=project.archived,
-    )
 
 
 def _participants(contributors: Sequence[_Contributor]) -> list[str]:
@@ -126,7 +111,7 @@ class GitLabClient(RestForgeClient):
         base = f"{self._api}/projects/{quote(job.path, safe='')}"
         project = await self._resource(job, base, "project", _PROJECT)
         if project is not None:
-            _project_figures(project.value, job.path, job.figures)
+            project.value.figures_into(job.figures, job.path)
             if job.figures.moved_to:
                 job.figures.moved_to = self._on_repository_host(
                     job.figures.moved_to, job.request.key.host

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypedDict, TypeVar
 
 import httpx
-from pydantic import TypeAdapter
+from pydantic import AliasGenerator, ConfigDict, TypeAdapter
 
 from app.forges.base import Outcome, RepoFigures, RepoRequest, RepoResult, Usage
 from app.forges.http import Upstream
-from app.forges.payload import parse
+from app.forges.payload import Count, Description, Name, UpstreamModel, parse
 from app.forges.rest import (
     Refusal,
     etag_for_window,
@@ -130,6 +130,37 @@ def repository_figures(
     figures.description = description or ""
     if path.casefold() != asked_path.casefold():
         figures.moved_to = url
+
+
+def forge_names(**names: str) -> ConfigDict:
+    """A payload model's config that reads our fields under the forge's names."""
+    return ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=lambda field: names.get(field, field))
+    )
+
+
+class ForgeRepository(UpstreamModel):
+    """A repository as GitLab and Forgejo describe it, under our names: each forge's model
+    gives their names in the forge's own API (`model_config = forge_names(...)`)."""
+
+    path: Name
+    url: Name
+    stars: Count
+    forks: Count
+    description: Description | None = None
+    archived: bool
+
+    def figures_into(self, figures: RepoFigures, asked_path: str) -> None:
+        repository_figures(
+            figures,
+            asked_path,
+            path=self.path,
+            url=self.url,
+            description=self.description,
+            stars=self.stars,
+            forks=self.forks,
+            archived=self.archived,
+        )
 
 
 @dataclass(frozen=True, slots=True)
