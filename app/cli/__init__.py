@@ -16,20 +16,20 @@ import sys
 
 import typer
 
-# Each command's module and attribute (a command function, or a Typer group of its own), in
-# the order `--help` lists them: Typer lists groups after commands.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("app.cli.serve", "serve"),
-    "migrate": ("app.cli.serve", "migrate"),
-    "import": ("app.cli.transfer", "import_command"),
-    "export": ("app.cli.transfer", "export_command"),
-    "refresh": ("app.cli.refresh", "refresh"),
-    "demo": ("app.cli.demo", "demo"),
-    "status": ("app.cli.status", "status"),
-    "check": ("app.cli.check", "check"),
-    "sync": ("app.cli.sync", "sync"),
-    "tokens": ("app.cli.tokens", "tokens_cli"),
-    "search": ("app.cli.search", "search_cli"),
+# Each command's module and attribute (a command function, or a Typer group of its own), as
+# entry points name them, in the order `--help` lists them: Typer lists groups after commands.
+COMMANDS: dict[str, str] = {
+    "serve": "app.cli.serve:serve",
+    "migrate": "app.cli.serve:migrate",
+    "import": "app.cli.transfer:import_command",
+    "export": "app.cli.transfer:export_command",
+    "refresh": "app.cli.refresh:refresh",
+    "demo": "app.cli.demo:demo",
+    "status": "app.cli.status:status",
+    "check": "app.cli.check:check",
+    "sync": "app.cli.sync:sync",
+    "tokens": "app.cli.tokens:tokens_cli",
+    "search": "app.cli.search:search_cli",
 }
 HELP = "A package directory API, compatible with djangopackages.org API v4."
 
@@ -40,8 +40,9 @@ def build_cli(command: str | None = None) -> typer.Typer:
     cli = typer.Typer(help=HELP)
     # A group even with one command, so that its name stays on the command line.
     cli.callback()(_root)
-    for name, (module, attribute) in COMMANDS.items():
+    for name, entry_point in COMMANDS.items():
         if command in (None, name):
+            module, attribute = entry_point.split(":")
             target = getattr(importlib.import_module(module), attribute)
             if isinstance(target, typer.Typer):
                 cli.add_typer(target, name=name)
