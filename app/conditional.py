@@ -157,7 +157,8 @@ class CachePolicyMiddleware:
     X-Forwarded-Host/-Proto set the hyperlinks' base (no PUBLIC_BASE_URL), those two.
     Tokens already there (Origin from CORS) are kept; none is repeated.
 
-    Outside RequestMiddleware, so its own 500s are covered too.
+    Inside the read cache, so a kept answer holds its policy (a hit runs none of this);
+    RequestMiddleware gives its own 500s and 503s `private, no-store` itself.
     """
 
     def __init__(

@@ -2,12 +2,13 @@
 
 1. ProxyHeadersMiddleware: a trusted proxy's client address, scheme and host, applied
    before anything reads them.
-1b. CachePolicyMiddleware (app.conditional): Cache-Control and Vary on every answer,
-   RequestMiddleware's 500s included.
 2. RequestMiddleware: request id, access log line, metrics; it times everything inside,
-   and answers an unhandled exception with our 500 body.
+   and answers an unhandled exception with our 500 body (`private, no-store`, as
+   CachePolicyMiddleware would have made it).
 2b. ReadCacheMiddleware (app.cache): anonymous reads from the worker's memory, after the
-   request is logged and counted, before compression (it keeps the final bytes).
+   request is logged and counted, before the cache policy and compression (it keeps the
+   final bytes and headers, so a hit runs nothing inside it).
+2c. CachePolicyMiddleware (app.conditional): Cache-Control and Vary on every answer.
 3. CompressionMiddleware: gzip for bodies over 1 KB, with `-gzip` ETags; outside the
    security headers, so the docs page is hashed before it is compressed.
 4. SecurityHeadersMiddleware: on every answer from here in, CORS preflights, 413s and
@@ -58,18 +59,18 @@ def middleware_stack(
     stack = [
         Middleware(ProxyHeadersMiddleware, trusted=settings.trusted_proxies),
         Middleware(
+            RequestMiddleware,
+            templates=RouteTemplates(lambda: list(app.routes)),
+            after=observe_pool_after_request,
+        ),
+        Middleware(ReadCacheMiddleware),
+        Middleware(
             CachePolicyMiddleware,
             max_age=settings.http_cache_max_age,
             stale_while_revalidate=settings.http_cache_stale_while_revalidate,
             # The hyperlinks' base follows a trusted proxy's X-Forwarded-Host/-Proto.
             forwarded_links=bool(settings.trusted_proxies) and not settings.public_base_url,
         ),
-        Middleware(
-            RequestMiddleware,
-            templates=RouteTemplates(lambda: list(app.routes)),
-            after=observe_pool_after_request,
-        ),
-        Middleware(ReadCacheMiddleware),
         Middleware(CompressionMiddleware),
         Middleware(SecurityHeadersMiddleware),
         cors,

@@ -136,6 +136,8 @@ async def test_an_unhandled_error_is_our_500_logged_once_with_its_id_and_no_secr
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
     assert response.headers["x-content-type-options"] == "nosniff"
+    # Never kept by a shared cache: RequestMiddleware's own answer carries the policy.
+    assert response.headers["cache-control"] == "private, no-store"
     output = capsys.readouterr().err
     errors = [line for line in log_lines(output) if line["level"] == "ERROR"]
     assert len(errors) == 1

@@ -22,6 +22,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import Mount, compile_path, get_route_path  # type: ignore[attr-defined]
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.conditional import PRIVATE
 from app.error_handlers import error_response
 from app.metrics import REQUEST_SECONDS, REQUESTS
 from app.observability.headers import add_security_headers
@@ -37,6 +38,8 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}")
 # Probes and scrapes come every few seconds: logged at DEBUG so they do not drown the rest.
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+# How many paths RouteTemplates remembers before it starts over.
+_SEEN_PATHS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +55,9 @@ class RouteTemplates:
     def __init__(self, routes: Callable[[], list[object]]) -> None:
         self._routes = routes
         self._table: list[_Template] | None = None
+        # Paths seen lately and their labels: a hot path is labelled without trying every
+        # route's regex in turn. Bounded, since paths come from clients.
+        self._seen: dict[str, str] = {}
 
     def _build(self) -> list[_Template]:
         table = []
@@ -69,6 +75,15 @@ class RouteTemplates:
         return table
 
     def label(self, path: str) -> str:
+        found = self._seen.get(path)
+        if found is None:
+            found = self._match(path)
+            if len(self._seen) >= _SEEN_PATHS:
+                self._seen.clear()
+            self._seen[path] = found
+        return found
+
+    def _match(self, path: str) -> str:
         if self._table is None:
             self._table = self._build()
         for template in self._table:
@@ -164,8 +179,10 @@ class RequestMiddleware:
         else:
             response = error_response(500, "internal_error", "Internal server error.")
         response.headers["X-Request-ID"] = request_id
-        # This answer bypasses the middleware inside, which would have added them.
+        # This answer bypasses the middleware inside, which would have added them: the
+        # security headers, and the cache policy of every error.
         add_security_headers(response.headers, scope)
+        response.headers["Cache-Control"] = PRIVATE.decode()
         await response(scope, receive, send)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:

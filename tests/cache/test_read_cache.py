@@ -35,7 +35,7 @@ async def test_a_repeated_read_is_a_hit_with_the_same_bytes_and_etag(live: Live)
         assert (_cache(first), _cache(second)) == ("miss", "hit"), path
         assert second.content == first.content, path
         assert second.headers["etag"] == first.headers["etag"], path
-        # What a shared cache needs is there on a hit too (CachePolicyMiddleware is outside).
+        # What a shared cache needs is there on a hit too (kept with the answer).
         assert second.headers["cache-control"].startswith("public"), path
 
 
