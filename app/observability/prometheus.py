@@ -38,18 +38,29 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
+# The figures last copied into the gauges: a gauge is written (a locked write to its file,
+# with several workers) only when its figure changed, which after most requests (a read
+# cache hit, a request on a pool that stayed as it was) it has not.
+_last_pool_figures: tuple[int, int, int] | None = None
+
+
 def observe_pool(engine: AsyncEngine | None) -> None:
     """Copy the pool's figures into the gauges. Called at each scrape and after each
     request, so with several workers each one's figures are as of its last request."""
+    global _last_pool_figures
     if engine is None:
         return
     pool = engine.sync_engine.pool
     if not isinstance(pool, QueuePool):  # NullPool or StaticPool: nothing to count
         return
-    DB_POOL_SIZE.set(pool.size())
-    DB_POOL_CHECKED_OUT.set(pool.checkedout())
     # SQLAlchemy counts overflow from -size (no connection open yet) upwards.
-    DB_POOL_OVERFLOW.set(max(pool.overflow(), 0))
+    figures = (pool.size(), pool.checkedout(), max(pool.overflow(), 0))
+    if figures == _last_pool_figures:
+        return
+    _last_pool_figures = figures
+    gauges = (DB_POOL_SIZE, DB_POOL_CHECKED_OUT, DB_POOL_OVERFLOW)
+    for gauge, figure in zip(gauges, figures, strict=True):
+        gauge.set(figure)
 
 
 def observe_pool_after_request(scope: Scope) -> None:
