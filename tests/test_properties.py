@@ -394,7 +394,7 @@ def _per_repository_figures(
 REPOSITORY_PAYLOADS: dict[str, tuple[TypeAdapter[Any], Callable[[Any], Any], dict[str, Any]]] = {
     "gitlab": (
         gitlab._PROJECT,
-        _per_repository_figures(gitlab._project_figures),
+        _per_repository_figures(lambda project, path, figures: project.figures_into(figures, path)),
         {
             "path_with_namespace": names,
             "web_url": names,
@@ -407,7 +407,7 @@ REPOSITORY_PAYLOADS: dict[str, tuple[TypeAdapter[Any], Callable[[Any], Any], dic
     ),
     "forgejo": (
         forgejo._REPOSITORY,
-        _per_repository_figures(forgejo._repository_figures),
+        _per_repository_figures(lambda repo, path, figures: repo.figures_into(figures, path)),
         {
             "full_name": names,
             "html_url": names,
