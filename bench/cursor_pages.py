@@ -22,18 +22,14 @@ import os
 import random
 import statistics
 import time
-import uuid
 from typing import Any
 
 import asyncpg
-import httpx
-from pg_admin import admin, asyncpg_dsn
-from sqlalchemy import event, select
-from sqlalchemy.engine import make_url
+from in_process import served, statements_of, throwaway_database
+from pg_admin import asyncpg_dsn
+from sqlalchemy import select
 
 from app.config import Settings
-from app.main import create_app
-from app.migrate import upgrade
 from app.models import Package
 from app.pagination import Cursor, CursorCodec
 from app.repositories.keyset import parse_ordering, row_key
@@ -113,30 +109,13 @@ def _p50(values: list[float]) -> float:
 
 async def run(packages: int, repeat: int, limit: int) -> None:
     rng = random.Random(20261123)  # noqa: S311 (reproducible data, not secrets)
-    name = f"packages_api_bench_{uuid.uuid4().hex[:8]}"
-    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    await admin(SERVER_URL, f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(upgrade, Settings(database_url=url))
+    async with throwaway_database(SERVER_URL) as url:
         started = time.perf_counter()
         await load(url, packages, rng)
         print(f"loaded {packages:,} packages in {time.perf_counter() - started:.1f} s")
-        # No refresher (it would rewrite scores meanwhile), no access log on the output.
-        settings = Settings(database_url=url, refresh_enabled=False, log_level="warning")
-        codec = CursorCodec.from_settings(settings)
+        codec = CursorCodec.from_settings(Settings(database_url=url))
         depth = packages * 9 // 10
-        app = create_app(settings)
-        captured: list[tuple[str, Any]] = []
-
-        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            captured.append((statement, parameters))
-
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://b"
-            ) as client,
-        ):
+        async with served(url) as (app, client):
 
             async def timed(params: dict[str, str]) -> float:
                 times = []
@@ -171,10 +150,9 @@ async def run(packages: int, repeat: int, limit: int) -> None:
                     ("cursor", {**base, "cursor": cursor}),
                     ("offset", {**base, "offset": str(depth)}),
                 ):
-                    captured.clear()
-                    event.listen(app.state.engine.sync_engine, "before_cursor_execute", capture)
-                    await client.get("/api/v4/packages/", params=params)
-                    event.remove(app.state.engine.sync_engine, "before_cursor_execute", capture)
+                    captured = await statements_of(
+                        app, client.get("/api/v4/packages/", params=params)
+                    )
                     page_sql = [
                         c
                         for c in captured
@@ -187,8 +165,6 @@ async def run(packages: int, repeat: int, limit: int) -> None:
                 print(plans[f"{ordering} {label}"])
         await _counts(url, repeat)
         print("\nload average while measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    finally:
-        await admin(SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _explain(url: str, statement: str, parameters: Any) -> str:

@@ -18,18 +18,10 @@ import asyncio
 import os
 import statistics
 import time
-import uuid
-from typing import Any
 
-import httpx
 from dataset import load
-from pg_admin import admin, asyncpg_dsn
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
-
-from app.config import Settings
-from app.main import create_app
-from app.migrate import upgrade
+from in_process import served, statements_of, throwaway_database
+from pg_admin import asyncpg_dsn
 
 SERVER_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -59,26 +51,10 @@ EXPLAINED = ("django=5.2", "status=active", "status=archived,deprecated")
 
 
 async def run(packages: int, repeat: int, limit: int) -> None:
-    name = f"packages_api_bench_{uuid.uuid4().hex[:8]}"
-    url = make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    await admin(SERVER_URL, f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(upgrade, Settings(database_url=url))
+    async with throwaway_database(SERVER_URL) as url:
         took = await load(asyncpg_dsn(url), packages, echo=False)
         print(f"loaded {packages:,} packages in {took:.1f} s")
-        settings = Settings(database_url=url, refresh_enabled=False, log_level="warning")
-        app = create_app(settings)
-        captured: list[tuple[str, Any]] = []
-
-        def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            captured.append((statement, parameters))
-
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://b"
-            ) as client,
-        ):
+        async with served(url) as (app, client):
 
             async def timed(query: str) -> tuple[float, int]:
                 times = []
@@ -99,26 +75,20 @@ async def run(packages: int, repeat: int, limit: int) -> None:
                 shown = query or "(unfiltered)"
                 print(f"{shown:<42} {offset_ms:>9.2f} {cursor_ms:>9.2f} {count:>10,}")
 
-            engine = app.state.engine
             for query in EXPLAINED:
-                captured.clear()
-                event.listen(engine.sync_engine, "before_cursor_execute", capture)
-                try:
-                    await client.get(f"/api/v4/packages/?limit={limit}&{query}")
-                finally:
-                    event.remove(engine.sync_engine, "before_cursor_execute", capture)
+                captured = await statements_of(
+                    app, client.get(f"/api/v4/packages/?limit={limit}&{query}")
+                )
                 statement, parameters = next(
                     (s, p) for s, p in captured if "LIMIT" in s and "FROM packages" in s
                 )
-                async with engine.connect() as connection:
+                async with app.state.engine.connect() as connection:
                     result = await connection.exec_driver_sql(
                         "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
                     )
                     print(f"\nEXPLAIN ANALYZE, page 1, {query}:")
                     print("\n".join(row[0] for row in result))
         print("\nload average:", os.getloadavg())
-    finally:
-        await admin(SERVER_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
