@@ -36,6 +36,22 @@ thresholds = st.tuples(st.integers(1, 30), st.integers(0, 30)).map(
 candidates = st.lists(st.sampled_from(PYTHON_UNIVERSE), min_size=1, max_size=6, unique=True)
 
 
+def facts_of(**inputs: object) -> StoredFacts:
+    """The stored facts of a package that has only `inputs`: nothing else fetched or set."""
+    empty: dict[str, object] = {
+        "classifiers": [],
+        "requires_python": None,
+        "commits_over_52": [],
+        "last_commit": None,
+        "last_release": None,
+        "pypi_status": None,
+        "date_deprecated": None,
+        "deprecated_by_id": None,
+        "repo_archived_at": None,
+    }
+    return stored_facts(**{**empty, **inputs})  # type: ignore[arg-type]
+
+
 def matches(filters: FactFilters, facts: StoredFacts) -> bool:
     """What the SQL of `filters` finds, evaluated on one package's stored facts."""
     rows = set(facts.versions)
@@ -124,17 +140,7 @@ def test_a_python_filter_finds_a_package_exactly_when_its_python_versions_say_so
     found: list[str], requires: str | None, settings_versions: list[str], wanted: str
 ) -> None:
     served = python_versions(found, requires, settings_versions)
-    facts = stored_facts(
-        classifiers=found,
-        requires_python=requires,
-        commits_over_52=[],
-        last_commit=None,
-        last_release=None,
-        pypi_status=None,
-        date_deprecated=None,
-        deprecated_by_id=None,
-        repo_archived_at=None,
-    )
+    facts = facts_of(classifiers=found, requires_python=requires)
     insight = Insight(python_versions=tuple(settings_versions), now=NOW)
 
     filters = parse_fact_filters(insight, python=wanted)
@@ -147,17 +153,7 @@ def test_a_python_filter_finds_a_package_exactly_when_its_python_versions_say_so
 def test_a_django_filter_finds_a_package_exactly_when_its_django_versions_say_so(
     found: list[str], wanted: str
 ) -> None:
-    facts = stored_facts(
-        classifiers=found,
-        requires_python=None,
-        commits_over_52=None,
-        last_commit=None,
-        last_release=None,
-        pypi_status=None,
-        date_deprecated=None,
-        deprecated_by_id=None,
-        repo_archived_at=None,
-    )
+    facts = facts_of(classifiers=found, commits_over_52=None)
     filters = parse_fact_filters(Insight(now=NOW), django=wanted)
 
     assert matches(filters, facts) == supports(django_versions(found), wanted)
@@ -165,18 +161,7 @@ def test_a_django_filter_finds_a_package_exactly_when_its_django_versions_say_so
 
 def test_standing_follows_the_statuses_precedence() -> None:
     def standing_of(**inputs: object) -> str:
-        base: dict[str, object] = {
-            "classifiers": [],
-            "requires_python": None,
-            "commits_over_52": [],
-            "last_commit": None,
-            "last_release": None,
-            "pypi_status": None,
-            "date_deprecated": None,
-            "deprecated_by_id": None,
-            "repo_archived_at": None,
-        }
-        return stored_facts(**{**base, **inputs}).standing  # type: ignore[arg-type]
+        return facts_of(**inputs).standing
 
     assert standing_of() == ""
     assert standing_of(pypi_status="active") == ""
