@@ -13,9 +13,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import email.utils
-import functools
 import logging
-import ssl
 import time
 from typing import Any
 
@@ -25,6 +23,7 @@ import stamina
 from app.config import Settings
 from app.forges.base import Budget, Usage
 from app.metrics import RATE_LIMIT_REMAINING, UPSTREAM_REQUESTS
+from app.tls import tls_context
 
 logger = logging.getLogger(__name__)
 
@@ -67,19 +66,11 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, httpx.TransportError | _ServerError)
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # One for the process, shared by every upstream's client: loading the CA bundle into a
-    # context costs 40-140 ms of CPU, and each client used to load its own (five per app
-    # start and per refresh run). httpx's own choice of bundle (SSL_CERT_FILE, certifi).
-    return httpx.create_ssl_context()
-
-
 def new_client(settings: Settings, *, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
     """The one httpx client of an upstream, with the timeouts and User-Agent of the settings."""
     limit = settings.upstream_max_in_flight
     return httpx.AsyncClient(
-        verify=_tls_context(),
+        verify=tls_context(),
         timeout=httpx.Timeout(settings.upstream_timeout),
         headers={"User-Agent": settings.upstream_user_agent, **(headers or {})},
         limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),

@@ -32,6 +32,7 @@ import httpx
 
 from app.forges.base import Usage
 from app.forges.http import Upstream, UpstreamError
+from app.tls import tls_context
 from app.transfer.progress import Progress
 from app.transfer.records import (
     Kind,
@@ -109,6 +110,7 @@ class HttpSource:
             transport=self._transport,
             # Proxies from the environment still apply; a .netrc does not add credentials.
             trust_env=True,
+            verify=tls_context(),
         ) as client:
             self._upstream = Upstream(
                 "import",

@@ -42,6 +42,7 @@ from app.links import Links
 from app.models import Change, Delivery
 from app.repositories.subscriptions import SubscriptionRepository
 from app.schemas.change import ChangeOut
+from app.tls import tls_context
 from app.webhooks.addresses import (
     Resolver,
     WebhookAddressError,
@@ -308,7 +309,10 @@ async def sender_lifespan(state: AppState) -> AsyncIterator[WebhookSender]:
     # No idle connections: the pinned URLs pool by address (see app.webhooks.addresses).
     limits = httpx.Limits(max_keepalive_connections=0)
     async with httpx.AsyncClient(
-        limits=limits, timeout=settings.webhook_timeout, trust_env=False
+        limits=limits,
+        timeout=settings.webhook_timeout,
+        trust_env=False,
+        verify=tls_context(trust_env=False),
     ) as client:
         sender = WebhookSender(
             lambda: state.sessionmaker, client, settings, writers=state.sqlite_writers
