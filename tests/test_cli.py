@@ -7,7 +7,6 @@ import hashlib
 import os
 import signal
 import socket
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,9 +27,9 @@ from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.migrate import current_revision, head_revision, include_name
 from app.services.tokens import TokenService
+from tests import cli_process
 from tests.conftest import Databases
 
-EXECUTABLE = Path(sys.executable).parent / "packages-api"
 APP_TABLES = set(Base.metadata.tables)
 # Hang detectors, not speed targets. A cold start imports the app and may migrate: 2-5 s
 # alone, but over 30 s was seen for `--workers 2` (three processes importing the app) on a
@@ -53,8 +52,7 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
 
 async def packages_api(database_url: str, *args: str, cwd: Path, **env: str) -> Result:
     # A directory of the test's own, so no developer's .env file takes part.
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -399,7 +397,7 @@ def _free_port() -> int:
 
 @dataclass
 class Server:
-    process: asyncio.subprocess.Process
+    process: cli_process.ForkedProcess | asyncio.subprocess.Process
     base_url: str
     log: Path
 
@@ -415,8 +413,7 @@ async def serving(
     port = _free_port()
     log = tmp_path / f"serve-{port}.log"
     with log.open("wb") as output:
-        process = await asyncio.create_subprocess_exec(
-            str(EXECUTABLE),
+        process = await cli_process.start(
             "serve",
             "--port",
             str(port),

@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import re
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from app.main import create_app
 from app.refresh.refresher import Refresher
 from app.refresh.repository import Selection
 from app.services.tokens import TokenService
+from tests import cli_process
 from tests.fakes import FakeGitHub, FakeRepo, Fault, Recorder, serve_on_loopback
 from tests.fakes.answers import Commit
 from tests.fakes.forgejo import FakeForgejo, ForgejoRepo
@@ -33,7 +33,6 @@ from tests.fakes.gitlab import FakeGitLab, GitLabProject
 from tests.fakes.pypi import FakePyPI, PypiProject
 from tests.refresh.doubles import Db
 
-EXECUTABLE = Path(sys.executable).parent / "packages-api"
 RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3)
 
 
@@ -140,8 +139,7 @@ async def seed_mixed(db: Db, upstreams: Upstreams) -> None:
 
 
 async def refresh_cli(db: Db, upstreams: Upstreams, *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         "refresh",
         *args,
         stdout=asyncio.subprocess.PIPE,
@@ -302,8 +300,7 @@ async def test_ctrl_c_lets_the_batch_in_flight_finish_and_exits_130(
 ) -> None:
     await seed_mixed(db, upstreams)
     upstreams.recorders["github"].latency = 1.0  # the batch is in flight when we interrupt
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         "refresh",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -20,9 +20,10 @@ from app.forges.registry import open_forges
 from app.models import Package
 from app.refresh.refresher import Refresher, RunSummary
 from app.refresh.repository import Selection
+from tests import cli_process
 from tests.fakes import FakeRepo, Fault, serve_on_loopback
 from tests.refresh.doubles import Db
-from tests.refresh.test_end_to_end import EXECUTABLE, RECENT, Upstreams, refresh_cli
+from tests.refresh.test_end_to_end import RECENT, Upstreams, refresh_cli
 from tests.refresh.test_end_to_end import upstreams as upstreams  # a fixture
 
 # Hang detectors, not speed targets: what is under test is cut after a second or two.
@@ -77,8 +78,7 @@ async def test_a_refresher_killed_mid_run_leaves_whole_packages_and_its_claims_e
         "REFRESH_CONCURRENCY": "1",
         "REFRESH_LEASE_SECONDS": "4",
     }
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         "refresh",
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,

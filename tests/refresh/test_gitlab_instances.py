@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import os
 import re
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,12 @@ import httpx
 import pytest_asyncio
 
 from app.main import create_app
+from tests import cli_process
 from tests.fakes import Recorder, serve_on_loopback
 from tests.fakes.answers import Commit
 from tests.fakes.gitlab import FakeGitLab, GitLabProject
 from tests.refresh.doubles import Db
 
-EXECUTABLE = Path(sys.executable).parent / "packages-api"
 RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3)
 TOKENS = {"gitlab.com": "glpat-public-s3cr3t", "git.example.org": "glpat-company-s3cr3t"}
 
@@ -77,8 +76,7 @@ async def instances() -> AsyncIterator[Instances]:
 
 
 async def refresh_cli(db: Db, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         "refresh",
         *args,
         stdout=asyncio.subprocess.PIPE,

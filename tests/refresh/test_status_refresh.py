@@ -18,15 +18,15 @@ from sqlalchemy import func, select
 from app.main import create_app
 from app.models import RefreshRun
 from app.refresh.repository import RUNS_KEPT, Selection
+from tests import cli_process
 from tests.fakes import Fault, serve_on_loopback
 from tests.refresh.doubles import Db, ScriptedForges, failing, serving
-from tests.refresh.test_end_to_end import EXECUTABLE, Upstreams, refresh_cli, seed_mixed
+from tests.refresh.test_end_to_end import Upstreams, refresh_cli, seed_mixed
 from tests.refresh.test_end_to_end import upstreams as upstreams  # the fixture
 
 
 async def status_cli(db: Db, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         "status",
         *args,
         stdout=asyncio.subprocess.PIPE,

@@ -16,15 +16,15 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.services.tokens import TokenService
-from tests.test_cli import COMMAND_BOUND, EXECUTABLE, Result, packages_api
+from tests import cli_process
+from tests.test_cli import COMMAND_BOUND, Result, packages_api
 
 
 async def run(url: str, *args: str, cwd: Path, stdin: str | None = None) -> Result:
     """`packages-api ARGS` on the database at `url`, as a user runs it (optionally fed stdin)."""
     if stdin is None:
         return await packages_api(url, *args, cwd=cwd)
-    process = await asyncio.create_subprocess_exec(
-        str(EXECUTABLE),
+    process = await cli_process.start(
         *args,
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
