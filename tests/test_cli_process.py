@@ -17,7 +17,6 @@ RUNS = [
     ("--help",),
     ("import", "--help"),
     ("tokens", "list"),  # no such database: an error on stderr, exit 1
-    ("export", "/nonexistent/directory/out.json"),
     ("no-such-command",),
 ]
 
