@@ -41,9 +41,9 @@ from tests.once import forget_callable_kinds, memoized_openapi
 
 DEFAULT_TEST_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
-# Many tests start the installed `packages-api` command, as a user does (some 150 processes
-# a run). Without bytecode caches each one compiles the app and its libraries anew: 3 s of
-# CPU instead of 1. So the suite's subprocesses (and pytest-xdist's workers) may write them.
+# The suite's processes (pytest-xdist's workers, each one's CLI fork server, the `serve`
+# processes and the installed script some tests exec) compile the app and its libraries
+# anew without bytecode caches: seconds of CPU each. So they may write them.
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # The metrics refresher stays off in tests (and in the servers they start) unless a test
