@@ -1,4 +1,5 @@
-"""The `packages-api` command, run as a user runs it: the installed script in a subprocess."""
+"""The `packages-api` command, run as a user runs it: a process of its own, with its arguments,
+environment, directory and streams (forked from the worker's fork server, tests/cli_process.py)."""
 
 from __future__ import annotations
 
