@@ -13,6 +13,13 @@ import pytest
 from tests import cli_process
 from tests.cli_process import EXECUTABLE, PIPE
 
+
+@pytest.fixture(autouse=True)
+def _fork_server_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the fork server: on even where CLI_FORKSERVER=0 exec's the rest."""
+    monkeypatch.setenv("CLI_FORKSERVER", "1")
+
+
 RUNS = [
     ("--help",),
     ("import", "--help"),
