@@ -51,17 +51,22 @@ def _env(database_url: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, **extra}
 
 
-async def packages_api(database_url: str, *args: str, cwd: Path, **env: str) -> Result:
-    # A directory of the test's own, so no developer's .env file takes part.
+async def packages_api(
+    database_url: str, *args: str, cwd: Path | None, stdin: str | None = None, **env: str
+) -> Result:
+    """`packages-api ARGS` on the database at `database_url`, optionally fed `stdin`. Give it a
+    directory of the test's own (`cwd`), so that no developer's .env file takes part."""
     process = await cli_process.start(
         *args,
+        stdin=None if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=_env(database_url, **env),
         cwd=cwd,
     )
+    fed = None if stdin is None else stdin.encode()
     try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_BOUND)
+        stdout, stderr = await asyncio.wait_for(process.communicate(fed), COMMAND_BOUND)
     finally:
         if process.returncode is None:
             process.kill()

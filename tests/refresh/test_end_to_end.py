@@ -12,7 +12,6 @@ import signal
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +31,7 @@ from tests.fakes.forgejo import FakeForgejo, ForgejoRepo
 from tests.fakes.gitlab import FakeGitLab, GitLabProject
 from tests.fakes.pypi import FakePyPI, PypiProject
 from tests.refresh.doubles import Db
+from tests.test_cli import packages_api
 
 RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3)
 
@@ -139,17 +139,8 @@ async def seed_mixed(db: Db, upstreams: Upstreams) -> None:
 
 
 async def refresh_cli(db: Db, upstreams: Upstreams, *args: str) -> tuple[int, str, str]:
-    process = await cli_process.start(
-        "refresh",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DATABASE_URL": db.url, **upstreams.env},
-        cwd=Path(db.url.rsplit("/", 1)[-1]).parent if db.url.startswith("sqlite") else None,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    result = await packages_api(db.url, "refresh", *args, cwd=None, **upstreams.env)
+    return result.code, result.stdout, result.stderr
 
 
 async def read(db: Db, upstreams: Upstreams, *slugs: str) -> dict[str, dict[str, Any]]:

@@ -4,24 +4,21 @@ refresh`, each instance asked only for its own projects, with its own token."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest_asyncio
 
 from app.main import create_app
-from tests import cli_process
 from tests.fakes import Recorder, serve_on_loopback
 from tests.fakes.answers import Commit
 from tests.fakes.gitlab import FakeGitLab, GitLabProject
 from tests.refresh.doubles import Db
+from tests.test_cli import packages_api
 
 RECENT = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3)
 TOKENS = {"gitlab.com": "glpat-public-s3cr3t", "git.example.org": "glpat-company-s3cr3t"}
@@ -76,17 +73,8 @@ async def instances() -> AsyncIterator[Instances]:
 
 
 async def refresh_cli(db: Db, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await cli_process.start(
-        "refresh",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DATABASE_URL": db.url, **env},
-        cwd=Path(db.url.rsplit("/", 1)[-1]).parent if db.url.startswith("sqlite") else None,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    result = await packages_api(db.url, "refresh", *args, cwd=None, **env)
+    return result.code, result.stdout, result.stderr
 
 
 async def served(db: Db, env: dict[str, str], *slugs: str) -> dict[str, dict[str, Any]]:

@@ -4,12 +4,9 @@ forges records its run and GitHub's rate-limit budget, and `packages-api status`
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import math
-import os
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,25 +15,16 @@ from sqlalchemy import func, select
 from app.main import create_app
 from app.models import RefreshRun
 from app.refresh.repository import RUNS_KEPT, Selection
-from tests import cli_process
 from tests.fakes import Fault, serve_on_loopback
 from tests.refresh.doubles import Db, ScriptedForges, failing, serving
 from tests.refresh.test_end_to_end import Upstreams, refresh_cli, seed_mixed
 from tests.refresh.test_end_to_end import upstreams as upstreams  # the fixture
+from tests.test_cli import packages_api
 
 
 async def status_cli(db: Db, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    process = await cli_process.start(
-        "status",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DATABASE_URL": db.url, "COLUMNS": "200", **(env or {})},
-        cwd=Path(db.url.rsplit("/", 1)[-1]).parent if db.url.startswith("sqlite") else None,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    result = await packages_api(db.url, "status", *args, cwd=None, COLUMNS="200", **(env or {}))
+    return result.code, result.stdout, result.stderr
 
 
 def _iso(epoch: float | None) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,25 +15,12 @@ from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.main import create_app
 from app.services.tokens import TokenService
-from tests import cli_process
-from tests.test_cli import COMMAND_BOUND, Result, packages_api
+from tests.test_cli import Result, packages_api
 
 
 async def run(url: str, *args: str, cwd: Path, stdin: str | None = None) -> Result:
     """`packages-api ARGS` on the database at `url`, as a user runs it (optionally fed stdin)."""
-    if stdin is None:
-        return await packages_api(url, *args, cwd=cwd)
-    process = await cli_process.start(
-        *args,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "DATABASE_URL": url},
-        cwd=cwd,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(stdin.encode()), COMMAND_BOUND)
-    assert process.returncode is not None
-    return Result(process.returncode, stdout.decode(), stderr.decode())
+    return await packages_api(url, *args, cwd=cwd, stdin=stdin)
 
 
 async def export_bytes(url: str, tmp_path: Path, name: str) -> bytes:
