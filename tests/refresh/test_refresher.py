@@ -7,11 +7,13 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from sqlalchemy import distinct, func, select
 
 from app.cli.refresh import _summary_lines
 from app.config import Settings
 from app.db import create_engine, create_sessionmaker
 from app.forges.base import Outcome, PypiFigures, PypiResult, RepoFigures, RepoResult
+from app.models import Package
 from app.refresh.apply import PackageOutcome
 from app.refresh.refresher import Refresher, RunSummary, pypi_project
 from app.refresh.repository import Selection
@@ -356,16 +358,33 @@ async def test_stopping_mid_run_writes_no_package_partially_and_releases_claims(
     assert lab.refresh_claimed_by is None and lab.refresh_claimed_until is None
 
 
+# A hang detector, not a speed target: two refreshers claim within a second or two.
+CLAIMS_BOUND = 60.0
+
+
 async def test_two_refreshers_on_one_database_never_refresh_a_package_twice(db: Db) -> None:
     forges = ScriptedForges()
-    forges.github.delay = 0.05  # long enough that neither can finish alone first
+    # Every fetch waits until both refreshers hold claims, so that neither can finish alone
+    # first (a delay did not: on a busy machine the first ran through before the second's
+    # first claim).
+    forges.github.gate = asyncio.Event()
     slugs = [f"p{number}" for number in range(120)]
     for slug in slugs:
         await db.add(slug, f"https://github.com/o/{slug}")
     options = {"refresh_batch_size": 7, "refresh_concurrency": 3}
     one, two = refresher(db, forges, **options), refresher(db, forges, **options)
 
-    first, second = await asyncio.gather(one.run(DUE), two.run(DUE))
+    runs = asyncio.gather(one.run(DUE), two.run(DUE))
+    claimants = select(func.count(distinct(Package.refresh_claimed_by)))
+    for _ in range(int(CLAIMS_BOUND / 0.05)):
+        async with db.sessionmaker() as session:
+            if await session.scalar(claimants) == 2:
+                break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the two refreshers never both held claims")
+    forges.github.gate.set()
+    first, second = await runs
 
     assert max(forges.github.fetched.values()) == 1
     assert sum(forges.github.fetched.values()) == len(slugs)
