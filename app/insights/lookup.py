@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from packaging.version import InvalidVersion, Version
 
 from app.insights.names import pypi_name
+from app.insights.problems import InputProblems
 from app.insights.purl import Purl, PurlError, parse_purl
 from app.insights.requirements import (
     MAX_REQUIREMENTS,
@@ -60,13 +61,13 @@ class ItemProblem:
     item: str
     message: str
 
+    @property
+    def place(self) -> str:
+        return f"items[{self.index}]"
 
-class LookupInputError(ValueError):
+
+class LookupInputError(InputProblems[ItemProblem]):
     """Items that cannot be looked up; every one of them is named."""
-
-    def __init__(self, problems: Sequence[ItemProblem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(f"items[{p.index}]: {p.message}" for p in self.problems))
 
 
 @dataclass(frozen=True, slots=True)

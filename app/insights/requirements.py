@@ -18,11 +18,12 @@ learn which PyPI projects it names: nothing is fetched, included or installed.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from app.insights.problems import InputProblems
 
 MAX_REQUIREMENTS = 1000
 
@@ -48,19 +49,19 @@ _OPTION_LINES = {
 }
 
 
-class RequirementsError(ValueError):
-    """Lines that are neither a requirement nor something pip would skip."""
-
-    def __init__(self, problems: Sequence[LineProblem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("; ".join(f"line {p.line}: {p.message}" for p in self.problems))
-
-
 @dataclass(frozen=True, slots=True)
 class LineProblem:
     line: int
     text: str  # the line as written (joined when continued)
     message: str
+
+    @property
+    def place(self) -> str:
+        return f"line {self.line}"
+
+
+class RequirementsError(InputProblems[LineProblem]):
+    """Lines that are neither a requirement nor something pip would skip."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,10 +49,5 @@ class CategoryIn(WriteBody):
     show_pypi: Flag = True
 
 
-class CategoryPatch(PatchBody):
+class CategoryPatch(PatchBody, fields_of=CategoryIn):
     representation = CategoryOut
-    title: Title50 | None = None
-    slug: Slug50 | None = None
-    description: LongText | None = None
-    title_plural: TitlePlural | None = None
-    show_pypi: Flag | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import re
+import typing
 from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
@@ -264,10 +266,27 @@ def _null_only_where_allowed(schema: dict[str, Any], model: type[Any]) -> None:
 
 
 class PatchBody(WriteBody):
-    """A PATCH body: only the fields sent change; null only where null is a value."""
+    """A PATCH body: only the fields sent change; null only where null is a value.
+
+    Its fields are those of the resource's PUT body, named by `fields_of` in the class
+    statement, each with the same checks but optional (`X | None = None`), so the two
+    bodies cannot drift apart: `class GridPatch(PatchBody, fields_of=GridIn)`.
+    """
 
     model_config = ConfigDict(json_schema_extra=_null_only_where_allowed)
     nullable: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, *, fields_of: type[WriteBody] | None = None, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if fields_of is None:
+            return
+        # Python runs this inside the class statement, before pydantic's metaclass reads
+        # the annotations and defaults into fields: what is set here is what it sees.
+        hints = typing.get_type_hints(fields_of, include_extras=True)
+        optional = {name: hints[name] | None for name in fields_of.model_fields}
+        cls.__annotations__ = {**optional, **inspect.get_annotations(cls)}
+        for name in optional:
+            setattr(cls, name, None)
 
     def changes(self) -> dict[str, Any]:
         values = self.model_dump(exclude_unset=True)

@@ -72,14 +72,8 @@ class GridIn(WriteBody):
     )
 
 
-class GridPatch(PatchBody):
+class GridPatch(PatchBody, fields_of=GridIn):
     representation = GridOut
-    title: Title100 | None = None
-    slug: Slug100 | None = None
-    description: Description | None = None
-    is_locked: Flag | None = None
-    header: Flag | None = None
-    packages: PackageRefs | None = None
 
 
 class FeatureOut(BaseModel):
@@ -111,10 +105,8 @@ class FeatureIn(WriteBody):
     description: LongText = ""
 
 
-class FeaturePatch(PatchBody):
+class FeaturePatch(PatchBody, fields_of=FeatureIn):
     representation = FeatureOut
-    title: Title100 | None = None
-    description: LongText | None = None
 
 
 class MembershipOut(BaseModel):

@@ -148,14 +148,6 @@ class PackageIn(WriteBody):
     date_deprecated: Instant | None = None
 
 
-class PackagePatch(PatchBody):
+class PackagePatch(PatchBody, fields_of=PackageIn):
     representation = PackageOut
     nullable = frozenset({"deprecated_by", "date_deprecated", "documentation_url"})
-    title: Title100 | None = None
-    slug: Slug100 | None = None
-    category: Ref | None = None
-    repo_url: RepoUrl | None = None
-    pypi_url: PypiUrl | None = None
-    documentation_url: HttpUrl | None = None
-    deprecated_by: Ref | None = None
-    date_deprecated: Instant | None = None
