@@ -3,6 +3,7 @@ readable text on a terminal, and no secret (tokens, database passwords) on any l
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -20,9 +21,11 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.main import create_app
 from app.observability.logs import (
+    _MAY_HOLD_SECRET,
     _REDACTIONS,
     JsonFormatter,
     TextFormatter,
+    may_hold_secret,
     redact,
     wants_json,
 )
@@ -293,3 +296,97 @@ def test_the_quick_check_skips_only_texts_no_pattern_matches(text: str) -> None:
     for pattern, replacement in _REDACTIONS:
         every = pattern.sub(replacement, every)
     assert redact(text) == every
+
+
+# Pieces of text around what the patterns look for, in any case, with characters that
+# case-insensitive matching treats specially ("\u017f" is an "s", "\u212a" a "k") and
+# the ones JSON escapes.
+_FRAGMENTS = st.sampled_from(
+    [
+        "x",
+        " ",
+        "://",
+        "u:p@",
+        "bearer ",
+        "token",
+        "basic",
+        "authorization",
+        "passw",
+        "pwd=",
+        "secret=",
+        "pkapi_",
+        "ghp_",
+        "gho_",
+        "github_pat_",
+        "glpat-",
+        "/api/v4/",
+        "abcdefgh12345678",
+        "\u017f",
+        "\u212a",
+        "\u0130",
+        "\u00e9",
+        '"',
+        "\\",
+        "\n",
+        "=",
+    ]
+)
+_TEXTS = st.lists(
+    st.tuples(_FRAGMENTS, st.booleans()).map(lambda f: f[0].upper() if f[1] else f[0]),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXTS)
+def test_the_ascii_check_agrees_with_the_patterns_prefilter(text: str) -> None:
+    assert may_hold_secret(text) == (_MAY_HOLD_SECRET.search(text) is not None)
+
+
+def _line_as_redacted_field_by_field(record: logging.LogRecord) -> str:
+    """The JSON line as the formatter wrote it before it checked whole lines: each value
+    redacted on its own, every time."""
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, bool | int | float) or value is None:
+            return value
+        return redact(str(value))
+
+    line: dict[str, Any] = {
+        "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+        "level": record.levelname,
+        "logger": record.name,
+        "message": redact(record.getMessage()),
+        "request_id": getattr(record, "request_id", None),
+    }
+    own = vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    for key, value in vars(record).items():
+        if key not in own and key not in {"request_id", "message"}:
+            line.setdefault(key, scrub(value))
+    return json.dumps(line, ensure_ascii=False, default=str)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=_TEXTS,
+    extras=st.dictionaries(
+        st.sampled_from(["path", "route", "client", "token_id", "status", "detail", "items"]),
+        _TEXTS
+        | st.integers()
+        | st.none()
+        | st.lists(_TEXTS, max_size=2)
+        | st.just(dt.date(2026, 1, 2)),
+    ),
+    created=st.floats(min_value=0, max_value=4e9),
+    request_id=st.none() | st.just("0123abcd"),
+)
+def test_a_json_line_is_what_redacting_each_value_gives(
+    message: str, extras: dict[str, Any], created: float, request_id: str | None
+) -> None:
+    record = logging.LogRecord("packages_api.access", logging.INFO, "f", 1, message, None, None)
+    record.__dict__.update(extras)
+    record.created = created
+    record.request_id = request_id
+    assert JsonFormatter().format(record) == _line_as_redacted_field_by_field(record)
