@@ -344,7 +344,7 @@ def test_the_ascii_check_agrees_with_the_patterns_prefilter(text: str) -> None:
 
 
 def _line_as_redacted_field_by_field(record: logging.LogRecord) -> str:
-    """The JSON line as the formatter wrote it before it checked whole lines: each value
+    """The JSON line as the formatter wrote it before it checked all texts at once: each value
     redacted on its own, every time."""
 
     def scrub(value: Any) -> Any:

@@ -181,15 +181,11 @@ class JsonFormatter(logging.Formatter):
             line["exc"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        text = _ENCODER.encode(line)
-        # One check of the whole line instead of one per value: a value that holds what a
-        # pattern needs puts it in the line too (JSON escapes only quotes, backslashes and
-        # control characters, which no pattern needs), so a clean line is every value clean.
-        if not may_hold_secret(text):
-            return text
-        for key, value in line.items():
-            if key not in _UNREDACTED and isinstance(value, str):
-                line[key] = redact(value)
+        texts = {key: v for key, v in line.items() if isinstance(v, str) and key not in _UNREDACTED}
+        # One check of all the texts instead of one each: no pattern needs a line break, so
+        # the joined texts hold what one needs exactly when one of them does.
+        if may_hold_secret("\n".join(texts.values())):
+            line.update({key: redact(text) for key, text in texts.items()})
         return _ENCODER.encode(line)
 
 
