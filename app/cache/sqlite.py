@@ -43,6 +43,7 @@ class SqliteWatcher:
         self.exact = False
 
     async def start(self) -> None:
+        connection: sqlite3.Connection | None = None
         try:
             connection = sqlite3.connect(
                 self.path,
@@ -54,6 +55,8 @@ class SqliteWatcher:
             self.version = int(row.fetchone()[0])
             self.data_version = self._data_version(connection)
         except sqlite3.Error as error:
+            if connection is not None:
+                connection.close()
             # Not migrated yet, or unreadable: no cache rather than an inexact one.
             log.warning("read cache: cannot watch %s (%s); serving without it", self.path, error)
             return
