@@ -5,7 +5,9 @@ app.request_session's)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -152,6 +154,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     handling and emit BEGIN ourselves (the recipe in SQLAlchemy's SQLite dialect docs).
     Write requests use BEGIN IMMEDIATE so a read-then-write never fails on an upgraded lock.
     """
+    # A date or datetime bound without a column type (a `text()` statement's parameter) is
+    # stored as sqlite3's default adapters always stored it; Python 3.12 deprecated those
+    # defaults, so they are registered here, as its documentation recommends.
+    sqlite3.register_adapter(dt.date, _date_as_sqlite_text)
+    sqlite3.register_adapter(dt.datetime, _datetime_as_sqlite_text)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -168,6 +175,14 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         write = connection.get_execution_options().get("sqlite_write") or _WRITE_INTENT.get()
         mode = "IMMEDIATE" if write else ""
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def _date_as_sqlite_text(value: dt.date) -> str:
+    return value.isoformat()
+
+
+def _datetime_as_sqlite_text(value: dt.datetime) -> str:
+    return value.isoformat(" ")
 
 
 class SqliteWriters:
