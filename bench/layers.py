@@ -1,12 +1,13 @@
 """Where an uncached answer's CPU goes, layer by layer: the same requests, in-process, through
 servers that each add one layer to the one before.
 
-    uv run python bench/layers.py [--packages 10000] [--requests 3000]
+    uv run python bench/layers.py [--packages 10000] [--requests 2000] [--rounds 3]
         [--database-url postgresql://postgres@127.0.0.1/postgres]
 
 Creates a throwaway database on --database-url's server, migrated and filled with N packages
 (bench/dataset.py), and calls each server as an ASGI app from this process (no HTTP server,
-no load generator: nothing else shares the CPU), timing the process's CPU per request:
+no load generator: nothing else shares the CPU), timing the process's CPU per request,
+--rounds times in alternation (the medians are printed), one app alive at a time:
 
 1. baseline: bench/baseline.py (raw ASGI, asyncpg, hand-serialised JSON);
 2. floor: bench/fastapi_floor.py (the same SQL and JSON in two FastAPI routes);
@@ -14,7 +15,8 @@ no load generator: nothing else shares the CPU), timing the process's CPU per re
    (app.middleware_stack: request id, access log line, metrics, cache policy, compression,
    security headers, body limit, the method table), logging as the service logs;
 4. service, cache off: `create_app` with CACHE_ENABLED=false;
-5. service, cache on: the same, where every request after the warm-up is a hit.
+5. service, cache on: the same, where every timed request is a hit (the warm-up asks for
+   every path once).
 
 It prints, for a package detail and list page 1, the CPU per request, its ratio to the
 baseline's, and the throughput ratio that CPU allows at most (baseline CPU / layer CPU: one
