@@ -10,6 +10,7 @@ truth); truncated to an integer and floored at -500.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 FLOOR = -500
@@ -40,9 +41,13 @@ def add_months(moment: dt.datetime, months: int) -> dt.datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
+# A table, not date arithmetic: this runs a few times for every package a list renders
+# (maintenance and score), and building two dates cost ten times the lookup.
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def _days_in_month(year: int, month: int) -> int:
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return (following - dt.timedelta(days=1)).day
+    return 29 if month == 2 and calendar.isleap(year) else _DAYS_IN_MONTH[month - 1]
 
 
 def package_score(

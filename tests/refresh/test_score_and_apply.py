@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 
 import pytest
@@ -14,7 +15,7 @@ from app.forges.base import (
     RepoKey,
     RepoResult,
 )
-from app.insights.score import package_score, whole_months_between
+from app.insights.score import _days_in_month, package_score, whole_months_between
 from app.models import Package
 from app.refresh.apply import BACKOFF_CAP, PackageOutcome, backoff, plan
 
@@ -148,3 +149,9 @@ def test_a_pypi_status_is_stored_when_known_and_kept_when_not() -> None:
     assert hidden.outcome is PackageOutcome.FAILED  # not found on PyPI's JSON API...
     assert hidden.values["pypi_status"] == "quarantined"  # ...and why
     assert hidden.values["pypi_status_reason"] == "Malware."
+
+
+def test_month_lengths_are_the_calendars() -> None:
+    for year in (*range(1, 2500), 9999):
+        for month in range(1, 13):
+            assert _days_in_month(year, month) == calendar.monthrange(year, month)[1]
