@@ -50,6 +50,8 @@ from app.config import Settings
 from app.main import create_app
 from app.middleware_stack import install_middleware
 from app.observability.logs import configure_logging
+from bench.baseline import Baseline
+from bench.fastapi_floor import create_app as floor_app
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PREFIX = "/api/v4/packages/"
@@ -69,6 +71,8 @@ async def running(app: App) -> AsyncIterator[None]:
     started, stopped = asyncio.Event(), asyncio.Event()
 
     async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            raise SystemExit(f"the app did not start: {message.get('message', '')}")
         if message["type"].startswith("lifespan.startup"):
             started.set()
         elif message["type"].startswith("lifespan.shutdown"):
@@ -130,9 +134,7 @@ async def cpu_per_request(app: App, paths: list[str], requests: int) -> float:
 
 
 def servers(dsn: str, url: str) -> list[tuple[str, Callable[[], App]]]:
-    os.environ["BASELINE_DATABASE_URL"] = dsn
-    from bench.baseline import Baseline
-    from bench.fastapi_floor import create_app as floor_app
+    os.environ["BASELINE_DATABASE_URL"] = dsn  # read by the baseline's and floor's lifespans
 
     def settings(cache: bool) -> Settings:
         # The service's own defaults but the cache and the refresher (which would write).
@@ -163,7 +165,7 @@ async def layers(
 ) -> list[tuple[str, dict[str, float]]]:
     """Fills the migrated, empty database at `url` and measures every layer on it: the
     median CPU milliseconds per request of each, by kind of request."""
-    dsn = asyncpg_dsn(url, None)
+    dsn = asyncpg_dsn(url)
     await load(dsn, packages, echo=False)
     rng = random.Random(7)  # noqa: S311 (which rows to ask for, not secrets)
     ids = rng.sample(range(1, packages + 1), min(DISTINCT_DETAILS, packages))

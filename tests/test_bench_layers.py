@@ -7,7 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bench.dataset import load
 from bench.layers import layers, running, servers
+from bench.pg_admin import asyncpg_dsn
 from tests.conftest import Databases
 
 
@@ -42,9 +44,6 @@ async def test_the_floor_behind_our_middleware_answers_with_our_headers(
     bench_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BASELINE_DATABASE_URL", "")
-    from bench.dataset import load
-    from bench.pg_admin import asyncpg_dsn
-
     await load(asyncpg_dsn(bench_url), 5, echo=False)
     made = dict(servers(asyncpg_dsn(bench_url), bench_url))
     answers = {}
