@@ -67,6 +67,13 @@ async def test_a_filtered_or_ordered_page_reads_an_index_without_sorting(
     client: httpx.AsyncClient, connection: AsyncConnection, query: str, index: str | None
 ) -> None:
     await _with_facts(connection)
+    if index is not None and "category=" in query:
+        # With a few dozen rows the field's own index (testing each row's category) and
+        # the category's (then sorting) may win on cost, as in test_list_plans: they go,
+        # inside the test's transaction, so the plan shows whether the (category_id,
+        # field, id) index serves the page alone. It failed once in CI on cost alone.
+        for competitor in (index.replace("category_id_", ""), "ix_packages_category_id_id"):
+            await connection.exec_driver_sql(f"DROP INDEX {competitor}")
     first = await client.get(f"{PACKAGES}?cursor=&{query}&limit=2")
     assert first.status_code == 200, first.text
     assert first.json()["count"] > 2, "a page past the first is planned too"
