@@ -62,17 +62,22 @@ async def _plan(connection: AsyncConnection, statement: str, parameters: Any) ->
     return "\n".join(row[0] for row in result)
 
 
+async def _drop_competitors_of_category_index(connection: AsyncConnection, field: str) -> None:
+    """With a few dozen rows either index may win on cost (how large earlier rolled-back
+    tests left the table decides): the field's own index (testing each row's category) and
+    the category's (sorting) go, inside the test's transaction, so the plan shows whether
+    the (category_id, field, id) index serves a category's page in that order alone."""
+    for competitor in (f"ix_packages_{field}_id", "ix_packages_category_id_id"):
+        await connection.exec_driver_sql(f"DROP INDEX {competitor}")
+
+
 @pytest.mark.parametrize("direction", ["", "-"])
 @pytest.mark.parametrize("field", CATEGORY_ORDERINGS)
 async def test_a_category_page_in_any_ordering_is_one_index_range(
     client: httpx.AsyncClient, connection: AsyncConnection, field: str, direction: str
 ) -> None:
     await _populate(connection)
-    # With a few dozen rows either index may win on cost: the field's own index (testing
-    # each row's category) and the category's (sorting) go, inside the test's transaction,
-    # so the plan shows whether the (category_id, field, id) index serves the page alone.
-    for competitor in (f"ix_packages_{field}_id", "ix_packages_category_id_id"):
-        await connection.exec_driver_sql(f"DROP INDEX {competitor}")
+    await _drop_competitors_of_category_index(connection, field)
     query = f"category=apps&ordering={direction}{field}&limit=5"
     first = await client.get(f"{PACKAGES}?cursor=&{query}")
     cursor_page = first.json()["next"].removeprefix("http://testserver")
